@@ -1,0 +1,149 @@
+"""Build pycurlcb._curl: cffi out-of-line API mode against the system libcurl.
+
+The declarations are the C files in pycurlcb/_cdef/, read in order.  The
+integer constants (CURLE_*, CURLINFO_*, CURLM*, CURL_POLL_*, CURLAUTH_* ...)
+are listed by running the C preprocessor over <curl/curl.h> and declared with
+``...``: their names come from the installed header, their values from the
+compiler, none is typed in by hand.  CURLOPT_* is not among them: options are
+read at run time with curl_easy_option_next(), so a newer libcurl.so.4 than
+the headers still offers all of its options.
+
+Compiler and linker flags come from ``curl-config`` (or ``$PYCURLCB_CURL_CONFIG``
+for a libcurl in another prefix), falling back to ``pkg-config libcurl``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+from cffi import FFI
+
+HERE = Path(__file__).resolve().parent
+CDEF = HERE / "pycurlcb" / "_cdef"
+CDEF_FILES = ["types.h", "easy.h", "multi.h", "shim.h", "callbacks.h"]
+MIN_VERSION = 0x074900  # 7.73.0: curl_easy_option_next()
+
+INSTALL_HINT = """\
+pycurlcb needs the libcurl development files ({why}).
+Install them, then build again:
+  Debian/Ubuntu:  sudo apt-get install libcurl4-openssl-dev
+  Fedora/RHEL:    sudo dnf install libcurl-devel
+  Alpine:         apk add curl-dev
+  macOS:          brew install curl  (then PYCURLCB_CURL_CONFIG=$(brew --prefix curl)/bin/curl-config)
+For a libcurl in another prefix set PYCURLCB_CURL_CONFIG to its curl-config."""
+
+
+def fail(why: str) -> None:
+    sys.exit(INSTALL_HINT.format(why=why))
+
+
+def _run(args: list[str]) -> str | None:
+    try:
+        return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def curl_flags() -> tuple[list[str], list[str]]:
+    """Compiler and linker flags for libcurl, from curl-config or pkg-config."""
+    config = os.environ.get("PYCURLCB_CURL_CONFIG") or shutil.which("curl-config")
+    if config:
+        cflags, libs = _run([config, "--cflags"]), _run([config, "--libs"])
+        if cflags is not None and libs is not None:
+            return shlex.split(cflags), shlex.split(libs)
+        if os.environ.get("PYCURLCB_CURL_CONFIG"):
+            fail(f"{config} did not run")
+    cflags = _run(["pkg-config", "--cflags", "libcurl"])
+    libs = _run(["pkg-config", "--libs", "libcurl"])
+    if cflags is None or libs is None:
+        fail("neither curl-config nor 'pkg-config libcurl' was found")
+    return shlex.split(cflags or ""), shlex.split(libs or "")
+
+
+def preprocess(cflags: list[str], *extra: str) -> str:
+    """Run the C preprocessor over <curl/curl.h>; exit with the hint if absent."""
+    cc = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
+    proc = subprocess.run(
+        [*cc, "-E", *extra, *cflags, "-"],
+        input="#include <curl/curl.h>\n",
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        fail("<curl/curl.h> was not found: " + proc.stderr.strip().splitlines()[-1])
+    return proc.stdout
+
+
+# Object-like macros whose value is an integer expression: digits, operators,
+# integer casts and other CURL names.
+_INT_MACRO = re.compile(r"#define ((?:LIB)?CURL\w*) (.+)")
+_TOKEN = re.compile(r"0[xX][0-9a-fA-F]+[uUlL]*|\d+[uUlL]*|[A-Za-z_]\w*|\S")
+_CASTS = {"long", "unsigned", "int"}
+_ENUM = re.compile(r"\benum\b[^{;]*\{([^}]*)\}", re.S)
+_ENUM_NAME = re.compile(r"(?:^|,)\s*(CURL\w*)")
+# CURLOPT_* comes from the run-time option table; CURLOPTTYPE_* are helpers.
+_SKIP = re.compile(r"^(CURLOPT_|CURLOPTTYPE_|CURL_DEPRECATED|CURL_EXTERN|CURL_TYPEOF|CURL_FORMAT)")
+
+
+def _is_int_expression(value: str) -> bool:
+    """True for numbers combined by operators, integer casts and CURL names."""
+    tokens = _TOKEN.findall(value)
+    ok = set("()~|&<>+-*")
+    return any(t[0].isdigit() or t.startswith("CURL") for t in tokens) and all(
+        t[0].isdigit() or t in _CASTS or t.startswith("CURL") or t in ok for t in tokens
+    )
+
+
+def constant_names(cflags: list[str]) -> tuple[int, list[str]]:
+    """The libcurl version number and the names of its integer constants."""
+    macros = preprocess(cflags, "-dM")
+    version = 0
+    names: dict[str, None] = {}
+    for line in macros.splitlines():
+        m = _INT_MACRO.fullmatch(line.strip())
+        if not m or "(" in m.group(1):
+            continue
+        name, value = m.groups()
+        if name == "LIBCURL_VERSION_NUM":
+            version = int(value, 16)
+        if _is_int_expression(value) and not _SKIP.match(name):
+            names[name] = None
+    code = preprocess(cflags)
+    for body in _ENUM.findall(code):
+        for name in _ENUM_NAME.findall(body):
+            if not _SKIP.match(name):
+                names[name] = None
+    return version, sorted(names)
+
+
+def make_builder() -> FFI:
+    cflags, libs = curl_flags()
+    version, names = constant_names(cflags)
+    if version < MIN_VERSION:
+        v = f"{version >> 16}.{(version >> 8) & 0xFF}.{version & 0xFF}"
+        fail(f"found libcurl {v}; 7.73.0 or newer is needed")
+    cdef = "\n".join((CDEF / f).read_text() for f in CDEF_FILES)
+    cdef += "\n/* Integer constants of the installed <curl/curl.h> */\n"
+    cdef += "\n".join(f"#define {n} ..." for n in names)
+    ffi = FFI()
+    ffi.cdef(cdef)
+    ffi.set_source(
+        "pycurlcb._curl",
+        (CDEF / "shim.c").read_text(),
+        extra_compile_args=[*cflags, "-Wno-deprecated-declarations"],
+        extra_link_args=libs,
+    )
+    return ffi
+
+
+ffibuilder = make_builder()
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)

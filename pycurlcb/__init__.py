@@ -1,0 +1,63 @@
+"""pycurlcb: the system libcurl from Python, with its socket callbacks.
+
+``import pycurlcb as pycurl`` works for code written against pycurl's Curl,
+CurlMulti and AsyncCurlMulti; every pycurl-style flat constant (URL,
+RESPONSE_CODE, E_COULDNT_CONNECT, SOCKTYPE_IPCXN, POLL_IN ...) is a
+module attribute.
+"""
+
+from __future__ import annotations
+
+from ._callbacks import SOCKET_BAD
+from .constants import (
+    FLAT,
+    CSelect,
+    Info,
+    InfoType,
+    MOpt,
+    Opt,
+    Poll,
+    SockOpt,
+    SockType,
+)
+from .easy import Curl
+from .errors import (
+    CallbackError,
+    CurlConnectionError,
+    CurlTimeoutError,
+    CurlTLSError,
+    MultiError,
+    OptionError,
+    error,
+)
+from .sockaddr import CurlSockAddr
+from .version import LIBCURL_VERSION_NUM, version, version_info
+
+globals().update(FLAT)
+SOCKET_BAD = SOCKET_BAD
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Curl",
+    "CurlSockAddr",
+    "CSelect",
+    "Info",
+    "InfoType",
+    "MOpt",
+    "Opt",
+    "Poll",
+    "SockOpt",
+    "SockType",
+    "error",
+    "CallbackError",
+    "CurlConnectionError",
+    "CurlTimeoutError",
+    "CurlTLSError",
+    "MultiError",
+    "OptionError",
+    "LIBCURL_VERSION_NUM",
+    "version",
+    "version_info",
+    *FLAT,
+]

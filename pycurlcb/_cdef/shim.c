@@ -1,0 +1,117 @@
+/* C side of pycurlcb: typed wrappers for libcurl's variadic functions and the
+ * installation of the extern "Python" trampolines (declared in callbacks.h,
+ * implemented in pycurlcb/_callbacks.py). */
+#include <curl/curl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#if LIBCURL_VERSION_NUM < 0x074900
+#error "pycurlcb needs libcurl 7.73.0 or newer (curl_easy_option_next)"
+#endif
+
+#ifdef CURL_WRITEFUNC_ERROR
+#define PCB_WRITEFUNC_ERROR CURL_WRITEFUNC_ERROR
+#else
+#define PCB_WRITEFUNC_ERROR 0xFFFFFFFF
+#endif
+
+/* Forward declarations of the trampolines cffi generates below. */
+static curl_socket_t pcb_opensocket(void *, curlsocktype, struct curl_sockaddr *);
+static int pcb_sockopt(void *, curl_socket_t, curlsocktype);
+static int pcb_closesocket(void *, curl_socket_t);
+static size_t pcb_write(char *, size_t, size_t, void *);
+static size_t pcb_header(char *, size_t, size_t, void *);
+static size_t pcb_read(char *, size_t, size_t, void *);
+static int pcb_seek(void *, curl_off_t, int);
+static int pcb_xferinfo(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t);
+static int pcb_progress(void *, double, double, double, double);
+static int pcb_debug(CURL *, curl_infotype, char *, size_t, void *);
+static int pcb_multi_socket(CURL *, curl_socket_t, int, void *, void *);
+static int pcb_multi_timer(CURLM *, long, void *);
+
+static CURLcode pcb_easy_setopt_long(CURL *h, CURLoption option, long value)
+{ return curl_easy_setopt(h, option, value); }
+
+static CURLcode pcb_easy_setopt_off_t(CURL *h, CURLoption option, curl_off_t value)
+{ return curl_easy_setopt(h, option, value); }
+
+static CURLcode pcb_easy_setopt_ptr(CURL *h, CURLoption option, const void *value)
+{ return curl_easy_setopt(h, option, value); }
+
+#define PCB_SET(fnopt, fn, dataopt)                                          \
+    case fnopt:                                                              \
+        rc = curl_easy_setopt(h, fnopt, clientp ? fn : NULL);                \
+        if(rc == CURLE_OK)                                                   \
+            rc = curl_easy_setopt(h, dataopt, clientp);                      \
+        return rc;
+
+static CURLcode pcb_easy_set_callback(CURL *h, CURLoption fnoption, void *clientp)
+{
+    CURLcode rc;
+    switch(fnoption) {
+    PCB_SET(CURLOPT_OPENSOCKETFUNCTION, pcb_opensocket, CURLOPT_OPENSOCKETDATA)
+    PCB_SET(CURLOPT_SOCKOPTFUNCTION, pcb_sockopt, CURLOPT_SOCKOPTDATA)
+    PCB_SET(CURLOPT_CLOSESOCKETFUNCTION, pcb_closesocket, CURLOPT_CLOSESOCKETDATA)
+    PCB_SET(CURLOPT_WRITEFUNCTION, pcb_write, CURLOPT_WRITEDATA)
+    PCB_SET(CURLOPT_HEADERFUNCTION, pcb_header, CURLOPT_HEADERDATA)
+    PCB_SET(CURLOPT_READFUNCTION, pcb_read, CURLOPT_READDATA)
+    PCB_SET(CURLOPT_SEEKFUNCTION, pcb_seek, CURLOPT_SEEKDATA)
+    PCB_SET(CURLOPT_XFERINFOFUNCTION, pcb_xferinfo, CURLOPT_XFERINFODATA)
+    PCB_SET(CURLOPT_PROGRESSFUNCTION, pcb_progress, CURLOPT_PROGRESSDATA)
+    PCB_SET(CURLOPT_DEBUGFUNCTION, pcb_debug, CURLOPT_DEBUGDATA)
+    default:
+        return CURLE_UNKNOWN_OPTION;
+    }
+}
+#undef PCB_SET
+
+static CURLcode pcb_easy_getinfo_long(CURL *h, CURLINFO info, long *out)
+{ return curl_easy_getinfo(h, info, out); }
+
+static CURLcode pcb_easy_getinfo_double(CURL *h, CURLINFO info, double *out)
+{ return curl_easy_getinfo(h, info, out); }
+
+static CURLcode pcb_easy_getinfo_off_t(CURL *h, CURLINFO info, curl_off_t *out)
+{ return curl_easy_getinfo(h, info, out); }
+
+static CURLcode pcb_easy_getinfo_ptr(CURL *h, CURLINFO info, void **out)
+{ return curl_easy_getinfo(h, info, out); }
+
+static CURLcode pcb_easy_getinfo_socket(CURL *h, CURLINFO info, curl_socket_t *out)
+{ return curl_easy_getinfo(h, info, out); }
+
+static CURLMcode pcb_multi_setopt_long(CURLM *m, CURLMoption option, long value)
+{ return curl_multi_setopt(m, option, value); }
+
+static CURLMcode pcb_multi_setopt_off_t(CURLM *m, CURLMoption option, curl_off_t value)
+{ return curl_multi_setopt(m, option, value); }
+
+static CURLMcode pcb_multi_setopt_ptr(CURLM *m, CURLMoption option, const void *value)
+{ return curl_multi_setopt(m, option, value); }
+
+static CURLMcode pcb_multi_set_callbacks(CURLM *m, void *clientp)
+{
+    CURLMcode rc;
+    rc = curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, clientp ? pcb_multi_socket : NULL);
+    if(rc == CURLM_OK)
+        rc = curl_multi_setopt(m, CURLMOPT_SOCKETDATA, clientp);
+    if(rc == CURLM_OK)
+        rc = curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, clientp ? pcb_multi_timer : NULL);
+    if(rc == CURLM_OK)
+        rc = curl_multi_setopt(m, CURLMOPT_TIMERDATA, clientp);
+    return rc;
+}
+
+static int pcb_socket(int family, int socktype, int protocol)
+{ return socket(family, socktype, protocol); }
+
+static int pcb_close(int fd)
+{ return close(fd); }
+
+static int pcb_sockopt_already_connected_broken(void)
+{
+    unsigned int v = curl_version_info(CURLVERSION_NOW)->version_num;
+    return v == 0x075800 || v == 0x075801;
+}

@@ -1,0 +1,34 @@
+/* Typed shims (implemented in shim.c): no variadic libcurl function is ever
+ * called from Python, so every value reaches libcurl with its real C type. */
+
+CURLcode pcb_easy_setopt_long(CURL *h, CURLoption option, long value);
+CURLcode pcb_easy_setopt_off_t(CURL *h, CURLoption option, curl_off_t value);
+CURLcode pcb_easy_setopt_ptr(CURL *h, CURLoption option, const void *value);
+/* Install (clientp != NULL) or remove (clientp == NULL) the trampoline for the
+ * callback option `fnoption`, with its data option pointing at clientp. */
+CURLcode pcb_easy_set_callback(CURL *h, CURLoption fnoption, void *clientp);
+
+CURLcode pcb_easy_getinfo_long(CURL *h, CURLINFO info, long *out);
+CURLcode pcb_easy_getinfo_double(CURL *h, CURLINFO info, double *out);
+CURLcode pcb_easy_getinfo_off_t(CURL *h, CURLINFO info, curl_off_t *out);
+CURLcode pcb_easy_getinfo_ptr(CURL *h, CURLINFO info, void **out);
+CURLcode pcb_easy_getinfo_socket(CURL *h, CURLINFO info, curl_socket_t *out);
+
+CURLMcode pcb_multi_setopt_long(CURLM *m, CURLMoption option, long value);
+CURLMcode pcb_multi_setopt_off_t(CURLM *m, CURLMoption option, curl_off_t value);
+CURLMcode pcb_multi_setopt_ptr(CURLM *m, CURLMoption option, const void *value);
+/* Install or remove the socket and timer trampolines of a multi handle. */
+CURLMcode pcb_multi_set_callbacks(CURLM *m, void *clientp);
+
+/* The default socket behaviour, for the trampolines when no Python callable
+ * is set: socket(2) and close(2), without a Python socket object. */
+int pcb_socket(int family, int socktype, int protocol);
+int pcb_close(int fd);
+
+/* The value a write/header callback returns to make libcurl fail the
+ * transfer: CURL_WRITEFUNC_ERROR where the header has it, else 0xFFFFFFFF,
+ * which is never equal to the size handed over. */
+#define PCB_WRITEFUNC_ERROR ...
+/* 1 on libcurl 7.88.0 and 7.88.1, which ignore CURL_SOCKOPT_ALREADY_CONNECTED
+ * (curl/curl#10626); decided at run time from curl_version_info(). */
+int pcb_sockopt_already_connected_broken(void);

@@ -1,0 +1,235 @@
+"""libcurl's constants: the option and info tables, enums, pycurl's flat names.
+
+Nothing here is typed in by hand:
+
+* the easy options come from libcurl at run time (curl_easy_option_next(3)),
+  so every option of the *loaded* libcurl.so is settable, with its type;
+* every other integer constant comes from the installed <curl/curl.h>
+  (build_ffi.py lists their names, the compiler gives their values);
+* pycurl's flat names are derived from both by the prefix rules in
+  ``_FLAT_PREFIXES`` (CURLE_X -> E_X, CURLAUTH_X -> HTTPAUTH_X, ...).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import NamedTuple
+
+from ._ffi import ffi, lib
+
+_LONG_BITS = ffi.sizeof("long") * 8
+
+
+def _as_c_long(value: int) -> int:
+    """Header values such as CURLAUTH_ANY are unsigned long; setopt takes a long."""
+    if value >= 1 << (_LONG_BITS - 1) and value < 1 << _LONG_BITS:
+        return value - (1 << _LONG_BITS)
+    return value
+
+
+# --- easy options, from libcurl at run time ---------------------------------
+
+
+class OptType(enum.IntEnum):
+    """curl_easytype: how setopt converts a value (curl_easy_option_next(3))."""
+
+    LONG = lib.CURLOT_LONG
+    VALUES = lib.CURLOT_VALUES
+    OFF_T = lib.CURLOT_OFF_T
+    OBJECT = lib.CURLOT_OBJECT
+    STRING = lib.CURLOT_STRING
+    SLIST = lib.CURLOT_SLIST
+    CBPTR = lib.CURLOT_CBPTR
+    BLOB = lib.CURLOT_BLOB
+    FUNCTION = lib.CURLOT_FUNCTION
+
+
+class OptionSpec(NamedTuple):
+    """One easy option: its name without CURLOPT_, its id and its type."""
+
+    name: str
+    id: int
+    type: OptType
+
+
+def _read_options() -> tuple[dict[int, OptionSpec], dict[str, int]]:
+    by_id: dict[int, OptionSpec] = {}
+    by_name: dict[str, int] = {}
+    opt = lib.curl_easy_option_next(ffi.NULL)
+    while opt != ffi.NULL:
+        name = ffi.string(opt.name).decode("ascii")
+        by_name[name] = opt.id
+        if not (opt.flags & lib.CURLOT_FLAG_ALIAS) or opt.id not in by_id:
+            by_id[opt.id] = OptionSpec(name, opt.id, OptType(opt.type))
+        opt = lib.curl_easy_option_next(opt)
+    return by_id, by_name
+
+
+#: CURLoption id -> OptionSpec, for every option the loaded libcurl knows.
+OPTIONS, _OPTION_IDS = _read_options()
+
+Opt = enum.IntEnum("Opt", sorted(_OPTION_IDS.items(), key=lambda kv: kv[1]))  # type: ignore[misc]
+Opt.__doc__ = "CURLoption, named without the CURLOPT_ prefix (curl_easy_setopt(3))."
+Opt.__module__ = __name__
+
+
+# --- getinfo, from the header ------------------------------------------------
+
+
+class InfoKind(enum.IntEnum):
+    """The C type curl_easy_getinfo(3) fills for an info, from its id's high bits."""
+
+    STRING = lib.CURLINFO_STRING
+    LONG = lib.CURLINFO_LONG
+    DOUBLE = lib.CURLINFO_DOUBLE
+    SLIST = lib.CURLINFO_SLIST  # also CURLINFO_PTR
+    SOCKET = lib.CURLINFO_SOCKET
+    OFF_T = lib.CURLINFO_OFF_T
+
+
+def info_kind(info: int) -> InfoKind:
+    """The InfoKind of a CURLINFO id; ValueError if it has none."""
+    try:
+        return InfoKind(info & lib.CURLINFO_TYPEMASK)
+    except ValueError:
+        raise ValueError(f"{info!r} is not a CURLINFO value (no type bits)") from None
+
+
+_INFO_MARKERS = {"TYPEMASK", "MASK", "NONE", "LASTONE", "PTR"} | set(InfoKind.__members__)
+
+
+def _lib_constants(prefix: str) -> dict[str, int]:
+    return {n[len(prefix):]: getattr(lib, n) for n in dir(lib) if n.startswith(prefix)}
+
+
+_INFO_IDS = {
+    n: v
+    for n, v in _lib_constants("CURLINFO_").items()
+    if n not in _INFO_MARKERS and v & lib.CURLINFO_TYPEMASK and v & lib.CURLINFO_MASK
+}
+Info = enum.IntEnum("Info", sorted(_INFO_IDS.items(), key=lambda kv: kv[1]))  # type: ignore[misc]
+Info.__doc__ = "CURLINFO, named without the CURLINFO_ prefix (curl_easy_getinfo(3))."
+Info.__module__ = __name__
+
+
+# --- small enums the callbacks use -----------------------------------------
+
+
+class SockType(enum.IntEnum):
+    """curlsocktype: the ``purpose`` argument of opensocket and sockopt."""
+
+    IPCXN = lib.CURLSOCKTYPE_IPCXN
+    ACCEPT = lib.CURLSOCKTYPE_ACCEPT
+
+
+class SockOpt(enum.IntEnum):
+    """What a sockopt callback returns (CURLOPT_SOCKOPTFUNCTION(3))."""
+
+    OK = lib.CURL_SOCKOPT_OK
+    ERROR = lib.CURL_SOCKOPT_ERROR
+    ALREADY_CONNECTED = lib.CURL_SOCKOPT_ALREADY_CONNECTED
+
+
+class InfoType(enum.IntEnum):
+    """curl_infotype: the first argument of the debug callback."""
+
+    TEXT = lib.CURLINFO_TEXT
+    HEADER_IN = lib.CURLINFO_HEADER_IN
+    HEADER_OUT = lib.CURLINFO_HEADER_OUT
+    DATA_IN = lib.CURLINFO_DATA_IN
+    DATA_OUT = lib.CURLINFO_DATA_OUT
+    SSL_DATA_IN = lib.CURLINFO_SSL_DATA_IN
+    SSL_DATA_OUT = lib.CURLINFO_SSL_DATA_OUT
+
+
+class Poll(enum.IntEnum):
+    """The ``what`` argument of the multi socket callback (CURLMOPT_SOCKETFUNCTION(3))."""
+
+    NONE = lib.CURL_POLL_NONE
+    IN = lib.CURL_POLL_IN
+    OUT = lib.CURL_POLL_OUT
+    INOUT = lib.CURL_POLL_INOUT
+    REMOVE = lib.CURL_POLL_REMOVE
+
+
+class CSelect(enum.IntFlag):
+    """The event bitmask of curl_multi_socket_action(3)."""
+
+    IN = lib.CURL_CSELECT_IN
+    OUT = lib.CURL_CSELECT_OUT
+    ERR = lib.CURL_CSELECT_ERR
+
+
+_MOPT_IDS = {n: v for n, v in _lib_constants("CURLMOPT_").items() if n != "LASTENTRY"}
+MOpt = enum.IntEnum("MOpt", sorted(_MOPT_IDS.items(), key=lambda kv: kv[1]))  # type: ignore[misc]
+MOpt.__doc__ = "CURLMoption, named without the CURLMOPT_ prefix (curl_multi_setopt(3))."
+MOpt.__module__ = __name__
+
+#: The base of a CURLMoption's number tells its C type (curl/multi.h CURLOPTTYPE_*).
+MOPT_LONG, MOPT_OBJECTPOINT, MOPT_FUNCTIONPOINT, MOPT_OFF_T = 0, 10000, 20000, 30000
+
+
+# --- pycurl's flat names ------------------------------------------------------
+
+# (C prefix, pycurl prefix), first match wins; names beyond these prefixes
+# (CURLFORM_*, CURLSHOPT_* ...) are not exported flat.
+_FLAT_PREFIXES = (
+    ("CURLE_", "E_"),
+    ("CURLM_", "E_MULTI_"),
+    ("CURLMOPT_", "M_"),
+    ("CURLSOCKTYPE_", "SOCKTYPE_"),
+    ("CURL_SOCKOPT_", "SOCKOPT_"),
+    ("CURL_SOCKET_", "SOCKET_"),
+    ("CURL_POLL_", "POLL_"),
+    ("CURL_CSELECT_", "CSELECT_"),
+    ("CURLPAUSE_", "PAUSE_"),
+    ("CURL_READFUNC_", "READFUNC_"),
+    ("CURL_WRITEFUNC_", "WRITEFUNC_"),
+    ("CURL_SEEKFUNC_", "SEEKFUNC_"),
+    ("CURL_PREREQFUNC_", "PREREQFUNC_"),
+    ("CURLAUTH_", "HTTPAUTH_"),
+    ("CURLPROXY_", "PROXYTYPE_"),
+    ("CURL_IPRESOLVE_", "IPRESOLVE_"),
+    ("CURL_SSLVERSION_", "SSLVERSION_"),
+    ("CURLPROTO_", "PROTO_"),
+    ("CURLUSESSL_", "USESSL_"),
+    ("CURL_NETRC_", "NETRC_"),
+    ("CURL_TIMECOND_", "TIMECONDITION_"),
+    ("CURLFTPMETHOD_", "FTPMETHOD_"),
+    ("CURLFTPAUTH_", "FTPAUTH_"),
+    ("CURLFTPSSL_CCC_", "FTPSSL_CCC_"),
+    ("CURLFTP_CREATE_DIR", "FTP_CREATE_DIR"),
+    ("CURLSSH_AUTH_", "SSH_AUTH_"),
+    ("CURLSSLOPT_", "SSLOPT_"),
+    ("CURL_REDIR_", "REDIR_"),
+    ("CURLHEADER_", "HEADER_"),
+    ("CURL_VERSION_", "VERSION_"),
+    ("CURL_GLOBAL_", "GLOBAL_"),
+    ("CURL_HTTP_VERSION_", "CURL_HTTP_VERSION_"),
+    ("CURLGSSAPI_DELEGATION_", "GSSAPI_DELEGATION_"),
+    ("CURLPIPE_", "PIPE_"),
+    ("CURL_RTSPREQ_", "RTSPREQ_"),
+    ("CURL_LOCK_DATA_", "LOCK_DATA_"),
+    ("CURLALTSVC_", "ALTSVC_"),
+    ("CURLMSG_", "MSG_"),
+)
+
+
+def _flat_names() -> dict[str, int]:
+    flat: dict[str, int] = dict(_OPTION_IDS)
+    for name, value in _INFO_IDS.items():
+        flat.setdefault(name, value)
+        flat["INFO_" + name] = value
+    for member in InfoType:
+        flat["INFOTYPE_" + member.name] = member.value
+    by_length = sorted(_FLAT_PREFIXES, key=lambda p: -len(p[0]))
+    for cname in sorted(dir(lib)):
+        for cprefix, pyprefix in by_length:
+            if cname.startswith(cprefix):
+                flat.setdefault(pyprefix + cname[len(cprefix):], _as_c_long(getattr(lib, cname)))
+                break
+    return flat
+
+
+#: Every flat name, pycurl-style: URL, RESPONSE_CODE, E_COULDNT_CONNECT, ...
+FLAT: dict[str, int] = _flat_names()

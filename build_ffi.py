@@ -88,8 +88,8 @@ _TOKEN = re.compile(r"0[xX][0-9a-fA-F]+[uUlL]*|\d+[uUlL]*|[A-Za-z_]\w*|\S")
 _CASTS = {"long", "unsigned", "int"}
 _ENUM = re.compile(r"\benum\b[^{;]*\{([^}]*)\}", re.S)
 _ENUM_NAME = re.compile(r"(?:^|,)\s*(CURL\w*)")
-# CURLOPT_* comes from the run-time option table; CURLOPTTYPE_* are helpers.
-_SKIP = re.compile(r"^(CURLOPT_|CURLOPTTYPE_|CURL_DEPRECATED|CURL_EXTERN|CURL_TYPEOF|CURL_FORMAT)")
+# CURLOPT_* comes from the run-time option table.
+_SKIP = re.compile(r"^(CURLOPT_|CURL_DEPRECATED|CURL_EXTERN|CURL_TYPEOF|CURL_FORMAT)")
 
 
 def _is_int_expression(value: str) -> bool:

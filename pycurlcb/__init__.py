@@ -21,6 +21,7 @@ from .constants import (
     SockType,
 )
 from .easy import Curl
+from .multi import CurlMulti
 from .errors import (
     CallbackError,
     CurlConnectionError,
@@ -40,6 +41,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Curl",
+    "CurlMulti",
     "CurlSockAddr",
     "CSelect",
     "Info",

@@ -49,13 +49,16 @@ CALLABLES = (
 class EasyCallbacks:
     """What an easy handle's clientp points at: the callables and the pending error."""
 
-    __slots__ = ("handle", "exc", "sink", "live", "orphan", "__weakref__", *CALLABLES)
+    __slots__ = ("handle", "exc", "sink", "home", "live", "orphan", "__weakref__", *CALLABLES)
 
     def __init__(self) -> None:
         self.handle = ffi.new_handle(self)
         self.exc: Optional[BaseException] = None
-        #: The list of a CurlMulti that drives this handle, to report failures to.
+        #: The failure list of the CurlMulti driving this handle now, if any.
         self.sink: Optional[list[EasyCallbacks]] = None
+        #: The failure list of the last CurlMulti it was added to: its cache may
+        #: hold our sockets, so an orphan's closesocket failure is reported there.
+        self.home: Optional[list[EasyCallbacks]] = None
         self.live = 0
         self.orphan = False
         self.clear()
@@ -71,11 +74,12 @@ class EasyCallbacks:
             setattr(self, name, getattr(other, name))
 
     def fail(self, exc: BaseException) -> None:
-        """Record the first exception of this transfer."""
+        """Record the first exception of this transfer, and tell the multi."""
         if self.exc is None:
             self.exc = exc
-            if self.sink is not None:
-                self.sink.append(self)
+            sink = self.home if self.orphan else self.sink
+            if sink is not None:
+                sink.append(self)
 
     def take(self) -> Optional[BaseException]:
         """The pending exception, cleared."""
@@ -83,11 +87,7 @@ class EasyCallbacks:
         return exc
 
     def release(self) -> None:
-        """The Curl is closed: keep this alive while libcurl holds its sockets.
-
-        ``sink`` stays, so a closesocket failure during the multi's cleanup
-        still reaches the CurlMulti.
-        """
+        """The Curl is closed: keep this alive while libcurl holds its sockets."""
         if self.live > 0:
             self.orphan = True
             _ORPHANS.add(self)

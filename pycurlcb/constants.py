@@ -165,8 +165,9 @@ MOpt = enum.IntEnum("MOpt", sorted(_MOPT_IDS.items(), key=lambda kv: kv[1]))  # 
 MOpt.__doc__ = "CURLMoption, named without the CURLMOPT_ prefix (curl_multi_setopt(3))."
 MOpt.__module__ = __name__
 
-#: The base of a CURLMoption's number tells its C type (curl/multi.h CURLOPTTYPE_*).
-MOPT_LONG, MOPT_OBJECTPOINT, MOPT_FUNCTIONPOINT, MOPT_OFF_T = 0, 10000, 20000, 30000
+#: The base of a CURLMoption's number tells its C type (CURLOPTTYPE_* in curl/curl.h):
+#: below 10000 a long, above it pointers and functions.
+MOPT_LONG, MOPT_OBJECTPOINT = lib.CURLOPTTYPE_LONG, lib.CURLOPTTYPE_OBJECTPOINT
 
 
 # --- pycurl's flat names ------------------------------------------------------

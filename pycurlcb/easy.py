@@ -138,10 +138,10 @@ class Curl:
 
     def _idle(self, what: str) -> Any:
         handle = self._usable(what)
-        if self._busy:
+        if self._busy or (self._multi is not None and self._multi._busy):
             raise error(
                 lib.CURLE_RECURSIVE_API_CALL,
-                f"cannot invoke {what}() - perform() is currently running on this handle",
+                f"cannot invoke {what}() - a transfer of this handle is running",
             )
         return handle
 

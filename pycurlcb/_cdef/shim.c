@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <unistd.h>
+#include <sys/select.h>
 
 #if LIBCURL_VERSION_NUM < 0x074900
 #error "pycurlcb needs libcurl 7.73.0 or newer (curl_easy_option_next)"
@@ -114,4 +115,25 @@ static int pcb_sockopt_already_connected_broken(void)
 {
     unsigned int v = curl_version_info(CURLVERSION_NOW)->version_num;
     return v == 0x075800 || v == 0x075801;
+}
+
+#define PCB_FD_SETSIZE FD_SETSIZE
+
+static CURLMcode pcb_multi_fdset(CURLM *m, int *rfds, int *wfds, int *efds, int cap,
+                                 int *nr, int *nw, int *ne)
+{
+    fd_set r, w, e;
+    int maxfd = -1, fd;
+    CURLMcode rc;
+    FD_ZERO(&r); FD_ZERO(&w); FD_ZERO(&e);
+    *nr = *nw = *ne = 0;
+    rc = curl_multi_fdset(m, &r, &w, &e, &maxfd);
+    if(rc != CURLM_OK)
+        return rc;
+    for(fd = 0; fd <= maxfd && fd < FD_SETSIZE; fd++) {
+        if(FD_ISSET(fd, &r) && *nr < cap) rfds[(*nr)++] = fd;
+        if(FD_ISSET(fd, &w) && *nw < cap) wfds[(*nw)++] = fd;
+        if(FD_ISSET(fd, &e) && *ne < cap) efds[(*ne)++] = fd;
+    }
+    return CURLM_OK;
 }

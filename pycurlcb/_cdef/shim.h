@@ -32,3 +32,9 @@ int pcb_close(int fd);
 /* 1 on libcurl 7.88.0 and 7.88.1, which ignore CURL_SOCKOPT_ALREADY_CONNECTED
  * (curl/curl#10626); decided at run time from curl_version_info(). */
 int pcb_sockopt_already_connected_broken(void);
+
+/* curl_multi_fdset(3) flattened: the fds set in each fd_set are written to
+ * rfds/wfds/efds (each `cap` ints long) and counted in *nr, *nw, *ne. */
+CURLMcode pcb_multi_fdset(CURLM *m, int *rfds, int *wfds, int *efds, int cap,
+                          int *nr, int *nw, int *ne);
+#define PCB_FD_SETSIZE ...

@@ -20,6 +20,7 @@ from .constants import (
     SockOpt,
     SockType,
 )
+from .aio import AsyncCurlMulti
 from .easy import Curl
 from .multi import CurlMulti
 from .errors import (
@@ -40,6 +41,7 @@ SOCKET_BAD = SOCKET_BAD
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncCurlMulti",
     "Curl",
     "CurlMulti",
     "CurlSockAddr",

@@ -359,16 +359,26 @@ class Curl:
             self._busy = False
         self._raise_for(rc)
 
-    def _raise_for(self, rc: int) -> None:
-        """Re-raise a callback's exception first, then check the CURLcode."""
+    def _outcome(self, rc: int) -> Optional[BaseException]:
+        """What a transfer that ended with CURLcode ``rc`` raises, or None.
+
+        A callback's exception comes first (with the libcurl error as a PEP 678
+        note); else ``error`` for a CURLcode other than CURLE_OK.
+        """
         exc = self._cb.take()
         if exc is not None:
             if rc != lib.CURLE_OK and hasattr(exc, "add_note"):
                 err = errors.make_error(rc, self._errbuf)
                 exc.add_note(f"pycurlcb: the transfer was aborted: {err.name}: {err.args[1]}")
-            raise exc
+            return exc
         if rc != lib.CURLE_OK:
-            raise errors.make_error(rc, self._errbuf)
+            return errors.make_error(rc, self._errbuf)
+        return None
+
+    def _raise_for(self, rc: int) -> None:
+        exc = self._outcome(rc)
+        if exc is not None:
+            raise exc
 
     def perform_rb(self) -> bytes:
         """perform() and return the body as bytes (pycurl 7.43.0.2's perform_rb)."""

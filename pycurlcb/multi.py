@@ -57,6 +57,9 @@ class CurlMulti:
         self._cb = MultiCallbacks(weakref.ref(self))
         self._curls: dict[int, Curl] = {}  # CURL* address -> Curl
         self._failed: list[EasyCallbacks] = []  # Curls whose callback raised
+        #: Raise a Curl callback's exception from the driving call (True), or
+        #: leave it on the Curl for whoever collects the result (AsyncCurlMulti).
+        self._raise_easy_errors = True
         self._busy = False
 
     # --- lifecycle ------------------------------------------------------------
@@ -190,7 +193,8 @@ class CurlMulti:
     def _attach(self, curl: Curl) -> None:
         self._curls[_key(curl._handle)] = curl
         curl._multi = self
-        curl._cb.sink = curl._cb.home = self._failed
+        curl._cb.home = self._failed
+        curl._cb.sink = self._failed if self._raise_easy_errors else None
         curl._cb.exc = None
         curl._errbuf[0] = b"\0"
 

@@ -9,6 +9,7 @@ module attribute.
 from __future__ import annotations
 
 from ._callbacks import SOCKET_BAD
+from .aio import AsyncCurlMulti
 from .constants import (
     FLAT,
     CSelect,
@@ -20,9 +21,7 @@ from .constants import (
     SockOpt,
     SockType,
 )
-from .aio import AsyncCurlMulti
 from .easy import Curl
-from .multi import CurlMulti
 from .errors import (
     CallbackError,
     CurlConnectionError,
@@ -32,6 +31,7 @@ from .errors import (
     OptionError,
     error,
 )
+from .multi import CurlMulti
 from .sockaddr import CurlSockAddr
 from .version import LIBCURL_VERSION_NUM, version, version_info
 

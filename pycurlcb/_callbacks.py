@@ -27,7 +27,9 @@ from . import sockaddr
 from ._ffi import ffi, lib
 from .constants import InfoType, Poll, SockType
 
-SOCKET_BAD = lib.CURL_SOCKET_BAD
+SOCKET_BAD: int = lib.CURL_SOCKET_BAD
+_SOCKOPT_OK: int = lib.CURL_SOCKOPT_OK
+_SEEKFUNC_OK: int = lib.CURL_SEEKFUNC_OK
 _SOCKTYPE = {m.value: m for m in SockType}
 _INFOTYPE = {m.value: m for m in InfoType}
 _POLL = {m.value: m for m in Poll}
@@ -50,6 +52,19 @@ class EasyCallbacks:
     """What an easy handle's clientp points at: the callables and the pending error."""
 
     __slots__ = ("handle", "exc", "sink", "home", "live", "orphan", "__weakref__", *CALLABLES)
+
+    # The user's callables (None when unset); a trampoline is installed only while
+    # its callable is set, so the bodies below call them without a check.
+    opensocket: Any
+    sockopt: Any
+    closesocket: Any
+    write: Any
+    header: Any
+    read: Any
+    seek: Any
+    xferinfo: Any
+    progress: Any
+    debug: Any
 
     def __init__(self) -> None:
         self.handle = ffi.new_handle(self)
@@ -218,7 +233,7 @@ def _open_fd(result: Any, address: Any) -> int:
 def _opensocket(state: EasyCallbacks, clientp: Any, purpose: int, address: Any) -> int:
     fn = state.opensocket
     if fn is None:
-        fd = lib.pcb_socket(address.family, address.socktype, address.protocol)
+        fd = int(lib.pcb_socket(address.family, address.socktype, address.protocol))
     else:
         fd = _open_fd(fn(_SOCKTYPE.get(purpose, purpose), sockaddr.from_c(address)), address)
     if fd != SOCKET_BAD:
@@ -243,10 +258,10 @@ def _warn_already_connected() -> None:
 def _sockopt(state: EasyCallbacks, clientp: Any, fd: int, purpose: int) -> int:
     fn = state.sockopt
     if fn is None:
-        return lib.CURL_SOCKOPT_OK
+        return _SOCKOPT_OK
     rv = fn(fd, _SOCKTYPE.get(purpose, purpose))
     if rv is None:
-        return lib.CURL_SOCKOPT_OK
+        return _SOCKOPT_OK
     if type(rv) is bool or not isinstance(rv, int):
         raise TypeError(f"sockopt must return SOCKOPT_OK, _ERROR or _ALREADY_CONNECTED, not {rv!r}")
     if rv not in _SOCKOPT_VALUES:
@@ -325,7 +340,7 @@ def _read(state: EasyCallbacks, buffer: Any, size: int, nitems: int, userdata: A
 def _seek(state: EasyCallbacks, userp: Any, offset: int, origin: int) -> int:
     rv = state.seek(offset, origin)
     if rv is None:
-        return lib.CURL_SEEKFUNC_OK
+        return _SEEKFUNC_OK
     if type(rv) is not int or rv not in (0, 1, 2):
         raise ValueError(f"the seek callback must return SEEKFUNC_OK, _FAIL or _CANTSEEK, not {rv!r}")
     return rv

@@ -13,11 +13,19 @@ Nothing here is typed in by hand:
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ._ffi import ffi, lib
 
-_LONG_BITS = ffi.sizeof("long") * 8
+_LONG_BITS: int = ffi.sizeof("long") * 8
+
+
+def _int_enum(name: str, members: dict[str, int], doc: str) -> Any:
+    """An IntEnum built from a table read at import (typed Any: its members are dynamic)."""
+    cls = enum.IntEnum(name, sorted(members.items(), key=lambda kv: kv[1]))  # type: ignore[misc]
+    cls.__doc__ = doc
+    cls.__module__ = __name__
+    return cls
 
 
 def _as_c_long(value: int) -> int:
@@ -68,9 +76,7 @@ def _read_options() -> tuple[dict[int, OptionSpec], dict[str, int]]:
 #: CURLoption id -> OptionSpec, for every option the loaded libcurl knows.
 OPTIONS, _OPTION_IDS = _read_options()
 
-Opt = enum.IntEnum("Opt", sorted(_OPTION_IDS.items(), key=lambda kv: kv[1]))  # type: ignore[misc]
-Opt.__doc__ = "CURLoption, named without the CURLOPT_ prefix (curl_easy_setopt(3))."
-Opt.__module__ = __name__
+Opt = _int_enum("Opt", _OPTION_IDS, "CURLoption, named without the CURLOPT_ prefix (curl_easy_setopt(3)).")
 
 
 # --- getinfo, from the header ------------------------------------------------
@@ -107,9 +113,7 @@ _INFO_IDS = {
     for n, v in _lib_constants("CURLINFO_").items()
     if n not in _INFO_MARKERS and v & lib.CURLINFO_TYPEMASK and v & lib.CURLINFO_MASK
 }
-Info = enum.IntEnum("Info", sorted(_INFO_IDS.items(), key=lambda kv: kv[1]))  # type: ignore[misc]
-Info.__doc__ = "CURLINFO, named without the CURLINFO_ prefix (curl_easy_getinfo(3))."
-Info.__module__ = __name__
+Info = _int_enum("Info", _INFO_IDS, "CURLINFO, named without the CURLINFO_ prefix (curl_easy_getinfo(3)).")
 
 
 # --- small enums the callbacks use -----------------------------------------
@@ -161,9 +165,7 @@ class CSelect(enum.IntFlag):
 
 
 _MOPT_IDS = {n: v for n, v in _lib_constants("CURLMOPT_").items() if n != "LASTENTRY"}
-MOpt = enum.IntEnum("MOpt", sorted(_MOPT_IDS.items(), key=lambda kv: kv[1]))  # type: ignore[misc]
-MOpt.__doc__ = "CURLMoption, named without the CURLMOPT_ prefix (curl_multi_setopt(3))."
-MOpt.__module__ = __name__
+MOpt = _int_enum("MOpt", _MOPT_IDS, "CURLMoption, named without the CURLMOPT_ prefix (curl_multi_setopt(3)).")
 
 #: The base of a CURLMoption's number tells its C type (CURLOPTTYPE_* in curl/curl.h):
 #: below 10000 a long, above it pointers and functions.

@@ -129,14 +129,14 @@ def error_class(code: int) -> type[error]:
 
 def strerror(code: int) -> str:
     """curl_easy_strerror(3) as a str."""
-    return ffi.string(lib.curl_easy_strerror(code)).decode("utf-8", "replace")
+    return str(ffi.string(lib.curl_easy_strerror(code)).decode("utf-8", "replace"))
 
 
 def make_error(code: int, errbuf: Optional[object] = None) -> error:
     """The exception for CURLcode ``code``; ``errbuf`` is the CURLOPT_ERRORBUFFER cdata."""
     detail = ""
     if errbuf is not None:
-        detail = ffi.string(errbuf).decode("utf-8", "replace")  # type: ignore[call-overload]
+        detail = ffi.string(errbuf).decode("utf-8", "replace")
     return error_class(code)(code, detail or strerror(code), detail)
 
 

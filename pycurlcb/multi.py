@@ -67,7 +67,7 @@ class CurlMulti:
     @property
     def closed(self) -> bool:
         """True once close() has run."""
-        return self._handle == ffi.NULL
+        return bool(self._handle == ffi.NULL)
 
     def _usable(self, what: str) -> Any:
         if self._handle == ffi.NULL:

@@ -12,7 +12,7 @@ def _str(p: Any) -> Optional[str]:
 
 
 def _libcurl_version() -> str:
-    return ffi.string(lib.curl_version()).decode("utf-8", "replace")
+    return str(ffi.string(lib.curl_version()).decode("utf-8", "replace"))
 
 
 def version_info() -> tuple[Any, ...]:

@@ -1,0 +1,997 @@
+"""Curl, the easy interface, against real local servers (never a mock of libcurl).
+
+Covers setopt for every option type libcurl reports (long, off_t, string,
+slist, blob, object, function), the TypeError/ValueError/OptionError contract
+for bad values, getinfo for every ``pycurlcb.Info`` member, perform, reset,
+duphandle, pause, close and the context manager, errstr, and the error
+hierarchy with a real refused port and a real silent server.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import os
+import pathlib
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import pycurlcb
+import pycurlcb._callbacks
+from pycurlcb import Info
+from pycurlcb.constants import OPTIONS, InfoKind, OptType, info_kind
+
+
+@pytest.fixture(autouse=True)
+def _no_internal_errors() -> Any:
+    """No trampoline of pycurlcb itself may fail (a bug, not a user error)."""
+    del pycurlcb._callbacks.INTERNAL_ERRORS[:]
+    yield
+    assert pycurlcb._callbacks.INTERNAL_ERRORS == []
+
+
+def _curl(url: str, **opts: Any) -> tuple[pycurlcb.Curl, io.BytesIO]:
+    c = pycurlcb.Curl()
+    c.setopt(pycurlcb.URL, url)
+    body = io.BytesIO()
+    c.setopt(pycurlcb.WRITEDATA, body)
+    for name, value in opts.items():
+        c.setopt(getattr(pycurlcb, name), value)
+    return c, body
+
+
+def _fetch(url: str, **opts: Any) -> bytes:
+    c, body = _curl(url, **opts)
+    with c:
+        c.perform()
+    return body.getvalue()
+
+
+def _last_request(httpserver: Any) -> Any:
+    assert httpserver.log, "the server received no request"
+    return httpserver.log[-1][0]
+
+
+# --------------------------------------------------------------------------
+# perform, and the basic shapes
+
+
+def test_perform_writes_the_body_to_writefunction(http_url: str) -> None:
+    chunks: list[bytes] = []
+    with pycurlcb.Curl() as c:
+        c.setopt(pycurlcb.URL, http_url)
+        c.setopt(pycurlcb.WRITEFUNCTION, chunks.append)
+        assert c.perform() is None
+        assert c.getinfo(pycurlcb.RESPONSE_CODE) == 200
+        assert c.getinfo(pycurlcb.HTTP_CODE) == 200
+    assert all(type(chunk) is bytes for chunk in chunks)
+    assert b"".join(chunks) == b"hello"
+
+
+def test_writedata_takes_any_object_with_write(http_url: str) -> None:
+    class Sink:
+        def __init__(self) -> None:
+            self.data = b""
+
+        def write(self, chunk: bytes) -> None:
+            self.data += chunk
+
+    sink = Sink()
+    with pycurlcb.Curl() as c:
+        c.setopt(pycurlcb.URL, http_url)
+        c.setopt(pycurlcb.WRITEDATA, sink)
+        c.perform()
+    assert sink.data == b"hello"
+
+
+def test_perform_rb_and_rs(http_url: str) -> None:
+    with pycurlcb.Curl() as c:
+        c.setopt(pycurlcb.URL, http_url)
+        assert c.perform_rb() == b"hello"
+        assert c.perform_rs() == "hello"
+
+
+def test_same_handle_performs_many_times(http_paths: Any) -> None:
+    paths = http_paths(5)
+    with pycurlcb.Curl() as c:
+        for url, expected in paths * 2:
+            body = io.BytesIO()
+            c.setopt(pycurlcb.URL, url)
+            c.setopt(pycurlcb.WRITEDATA, body)
+            c.perform()
+            assert body.getvalue() == expected
+
+
+def test_perform_releases_the_gil(silent_server: Any) -> None:
+    """Another Python thread keeps running while perform() waits in libcurl."""
+    host, port = silent_server
+    ticks = 0
+    stop = threading.Event()
+
+    def spin() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            time.sleep(0.001)
+
+    t = threading.Thread(target=spin)
+    c, _ = _curl(f"http://{host}:{port}/", TIMEOUT_MS=400)
+    with c:
+        t.start()
+        try:
+            with pytest.raises(pycurlcb.CurlTimeoutError):
+                c.perform()
+        finally:
+            stop.set()
+            t.join()
+    # 400 ms of 1 ms sleeps: with the GIL held the whole time this would be ~0.
+    assert ticks > 50
+
+
+# --------------------------------------------------------------------------
+# setopt by option type
+
+
+def test_option_table_has_every_type() -> None:
+    """The run-time table covers the types these tests exercise."""
+    kinds = {spec.type for spec in OPTIONS.values()}
+    for kind in (OptType.LONG, OptType.OFF_T, OptType.STRING, OptType.SLIST,
+                 OptType.BLOB, OptType.OBJECT, OptType.FUNCTION):
+        assert kind in kinds
+    assert OPTIONS[pycurlcb.URL].type is OptType.STRING
+    assert OPTIONS[pycurlcb.HTTPHEADER].type is OptType.SLIST
+    assert OPTIONS[pycurlcb.MAXFILESIZE_LARGE].type is OptType.OFF_T
+    assert OPTIONS[pycurlcb.CAINFO_BLOB].type is OptType.BLOB
+    assert OPTIONS[pycurlcb.PRIVATE].type is OptType.OBJECT
+    assert OPTIONS[pycurlcb.WRITEFUNCTION].type is OptType.FUNCTION
+    assert pycurlcb.Opt.URL == pycurlcb.URL
+    assert pycurlcb.Opt.HTTPHEADER == pycurlcb.HTTPHEADER
+
+
+_GOOD = {
+    OptType.LONG: 0,
+    OptType.VALUES: 0,
+    OptType.OFF_T: 0,
+    OptType.STRING: "",
+    OptType.SLIST: [],
+    OptType.BLOB: b"",
+}
+_BAD = {
+    OptType.LONG: ("0", "int"),
+    OptType.VALUES: (0.0, "int"),
+    OptType.OFF_T: ("0", "int"),
+    OptType.STRING: (1.5, "str"),
+    OptType.SLIST: (5, "list"),
+    OptType.BLOB: ("text", "bytes"),
+}
+
+
+def test_every_plain_option_accepts_its_type_and_refuses_others() -> None:
+    """Each long, off_t, string, slist and blob option of the loaded libcurl."""
+    specs = [s for s in OPTIONS.values() if s.type in _GOOD and s.id != pycurlcb.POSTFIELDS]
+    assert len(specs) > 200
+    refused_by_libcurl = []
+    for spec in specs:
+        with pycurlcb.Curl() as c:
+            try:
+                c.setopt(spec.id, _GOOD[spec.type])
+            except pycurlcb.error:  # libcurl may refuse the value, never the type
+                refused_by_libcurl.append(spec.name)
+            bad, expected = _BAD[spec.type]
+            with pytest.raises(TypeError) as info:
+                c.setopt(spec.id, bad)
+            assert spec.name in str(info.value) and expected in str(info.value)
+    # Only a few options refuse 0 / "" (unbuilt features, "" not a valid list ...).
+    assert len(refused_by_libcurl) < 20, refused_by_libcurl
+
+
+def test_function_options_beyond_the_supported_ones_are_optionerror() -> None:
+    supported = {"OPENSOCKETFUNCTION", "SOCKOPTFUNCTION", "CLOSESOCKETFUNCTION",
+                 "WRITEFUNCTION", "HEADERFUNCTION", "READFUNCTION", "SEEKFUNCTION",
+                 "XFERINFOFUNCTION", "PROGRESSFUNCTION", "DEBUGFUNCTION"}
+    for spec in OPTIONS.values():
+        if spec.type is not OptType.FUNCTION:
+            continue
+        with pycurlcb.Curl() as c:
+            if spec.name in supported:
+                c.setopt(spec.id, lambda *args: None)
+            else:
+                with pytest.raises(pycurlcb.OptionError, match=spec.name):
+                    c.setopt(spec.id, lambda *args: None)
+
+
+def test_long_option_nobody(httpserver: Any) -> None:
+    httpserver.expect_request("/h").respond_with_data(b"not sent")
+    c, body = _curl(httpserver.url_for("/h"), NOBODY=1)
+    with c:
+        c.perform()
+        assert c.getinfo(pycurlcb.RESPONSE_CODE) == 200
+    assert body.getvalue() == b""
+    assert _last_request(httpserver).method == "HEAD"
+
+
+def test_long_option_followlocation(httpserver: Any) -> None:
+    httpserver.expect_request("/a").respond_with_data(
+        b"", status=302, headers={"Location": "/b"}
+    )
+    httpserver.expect_request("/b").respond_with_data(b"landed")
+    assert _fetch(httpserver.url_for("/a"), FOLLOWLOCATION=1) == b"landed"
+    c, body = _curl(httpserver.url_for("/a"), FOLLOWLOCATION=0)
+    with c:
+        c.perform()
+        assert c.getinfo(pycurlcb.RESPONSE_CODE) == 302
+        assert c.getinfo(pycurlcb.REDIRECT_URL) == httpserver.url_for("/b")
+    assert body.getvalue() == b""
+
+
+def test_values_option_http_version(http_url: str) -> None:
+    c, body = _curl(http_url, HTTP_VERSION=pycurlcb.CURL_HTTP_VERSION_1_0)
+    with c:
+        c.perform()
+        assert c.getinfo(pycurlcb.INFO_HTTP_VERSION) == pycurlcb.CURL_HTTP_VERSION_1_0
+    assert body.getvalue() == b"hello"
+
+
+def test_off_t_option_maxfilesize(httpserver: Any) -> None:
+    httpserver.expect_request("/big").respond_with_data(b"x" * 1000)
+    c, _ = _curl(httpserver.url_for("/big"), MAXFILESIZE_LARGE=10)
+    with c, pytest.raises(pycurlcb.error) as info:
+        c.perform()
+    assert info.value.args[0] == pycurlcb.E_FILESIZE_EXCEEDED
+    assert _fetch(httpserver.url_for("/big"), MAXFILESIZE_LARGE=1000) == b"x" * 1000
+
+
+def test_off_t_option_takes_values_beyond_32_bits(http_url: str) -> None:
+    assert _fetch(http_url, MAXFILESIZE_LARGE=(1 << 40)) == b"hello"
+
+
+def test_string_option_str_bytes_and_unset(httpserver: Any) -> None:
+    httpserver.expect_request("/ua").respond_with_data(b"ok")
+    url = httpserver.url_for("/ua")
+    with pycurlcb.Curl() as c:
+        c.setopt(pycurlcb.URL, url.encode())  # bytes
+        c.setopt(pycurlcb.WRITEFUNCTION, lambda b: None)
+        c.setopt(pycurlcb.USERAGENT, "agent-str/1")
+        c.perform()
+        assert _last_request(httpserver).headers.get("User-Agent") == "agent-str/1"
+        c.setopt(pycurlcb.USERAGENT, b"agent-bytes/2")
+        c.perform()
+        assert _last_request(httpserver).headers.get("User-Agent") == "agent-bytes/2"
+        c.unsetopt(pycurlcb.USERAGENT)
+        c.perform()
+        assert _last_request(httpserver).headers.get("User-Agent") is None
+        c.setopt(pycurlcb.USERAGENT, "again")
+        c.setopt(pycurlcb.USERAGENT, None)  # None unsets, as in pycurl
+        c.perform()
+        assert _last_request(httpserver).headers.get("User-Agent") is None
+
+
+def test_string_option_is_copied(httpserver: Any) -> None:
+    """libcurl copies strings: the Python value may go away before perform()."""
+    httpserver.expect_request("/ua").respond_with_data(b"ok")
+    with pycurlcb.Curl() as c:
+        c.setopt(pycurlcb.URL, httpserver.url_for("/ua"))
+        c.setopt(pycurlcb.WRITEFUNCTION, lambda b: None)
+        c.setopt(pycurlcb.USERAGENT, "".join(["dyn", "amic-", str(os.getpid())]))
+        gc.collect()
+        c.perform()
+    assert _last_request(httpserver).headers["User-Agent"] == f"dynamic-{os.getpid()}"
+
+
+def test_string_option_pathlike(tls_server: Any) -> None:
+    body = _fetch(tls_server.url, CAINFO=pathlib.Path(tls_server.ca_file))
+    assert body == tls_server.body
+
+
+def test_string_option_with_nul_byte_is_valueerror() -> None:
+    with pycurlcb.Curl() as c, pytest.raises(ValueError, match="USERAGENT"):
+        c.setopt(pycurlcb.USERAGENT, "a\0b")
+
+
+def test_slist_option_httpheader(httpserver: Any) -> None:
+    httpserver.expect_request("/hdr").respond_with_data(b"ok")
+    with pycurlcb.Curl() as c:
+        c.setopt(pycurlcb.URL, httpserver.url_for("/hdr"))
+        c.setopt(pycurlcb.WRITEFUNCTION, lambda b: None)
+        headers = ["X-One: 1", b"X-Two: 2"]
+        c.setopt(pycurlcb.HTTPHEADER, headers)
+        del headers
+        gc.collect()
+        c.perform()
+        req = _last_request(httpserver)
+        assert req.headers["X-One"] == "1"
+        assert req.headers["X-Two"] == "2"
+        # Replacing the list drops the old one.
+        c.setopt(pycurlcb.HTTPHEADER, ("X-Three: 3",))
+        c.perform()
+        req = _last_request(httpserver)
+        assert req.headers.get("X-One") is None
+        assert req.headers["X-Three"] == "3"
+        # An empty list sends no extra header; unsetopt too.
+        c.setopt(pycurlcb.HTTPHEADER, [])
+        c.perform()
+        assert _last_request(httpserver).headers.get("X-Three") is None
+        c.setopt(pycurlcb.HTTPHEADER, ["X-Four: 4"])
+        c.unsetopt(pycurlcb.HTTPHEADER)
+        c.perform()
+        assert _last_request(httpserver).headers.get("X-Four") is None
+
+
+def test_slist_option_resolve(httpserver: Any) -> None:
+    """RESOLVE: another slist, which also proves the list reaches libcurl intact."""
+    httpserver.expect_request("/r").respond_with_data(b"resolved")
+    port = httpserver.port
+    url = f"http://pycurlcb-test.invalid:{port}/r"
+    assert _fetch(url, RESOLVE=[f"pycurlcb-test.invalid:{port}:127.0.0.1"]) == b"resolved"
+
+
+def test_blob_option_cainfo_blob(tls_server: Any) -> None:
+    pem = pathlib.Path(tls_server.ca_file).read_bytes()
+    c, body = _curl(tls_server.url)
+    with c:
+        c.setopt(pycurlcb.CAINFO_BLOB, bytearray(pem))
+        del pem
+        gc.collect()
+        c.perform()
+    assert body.getvalue() == tls_server.body
+
+
+def test_blob_option_with_a_wrong_ca_fails_verification(tls_server: Any) -> None:
+    import trustme
+
+    other = trustme.CA().cert_pem.bytes()
+    c, _ = _curl(tls_server.url, CAINFO_BLOB=other)
+    with c, pytest.raises(pycurlcb.CurlTLSError) as info:
+        c.perform()
+    assert isinstance(info.value, pycurlcb.error)
+    assert info.value.name.startswith(("CURLE_SSL_", "CURLE_PEER_FAILED"))
+
+
+def test_object_option_private_roundtrip(http_url: str) -> None:
+    marker = object()
+    with pycurlcb.Curl() as c:
+        assert c.getinfo(pycurlcb.INFO_PRIVATE) is None
+        c.setopt(pycurlcb.PRIVATE, marker)
+        assert c.getinfo(pycurlcb.INFO_PRIVATE) is marker
+        assert c.getinfo(Info.PRIVATE) is marker
+        c.setopt(pycurlcb.URL, http_url)
+        c.setopt(pycurlcb.WRITEFUNCTION, lambda b: None)
+        c.perform()
+        assert c.getinfo(pycurlcb.INFO_PRIVATE) is marker
+        c.unsetopt(pycurlcb.PRIVATE)
+        assert c.getinfo(pycurlcb.INFO_PRIVATE) is None
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("a=1&b=2", b"a=1&b=2"),
+        (b"bin\0ary\xff", b"bin\0ary\xff"),
+        ("", b""),
+    ],
+)
+def test_object_option_postfields(httpserver: Any, value: Any, expected: bytes) -> None:
+    httpserver.expect_request("/post", method="POST").respond_with_data(b"posted")
+    assert _fetch(httpserver.url_for("/post"), POSTFIELDS=value) == b"posted"
+    req = _last_request(httpserver)
+    assert req.method == "POST"
+    assert req.get_data() == expected
+
+
+def test_postfields_are_copied(httpserver: Any) -> None:
+    httpserver.expect_request("/post", method="POST").respond_with_data(b"posted")
+    data = bytearray(b"original")
+    c, _ = _curl(httpserver.url_for("/post"))
+    with c:
+        c.setopt(pycurlcb.POSTFIELDS, data)
+        data[:] = b"mutated!"
+        del data
+        gc.collect()
+        c.perform()
+    assert _last_request(httpserver).get_data() == b"original"
+
+
+def test_function_option_headerfunction(http_url: str) -> None:
+    headers: list[bytes] = []
+    assert _fetch(http_url, HEADERFUNCTION=headers.append) == b"hello"
+    assert headers[0].startswith(b"HTTP/1.")
+    assert b" 200 " in headers[0]
+    assert any(h.lower().startswith(b"content-length: 5") for h in headers)
+    assert headers[-1] == b"\r\n"
+
+
+def test_headerdata_takes_an_object_with_write(http_url: str) -> None:
+    headers = io.BytesIO()
+    assert _fetch(http_url, HEADERDATA=headers) == b"hello"
+    assert headers.getvalue().startswith(b"HTTP/1.")
+
+
+def test_function_option_readfunction_upload(httpserver: Any) -> None:
+    httpserver.expect_request("/up", method="PUT").respond_with_data(b"stored")
+    payload = b"0123456789" * 1000
+    src = io.BytesIO(payload)
+    asked: list[int] = []
+
+    def read(n: int) -> bytes:
+        asked.append(n)
+        return src.read(n)
+
+    c, body = _curl(httpserver.url_for("/up"), UPLOAD=1, INFILESIZE_LARGE=len(payload))
+    with c:
+        c.setopt(pycurlcb.READFUNCTION, read)
+        c.perform()
+        assert c.getinfo(pycurlcb.RESPONSE_CODE) == 200
+    assert body.getvalue() == b"stored"
+    assert _last_request(httpserver).get_data() == payload
+    assert asked and all(type(n) is int and n > 0 for n in asked)
+
+
+def test_readdata_takes_an_object_with_read(httpserver: Any) -> None:
+    httpserver.expect_request("/up", method="POST").respond_with_data(b"stored")
+    payload = b"from a file object"
+    c, body = _curl(httpserver.url_for("/up"), POST=1, POSTFIELDSIZE=len(payload))
+    with c:
+        c.setopt(pycurlcb.READDATA, io.BytesIO(payload))
+        c.perform()
+    assert _last_request(httpserver).get_data() == payload
+
+
+def test_function_option_xferinfofunction(httpserver: Any) -> None:
+    httpserver.expect_request("/big").respond_with_data(b"y" * 100_000)
+    calls: list[tuple[int, int, int, int]] = []
+
+    def xferinfo(dltotal: int, dlnow: int, ultotal: int, ulnow: int) -> None:
+        calls.append((dltotal, dlnow, ultotal, ulnow))
+
+    # NOPROGRESS is switched off by setting the callback, as in pycurl usage.
+    body = _fetch(httpserver.url_for("/big"), XFERINFOFUNCTION=xferinfo)
+    assert body == b"y" * 100_000
+    assert calls
+    assert all(type(v) is int for call in calls for v in call)
+    assert calls[-1][:2] == (100_000, 100_000)
+
+
+def test_function_option_debugfunction(http_url: str) -> None:
+    events: list[tuple[Any, bytes]] = []
+
+    def debug(kind: Any, data: bytes) -> None:
+        events.append((kind, data))
+
+    assert _fetch(http_url, VERBOSE=1, DEBUGFUNCTION=debug) == b"hello"
+    kinds = {kind for kind, _ in events}
+    assert pycurlcb.InfoType.HEADER_OUT in kinds
+    assert pycurlcb.InfoType.HEADER_IN in kinds
+    assert pycurlcb.InfoType.DATA_IN in kinds
+    assert all(isinstance(kind, pycurlcb.InfoType) for kind in kinds)
+    out = b"".join(d for k, d in events if k == pycurlcb.InfoType.HEADER_OUT)
+    assert out.startswith(b"GET /hello HTTP/1.1\r\n")
+    assert pycurlcb.INFOTYPE_HEADER_OUT == pycurlcb.InfoType.HEADER_OUT
+
+
+def test_write_callback_returning_a_short_count_is_a_write_error(http_url: str) -> None:
+    c, _ = _curl(http_url, WRITEFUNCTION=lambda b: 0)
+    with c, pytest.raises(pycurlcb.CallbackError) as info:
+        c.perform()
+    assert info.value.args[0] == pycurlcb.E_WRITE_ERROR
+    assert isinstance(info.value, pycurlcb.error)
+
+
+def test_xferinfo_returning_nonzero_aborts(http_url: str) -> None:
+    c, _ = _curl(http_url, XFERINFOFUNCTION=lambda *a: 1)
+    with c, pytest.raises(pycurlcb.CallbackError) as info:
+        c.perform()
+    assert info.value.code == pycurlcb.E_ABORTED_BY_CALLBACK
+    assert info.value.name == "CURLE_ABORTED_BY_CALLBACK"
+
+
+# --------------------------------------------------------------------------
+# bad values
+
+
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("URL", 5, "str"),
+        ("URL", ["http://x/"], "str"),
+        ("USERAGENT", 1.5, "str"),
+        ("TIMEOUT", "5", "int"),
+        ("TIMEOUT", 1.5, "int"),
+        ("TIMEOUT", [5], "int"),
+        ("HTTP_VERSION", "1.1", "int"),
+        ("MAXFILESIZE_LARGE", "10", "int"),
+        ("MAXFILESIZE_LARGE", 10.0, "int"),
+        ("HTTPHEADER", "X-A: b", "list"),
+        ("HTTPHEADER", b"X-A: b", "list"),
+        ("HTTPHEADER", 5, "list"),
+        ("HTTPHEADER", [5], "str"),
+        ("CAINFO_BLOB", "pem text", "bytes"),
+        ("CAINFO_BLOB", 5, "bytes"),
+        ("POSTFIELDS", 5, "str or bytes"),
+        ("POSTFIELDS", ["a"], "str or bytes"),
+        ("WRITEFUNCTION", 5, "callable"),
+        ("WRITEFUNCTION", "print", "callable"),
+        ("OPENSOCKETFUNCTION", object(), "callable"),
+        ("SOCKOPTFUNCTION", 1, "callable"),
+        ("CLOSESOCKETFUNCTION", b"x", "callable"),
+        ("WRITEDATA", 5, "write()"),
+        ("HEADERDATA", object(), "write()"),
+        ("READDATA", b"bytes have no read", "read()"),
+    ],
+)
+def test_wrong_type_is_typeerror_naming_option_and_type(name: str, value: Any, expected: str) -> None:
+    with pycurlcb.Curl() as c:
+        with pytest.raises(TypeError) as info:
+            c.setopt(getattr(pycurlcb, name), value)
+    message = str(info.value)
+    assert name in message
+    assert expected in message
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("TIMEOUT", 1 << 63),
+        ("TIMEOUT", -(1 << 63) - 1),
+        ("TIMEOUT", 1 << 100),
+        ("HTTP_VERSION", 1 << 64),
+        ("MAXFILESIZE_LARGE", 1 << 63),
+        ("MAXFILESIZE_LARGE", -(1 << 63) - 1),
+    ],
+)
+def test_out_of_range_int_is_valueerror(name: str, value: int) -> None:
+    with pycurlcb.Curl() as c:
+        with pytest.raises(ValueError) as info:
+            c.setopt(getattr(pycurlcb, name), value)
+    assert name in str(info.value)
+
+
+def test_long_at_the_limit_is_accepted(http_url: str) -> None:
+    assert _fetch(http_url, TIMEOUT_MS=(1 << 63) - 1) == b"hello"
+
+
+def test_value_libcurl_refuses_is_an_optionerror() -> None:
+    with pycurlcb.Curl() as c, pytest.raises(pycurlcb.OptionError) as info:
+        c.setopt(pycurlcb.SSLVERSION, 10_000)
+    assert isinstance(info.value, pycurlcb.error)
+    assert info.value.args[0] in (pycurlcb.E_BAD_FUNCTION_ARGUMENT, pycurlcb.E_UNKNOWN_OPTION)
+
+
+@pytest.mark.parametrize("option", [99_999, 10_000 + 9_999, 20_000 + 9_999, -1])
+def test_unknown_option_is_optionerror(option: int) -> None:
+    with pycurlcb.Curl() as c:
+        with pytest.raises(pycurlcb.OptionError) as info:
+            c.setopt(option, 1)
+    err = info.value
+    assert isinstance(err, pycurlcb.error)
+    assert isinstance(err, ValueError)
+    assert err.args[0] == pycurlcb.E_UNKNOWN_OPTION
+    assert err.code == pycurlcb.E_UNKNOWN_OPTION
+    assert err.name == "CURLE_UNKNOWN_OPTION"
+    assert str(option) in err.args[1]
+    with pycurlcb.Curl() as c, pytest.raises(pycurlcb.error):
+        c.unsetopt(option)
+
+
+@pytest.mark.parametrize("option", ["URL", 1.0, None, True])
+def test_option_that_is_not_an_int_is_typeerror(option: Any) -> None:
+    with pycurlcb.Curl() as c, pytest.raises(TypeError):
+        c.setopt(option, "http://127.0.0.1/")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["OPENSOCKETDATA", "SOCKOPTDATA", "CLOSESOCKETDATA", "XFERINFODATA", "DEBUGDATA",
+     "ERRORBUFFER", "STDERR", "SHARE"],
+)
+def test_options_owned_by_the_binding_are_refused(http_url: str, name: str) -> None:
+    """A clientp or buffer option set by the user would break the trampolines."""
+    calls: list[Any] = []
+    with pycurlcb.Curl() as c:
+        c.setopt(pycurlcb.URL, http_url)
+        c.setopt(pycurlcb.OPENSOCKETFUNCTION, lambda purpose, addr: calls.append(addr) or None)
+        with pytest.raises(pycurlcb.OptionError) as info:
+            c.setopt(getattr(pycurlcb, name), object())
+        assert name in str(info.value)
+        # The handle still works, with its callbacks intact.
+        with pytest.raises(pycurlcb.CurlConnectionError):
+            c.perform()
+    assert len(calls) == 1
+
+
+def test_unsetopt_of_a_long_option_is_typeerror() -> None:
+    with pycurlcb.Curl() as c, pytest.raises(TypeError, match="TIMEOUT"):
+        c.unsetopt(pycurlcb.TIMEOUT)
+
+
+# --------------------------------------------------------------------------
+# getinfo
+
+
+def _check_info_type(c: pycurlcb.Curl, name: str, info: int) -> Any:
+    if info in (Info.TLS_SESSION, Info.TLS_SSL_PTR):
+        # Documented: TLS backend pointers are not exposed.
+        with pytest.raises(pycurlcb.OptionError):
+            c.getinfo(info)
+        return None
+    value = c.getinfo(info)
+    raw = c.getinfo_raw(info)
+    kind = info_kind(info)
+    if info == Info.PRIVATE:
+        assert value is None
+    elif kind is InfoKind.STRING:
+        assert value is None or type(value) is str, name
+        assert raw is None or type(raw) is bytes, name
+        assert raw is None or raw.decode() == value
+    elif kind in (InfoKind.LONG, InfoKind.OFF_T, InfoKind.SOCKET):
+        assert type(value) is int, name
+    elif kind is InfoKind.DOUBLE:
+        assert type(value) is float, name
+    elif info == Info.CERTINFO:
+        assert type(value) is list, name
+    else:
+        assert kind is InfoKind.SLIST
+        assert type(value) is list, name
+        assert all(type(item) is str for item in value), name
+        assert all(type(item) is bytes for item in raw), name
+    return value
+
+
+def test_getinfo_every_info_member_on_a_completed_transfer(http_url: str) -> None:
+    members = dict(Info.__members__)  # aliases (RESPONSE_CODE, HTTP_CODE) included
+    assert "RESPONSE_CODE" in members and "HTTP_CODE" in members
+    assert len(members) > 50
+    c, body = _curl(http_url)
+    with c:
+        c.perform()
+        values = {name: _check_info_type(c, name, info) for name, info in members.items()}
+        # Values libcurl knows for certain after this transfer.
+        port = int(http_url.split(":")[2].split("/")[0])
+        assert values["RESPONSE_CODE"] == values["HTTP_CODE"] == 200
+        assert values["EFFECTIVE_URL"] == http_url
+        assert values["PRIMARY_IP"] == "127.0.0.1"
+        assert values["PRIMARY_PORT"] == port
+        assert values["LOCAL_IP"] == "127.0.0.1"
+        assert values["SIZE_DOWNLOAD_T"] == 5
+        assert values["SIZE_DOWNLOAD"] == 5.0
+        assert values["CONTENT_LENGTH_DOWNLOAD_T"] == 5
+        assert values["NUM_CONNECTS"] == 1
+        assert values["EFFECTIVE_METHOD"] == "GET"
+        assert values["SCHEME"].lower() == "http"
+        assert values["TOTAL_TIME"] > 0.0
+        assert values["TOTAL_TIME_T"] > 0
+        assert values["CONTENT_TYPE"].startswith("text/plain")
+        assert values["COOKIELIST"] == []
+        assert values["CERTINFO"] == []
+        # The enum and flat names agree.
+        assert c.getinfo(pycurlcb.Info.RESPONSE_CODE) == 200
+        assert pycurlcb.INFO_RESPONSE_CODE == pycurlcb.RESPONSE_CODE == Info.RESPONSE_CODE
+    assert body.getvalue() == b"hello"
+
+
+def test_getinfo_on_a_fresh_handle_does_not_crash() -> None:
+    with pycurlcb.Curl() as c:
+        for name, info in Info.__members__.items():
+            _check_info_type(c, name, info)
+        assert c.getinfo(pycurlcb.RESPONSE_CODE) == 0
+
+
+def test_getinfo_slist_cookielist(httpserver: Any) -> None:
+    httpserver.expect_request("/c").respond_with_data(
+        b"ok", headers={"Set-Cookie": "flavour=oat; Path=/"}
+    )
+    c, _ = _curl(httpserver.url_for("/c"), COOKIEFILE="")
+    with c:
+        c.perform()
+        cookies = c.getinfo(pycurlcb.INFO_COOKIELIST)
+        raw = c.getinfo_raw(pycurlcb.INFO_COOKIELIST)
+    assert len(cookies) == 1
+    assert cookies[0].split("\t")[-2:] == ["flavour", "oat"]
+    assert raw[0].split(b"\t")[-2:] == [b"flavour", b"oat"]
+
+
+def test_getinfo_certinfo(tls_server: Any) -> None:
+    c, body = _curl(tls_server.url, CAINFO=tls_server.ca_file, CERTINFO=1)
+    with c:
+        c.perform()
+        certs = c.getinfo(pycurlcb.INFO_CERTINFO)
+    assert body.getvalue() == tls_server.body
+    assert len(certs) >= 1
+    fields = dict(certs[0])
+    assert all(type(k) is str and type(v) is str for k, v in certs[0])
+    assert "Subject" in fields and "Issuer" in fields
+
+
+def test_getinfo_bad_ids() -> None:
+    with pycurlcb.Curl() as c:
+        with pytest.raises(ValueError):
+            c.getinfo(12345)  # no CURLINFO type bits
+        with pytest.raises(pycurlcb.error) as info:
+            c.getinfo(pycurlcb.constants.lib.CURLINFO_LONG + 999)
+        assert info.value.args[0] == pycurlcb.E_UNKNOWN_OPTION
+        with pytest.raises(TypeError):
+            c.getinfo("RESPONSE_CODE")
+
+
+# --------------------------------------------------------------------------
+# reset, duphandle
+
+
+def test_reset_restores_defaults_and_drops_callbacks(httpserver: Any) -> None:
+    httpserver.expect_request("/r").respond_with_data(b"after reset")
+    headers: list[bytes] = []
+    first: list[bytes] = []
+    with pycurlcb.Curl() as c:
+        c.setopt(pycurlcb.URL, httpserver.url_for("/r"))
+        c.setopt(pycurlcb.HEADERFUNCTION, headers.append)
+        c.setopt(pycurlcb.WRITEFUNCTION, first.append)
+        c.setopt(pycurlcb.HTTPHEADER, ["X-Before: reset"])
+        c.setopt(pycurlcb.PRIVATE, "p")
+        c.setopt(pycurlcb.NOBODY, 1)
+        c.reset()
+        assert c.getinfo(pycurlcb.INFO_PRIVATE) is None
+        with pytest.raises(pycurlcb.error) as info:
+            c.perform()  # no URL any more
+        assert info.value.args[0] == pycurlcb.E_URL_MALFORMAT
+        body = io.BytesIO()
+        c.setopt(pycurlcb.URL, httpserver.url_for("/r"))
+        c.setopt(pycurlcb.WRITEDATA, body)
+        c.perform()
+        assert body.getvalue() == b"after reset"  # NOBODY is gone
+    assert headers == [] and first == []
+    req = _last_request(httpserver)
+    assert req.method == "GET"
+    assert req.headers.get("X-Before") is None
+
+
+def test_reset_keeps_the_error_buffer(refusing_port: int) -> None:
+    with pycurlcb.Curl() as c:
+        c.reset()
+        c.setopt(pycurlcb.URL, f"http://127.0.0.1:{refusing_port}/")
+        with pytest.raises(pycurlcb.CurlConnectionError) as info:
+            c.perform()
+        assert str(refusing_port) in info.value.args[1]
+        assert c.errstr() == info.value.args[1]
+
+
+def test_duphandle_copies_options_and_callbacks(httpserver: Any) -> None:
+    httpserver.expect_request("/d").respond_with_data(b"dup")
+    chunks: list[bytes] = []
+    headers: list[bytes] = []
+    marker = object()
+    c = pycurlcb.Curl()
+    c.setopt(pycurlcb.URL, httpserver.url_for("/d"))
+    c.setopt(pycurlcb.WRITEFUNCTION, chunks.append)
+    c.setopt(pycurlcb.HEADERFUNCTION, headers.append)
+    c.setopt(pycurlcb.HTTPHEADER, ["X-Dup: yes"])
+    c.setopt(pycurlcb.PRIVATE, marker)
+    d = c.duphandle()
+    assert isinstance(d, pycurlcb.Curl) and d is not c
+    c.close()
+    gc.collect()
+    with d:
+        assert d.getinfo(pycurlcb.INFO_PRIVATE) is marker
+        d.perform()
+        assert d.getinfo(pycurlcb.RESPONSE_CODE) == 200
+    assert b"".join(chunks) == b"dup"
+    assert headers and headers[0].startswith(b"HTTP/1.")
+    assert _last_request(httpserver).headers["X-Dup"] == "yes"
+
+
+def test_duphandle_is_independent(httpserver: Any) -> None:
+    httpserver.expect_request("/one").respond_with_data(b"one")
+    httpserver.expect_request("/two").respond_with_data(b"two")
+    c, body_c = _curl(httpserver.url_for("/one"), HTTPHEADER=["X-Who: original"])
+    with c:
+        d = c.duphandle()
+        with d:
+            body_d = io.BytesIO()
+            d.setopt(pycurlcb.URL, httpserver.url_for("/two"))
+            d.setopt(pycurlcb.WRITEDATA, body_d)
+            d.setopt(pycurlcb.HTTPHEADER, ["X-Who: copy"])
+            d.perform()
+            assert _last_request(httpserver).headers["X-Who"] == "copy"
+            c.perform()
+            assert _last_request(httpserver).headers["X-Who"] == "original"
+    assert body_c.getvalue() == b"one"
+    assert body_d.getvalue() == b"two"
+
+
+# --------------------------------------------------------------------------
+# pause
+
+
+def test_pause_from_write_and_unpause_from_xferinfo(httpserver: Any) -> None:
+    payload = b"z" * 50_000
+    httpserver.expect_request("/p").respond_with_data(payload)
+    received: list[bytes] = []
+    state = {"paused": 0, "unpaused": 0}
+    c = pycurlcb.Curl()
+
+    def write(chunk: bytes) -> Any:
+        if state["paused"] == 0:
+            state["paused"] = 1
+            return pycurlcb.WRITEFUNC_PAUSE  # libcurl keeps this chunk for later
+        received.append(chunk)
+        return None
+
+    def xferinfo(*_: int) -> None:
+        if state["paused"] and not state["unpaused"]:
+            state["unpaused"] = 1
+            c.pause(pycurlcb.PAUSE_CONT)
+
+    with c:
+        c.setopt(pycurlcb.URL, httpserver.url_for("/p"))
+        c.setopt(pycurlcb.WRITEFUNCTION, write)
+        c.setopt(pycurlcb.XFERINFOFUNCTION, xferinfo)
+        c.perform()
+    assert state == {"paused": 1, "unpaused": 1}
+    assert b"".join(received) == payload
+
+
+def test_pause_after_close_raises_error() -> None:
+    c = pycurlcb.Curl()
+    c.close()
+    with pytest.raises(pycurlcb.error, match="no curl handle"):
+        c.pause(pycurlcb.PAUSE_ALL)
+
+
+# --------------------------------------------------------------------------
+# close, context manager
+
+
+def test_close_is_idempotent_and_closed_reports_it() -> None:
+    c = pycurlcb.Curl()
+    assert c.closed is False
+    c.close()
+    assert c.closed is True
+    c.close()
+    assert c.closed is True
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.perform(),
+        lambda c: c.setopt(pycurlcb.URL, "http://127.0.0.1/"),
+        lambda c: c.unsetopt(pycurlcb.URL),
+        lambda c: c.getinfo(pycurlcb.RESPONSE_CODE),
+        lambda c: c.reset(),
+        lambda c: c.duphandle(),
+        lambda c: c.errstr(),
+    ],
+)
+def test_methods_after_close_raise_error(call: Any) -> None:
+    c = pycurlcb.Curl()
+    c.close()
+    with pytest.raises(pycurlcb.error) as info:
+        call(c)
+    assert len(info.value.args) == 2
+    assert type(info.value.args[0]) is int
+    assert "no curl handle" in info.value.args[1]
+
+
+def test_context_manager_closes(http_url: str) -> None:
+    with pycurlcb.Curl() as c:
+        assert c.closed is False
+        c.setopt(pycurlcb.URL, http_url)
+        c.setopt(pycurlcb.WRITEFUNCTION, lambda b: None)
+        c.perform()
+    assert c.closed is True
+
+
+def test_context_manager_closes_on_exception() -> None:
+    with pytest.raises(KeyError):
+        with pycurlcb.Curl() as c:
+            raise KeyError("x")
+    assert c.closed is True
+
+
+def test_close_from_inside_a_callback_is_refused(http_url: str) -> None:
+    c, _ = _curl(http_url)
+    c.setopt(pycurlcb.WRITEFUNCTION, lambda b: c.close())
+    with pytest.raises(pycurlcb.error) as info:
+        c.perform()
+    assert info.value.args[0] == pycurlcb.E_RECURSIVE_API_CALL
+    assert c.closed is False
+    c.close()
+    assert c.closed is True
+
+
+def test_perform_from_inside_a_callback_is_refused(http_url: str) -> None:
+    c, _ = _curl(http_url)
+    c.setopt(pycurlcb.WRITEFUNCTION, lambda b: c.perform())
+    with c, pytest.raises(pycurlcb.error) as info:
+        c.perform()
+    assert info.value.args[0] == pycurlcb.E_RECURSIVE_API_CALL
+
+
+def test_del_without_close_frees_the_handle(http_url: str) -> None:
+    chunks: list[bytes] = []
+    c, _ = _curl(http_url, WRITEFUNCTION=chunks.append)
+    c.perform()
+    del c
+    gc.collect()
+    assert chunks == [b"hello"]
+
+
+# --------------------------------------------------------------------------
+# errstr and the error hierarchy
+
+
+def test_errstr(http_url: str, refusing_port: int) -> None:
+    with pycurlcb.Curl() as c:
+        assert c.errstr() == ""
+        assert c.errstr_raw() == b""
+        c.setopt(pycurlcb.URL, f"http://127.0.0.1:{refusing_port}/")
+        with pytest.raises(pycurlcb.error) as info:
+            c.perform()
+        assert c.errstr() == info.value.args[1]
+        assert c.errstr_raw() == info.value.args[1].encode()
+        assert c.errstr() != ""
+        c.setopt(pycurlcb.URL, http_url)
+        c.setopt(pycurlcb.WRITEFUNCTION, lambda b: None)
+        c.perform()
+        assert c.errstr() == ""  # cleared by the next transfer
+
+
+def test_refused_port_is_a_connection_error(refusing_port: int) -> None:
+    c, _ = _curl(f"http://127.0.0.1:{refusing_port}/")
+    with c, pytest.raises(ConnectionError) as info:
+        c.perform()
+    err = info.value
+    assert type(err) is pycurlcb.CurlConnectionError
+    assert isinstance(err, pycurlcb.error)
+    assert err.args == (pycurlcb.E_COULDNT_CONNECT, err.args[1])
+    assert type(err.args[1]) is str and f"port {refusing_port}" in err.args[1]
+    assert err.code == pycurlcb.E_COULDNT_CONNECT == 7
+    assert err.name == "CURLE_COULDNT_CONNECT"
+    assert err.detail == err.args[1]
+    code, message = err.args  # pycurl's idiom
+    assert code == 7
+
+
+def test_timeout_against_a_silent_server(silent_server: Any) -> None:
+    host, port = silent_server
+    c, _ = _curl(f"http://{host}:{port}/", TIMEOUT_MS=200)
+    start = time.monotonic()
+    with c, pytest.raises(TimeoutError) as info:
+        c.perform()
+    elapsed = time.monotonic() - start
+    err = info.value
+    assert type(err) is pycurlcb.CurlTimeoutError
+    assert isinstance(err, pycurlcb.error)
+    assert err.args[0] == pycurlcb.E_OPERATION_TIMEDOUT == 28
+    assert err.code == 28 and err.name == "CURLE_OPERATION_TIMEDOUT"
+    assert "timed out" in err.args[1].lower()
+    assert 0.15 < elapsed < 5
+
+
+def test_unresolvable_host_is_a_connection_error() -> None:
+    c, _ = _curl("http://pycurlcb-nowhere.invalid/")
+    with c, pytest.raises(pycurlcb.CurlConnectionError) as info:
+        c.perform()
+    assert info.value.args[0] in (pycurlcb.E_COULDNT_RESOLVE_HOST, pycurlcb.E_COULDNT_CONNECT)
+
+
+def test_error_shape_is_pycurls() -> None:
+    err = pycurlcb.error(7, "message")
+    assert err.args == (7, "message")
+    assert err.code == 7 and err.name == "CURLE_COULDNT_CONNECT"
+    assert issubclass(pycurlcb.CurlConnectionError, pycurlcb.error)
+    assert issubclass(pycurlcb.CurlConnectionError, ConnectionError)
+    assert issubclass(pycurlcb.CurlTimeoutError, pycurlcb.error)
+    assert issubclass(pycurlcb.CurlTimeoutError, TimeoutError)
+    assert issubclass(pycurlcb.OptionError, pycurlcb.error)
+    assert issubclass(pycurlcb.CallbackError, pycurlcb.error)
+    assert issubclass(pycurlcb.CurlTLSError, pycurlcb.error)
+
+
+def test_version() -> None:
+    assert "libcurl/" in pycurlcb.version
+    info = pycurlcb.version_info()
+    assert info[2] == pycurlcb.LIBCURL_VERSION_NUM
+    assert pycurlcb.version.split("libcurl/")[1].startswith(info[1])
+    assert "http" in info[8]

@@ -20,6 +20,7 @@ the last of them is closed.
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from typing import Any, Callable, Optional
 
@@ -131,17 +132,30 @@ class MultiCallbacks:
         return exc
 
 
-#: Exceptions raised by the trampolines' own code (a bug in pycurlcb, never a
-#: user callback's): kept, bounded, for the test suite to assert it is empty.
-INTERNAL_ERRORS: list[BaseException] = []
+_stray = threading.local()
 
 
 def _backstop(abort: int) -> Callable[..., int]:
-    # Reached only if the decorator itself fails (e.g. a NULL clientp): fail closed.
+    """cffi's onerror: an exception that escaped the decorator's ``try``.
+
+    A signal handler's KeyboardInterrupt can be raised at the trampoline's
+    first bytecode, before its state is known (or pycurlcb has a bug).  Fail
+    closed, and park the exception for this thread's driving call to raise.
+    """
+
     def onerror(exc_type: Any, exc_value: Any, tb: Any) -> int:
-        if len(INTERNAL_ERRORS) < 100:
-            INTERNAL_ERRORS.append(exc_value)
+        if getattr(_stray, "exc", None) is None:
+            _stray.exc = exc_value
         return abort
+
+    return onerror
+
+
+def take_stray() -> Optional[BaseException]:
+    """The exception parked by the backstop in this thread, cleared."""
+    exc: Optional[BaseException] = getattr(_stray, "exc", None)
+    _stray.exc = None
+    return exc
 
     return onerror
 

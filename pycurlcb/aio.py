@@ -28,6 +28,7 @@ import asyncio
 import socket
 from typing import Any, Optional
 
+from ._callbacks import take_stray
 from ._ffi import lib
 from .constants import MOpt
 from .easy import Curl
@@ -220,6 +221,9 @@ class AsyncCurlMulti:
         if self._multi.closed:
             return
         self._multi._socket_action(fd, events)
+        stray = take_stray()  # KeyboardInterrupt from a signal handler: out of the loop
+        if stray is not None:
+            raise stray
         exc = self._multi._cb.take()
         if exc is not None:  # the driver's own callbacks failed: every transfer is lost
             for future in list(self._futures.values()):

@@ -13,7 +13,7 @@ import os
 from typing import Any, Optional
 
 from . import errors
-from ._callbacks import EasyCallbacks
+from ._callbacks import EasyCallbacks, take_stray
 from ._ffi import ffi, lib
 from .constants import OPTIONS, InfoKind, Opt, OptionSpec, OptType, info_kind
 from .errors import OptionError, error
@@ -158,7 +158,7 @@ class Curl:
         handle, self._handle = self._handle, ffi.NULL
         lib.curl_easy_cleanup(handle)
         self._free_slists()
-        exc = self._cb.take()
+        exc = take_stray() or self._cb.take()
         self._cb.release()
         if exc is not None:
             raise exc
@@ -365,7 +365,7 @@ class Curl:
         A callback's exception comes first (with the libcurl error as a PEP 678
         note); else ``error`` for a CURLcode other than CURLE_OK.
         """
-        exc = self._cb.take()
+        exc = take_stray() or self._cb.take()
         if exc is not None:
             if rc != lib.CURLE_OK and hasattr(exc, "add_note"):
                 err = errors.make_error(rc, self._errbuf)

@@ -24,7 +24,7 @@ import weakref
 from typing import Any, Callable, Optional
 
 from . import errors
-from ._callbacks import EasyCallbacks, MultiCallbacks
+from ._callbacks import EasyCallbacks, MultiCallbacks, take_stray
 from ._ffi import ffi, lib
 from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOpt
 from .easy import Curl
@@ -125,7 +125,7 @@ class CurlMulti:
 
     def _raise_pending(self) -> None:
         """Raise a multi callback's exception, else the first Curl callback's."""
-        exc = self._cb.take()
+        exc = take_stray() or self._cb.take()
         while exc is None and self._failed:
             exc = self._failed.pop(0).take()
         if exc is not None:

@@ -157,8 +157,6 @@ def take_stray() -> Optional[BaseException]:
     _stray.exc = None
     return exc
 
-    return onerror
-
 
 def trampoline(
     name: str, abort: int, clientp_index: int, *, after_failure: bool = False

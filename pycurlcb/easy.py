@@ -45,6 +45,11 @@ _DATA_OPTIONS = {
 #: opensocket and closesocket are installed together (see _callbacks: lifetimes).
 _SOCKET_PAIR = (int(Opt.OPENSOCKETFUNCTION), int(Opt.CLOSESOCKETFUNCTION))
 _POSTFIELDS = (int(Opt.POSTFIELDS), int(Opt.COPYPOSTFIELDS))
+_MAXCONNECTS = int(Opt.MAXCONNECTS)
+_MAXCONNECTS_DEFAULT = 5  # libcurl's DEFAULT_CONNCACHE_SIZE (CURLOPT_MAXCONNECTS(3))
+#: Longest wait inside libcurl before perform() returns to Python, where a
+#: signal handler (Ctrl-C) can run: milliseconds.
+_PERFORM_STEP_MS = 100
 
 
 def _spec(option: Any) -> OptionSpec:
@@ -114,6 +119,8 @@ class Curl:
         self._multi: Any = None  # the CurlMulti this handle is added to
         self._busy = False
         self._errbuf = ffi.new("char[]", lib.CURL_ERROR_SIZE)
+        #: perform()'s own multi handle and connection cache, made on first use.
+        self._perform_multi: Any = ffi.NULL
         self._init_state()
 
     def _init_state(self) -> None:
@@ -121,6 +128,7 @@ class Curl:
         self._slists: dict[int, tuple[Any, list[bytes]]] = {}
         self._installed: set[int] = set()
         self._private: Any = None
+        self._maxconnects = _MAXCONNECTS_DEFAULT
         lib.pcb_easy_setopt_ptr(self._handle, int(Opt.ERRORBUFFER), self._errbuf)
         lib.pcb_easy_setopt_long(self._handle, int(Opt.NOSIGNAL), 1)
 
@@ -156,6 +164,9 @@ class Curl:
         if self._multi is not None:
             self._multi.remove_handle(self)
         handle, self._handle = self._handle, ffi.NULL
+        if self._perform_multi != ffi.NULL:  # closes cached connections: closesocket may run
+            multi, self._perform_multi = self._perform_multi, ffi.NULL
+            lib.curl_multi_cleanup(multi)
         lib.curl_easy_cleanup(handle)
         self._free_slists()
         exc = take_stray() or self._cb.take()
@@ -188,6 +199,7 @@ class Curl:
         self._free_slists()
         self._cb.clear()
         self._init_state()
+        self._sync_maxconnects()
 
     def duphandle(self) -> Curl:
         """curl_easy_duphandle(3): a new Curl with the same options and callbacks.
@@ -204,7 +216,9 @@ class Curl:
         new._multi = None
         new._busy = False
         new._errbuf = ffi.new("char[]", lib.CURL_ERROR_SIZE)
+        new._perform_multi = ffi.NULL
         new._init_state()
+        new._maxconnects = self._maxconnects
         new._cb.copy_from(self._cb)
         for fnoption in self._installed:
             new._install(fnoption)
@@ -254,6 +268,9 @@ class Curl:
         elif kind in (OptType.LONG, OptType.VALUES):
             v = _int_in(spec, value, _LONG_MIN, _LONG_MAX, "long")
             errors.check(lib.pcb_easy_setopt_long(handle, option, v))
+            if option == _MAXCONNECTS:
+                self._maxconnects = v
+                self._sync_maxconnects()
         elif kind is OptType.OFF_T:
             v = _int_in(spec, value, _OFF_T_MIN, _OFF_T_MAX, "curl_off_t")
             errors.check(lib.pcb_easy_setopt_off_t(handle, option, v))
@@ -338,7 +355,11 @@ class Curl:
     # --- transfer ----------------------------------------------------------------
 
     def perform(self) -> None:
-        """curl_easy_perform(3), with the GIL released while libcurl works.
+        """Transfer, blocking, as curl_easy_perform(3); the GIL is released while libcurl works.
+
+        Driven on a private multi handle in steps of at most 100 ms, so Ctrl-C
+        (KeyboardInterrupt) stops a stalled transfer promptly, even with no
+        callback set; the handle stays usable.
 
         Raises the exception a callback raised (the same object, with the
         libcurl error added as a note), else ``error`` (or the subclass for
@@ -350,14 +371,37 @@ class Curl:
                 lib.CURLE_BAD_FUNCTION_ARGUMENT,
                 "cannot invoke perform() - the handle is added to a CurlMulti",
             )
+        multi = self._perform_multi
+        if multi == ffi.NULL:
+            multi = self._make_perform_multi()
+        state, result = self._perform_state, self._perform_result
+        state[0] = 0
         self._errbuf[0] = b"\0"
         self._cb.exc = None
         self._busy = True
         try:
-            rc = lib.curl_easy_perform(handle)
+            while state[0] != 2:
+                errors.check_multi(lib.pcb_perform_step(multi, handle, _PERFORM_STEP_MS, state, result))
         finally:
+            if state[0] == 1:  # interrupted (Ctrl-C) or failed: take it out of the multi
+                lib.curl_multi_remove_handle(multi, handle)
             self._busy = False
-        self._raise_for(rc)
+        self._raise_for(result[0])
+
+    def _make_perform_multi(self) -> Any:
+        multi = lib.curl_multi_init()
+        if multi == ffi.NULL:
+            raise MemoryError("curl_multi_init() failed")
+        self._perform_multi = multi
+        self._perform_state = ffi.new("int *")
+        self._perform_result = ffi.new("CURLcode *")
+        self._sync_maxconnects()
+        return multi
+
+    def _sync_maxconnects(self) -> None:
+        # As curl_easy_perform(3) does (lib/easy.c): the easy option sizes its cache.
+        if self._perform_multi != ffi.NULL:
+            lib.pcb_multi_setopt_long(self._perform_multi, lib.CURLMOPT_MAXCONNECTS, self._maxconnects)
 
     def _outcome(self, rc: int) -> Optional[BaseException]:
         """What a transfer that ended with CURLcode ``rc`` raises, or None.

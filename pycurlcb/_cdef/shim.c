@@ -137,3 +137,28 @@ static CURLMcode pcb_multi_fdset(CURLM *m, int *rfds, int *wfds, int *efds, int 
     }
     return CURLM_OK;
 }
+
+static CURLMcode pcb_perform_step(CURLM *m, CURL *e, int timeout_ms, int *state, CURLcode *result)
+{
+    int running = 0, queued = 0;
+    CURLMsg *msg;
+    CURLMcode rc;
+    if(*state == 0) {
+        rc = curl_multi_add_handle(m, e);
+        if(rc != CURLM_OK)
+            return rc;
+        *state = 1;
+    }
+    rc = curl_multi_poll(m, NULL, 0, timeout_ms, NULL);
+    if(rc == CURLM_OK)
+        rc = curl_multi_perform(m, &running);
+    if(rc == CURLM_OK) {
+        msg = curl_multi_info_read(m, &queued);
+        if(msg && msg->msg == CURLMSG_DONE) {
+            *result = msg->data.result;
+            *state = 2;
+            rc = curl_multi_remove_handle(m, e);
+        }
+    }
+    return rc;
+}

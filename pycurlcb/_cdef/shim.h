@@ -38,3 +38,11 @@ int pcb_sockopt_already_connected_broken(void);
 CURLMcode pcb_multi_fdset(CURLM *m, int *rfds, int *wfds, int *efds, int cap,
                           int *nr, int *nw, int *ne);
 #define PCB_FD_SETSIZE ...
+
+/* One step of a blocking transfer of `e` on the private multi handle `m`, as
+ * libcurl's own curl_easy_perform() loops (lib/easy.c easy_transfer).
+ * *state: 0 = not added yet (the step adds it), 1 = running, 2 = done (the
+ * step has read its CURLcode into *result and removed it).  A step waits in
+ * curl_multi_poll() for at most timeout_ms, then calls curl_multi_perform();
+ * returning to Python between steps lets signal handlers (Ctrl-C) run. */
+CURLMcode pcb_perform_step(CURLM *m, CURL *e, int timeout_ms, int *state, CURLcode *result);

@@ -1,0 +1,3 @@
+from pycurlcb.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,393 @@
+"""The socket-trace command, ``python -m pycurlcb``, against real local servers.
+
+Run in-process through ``cli.main(argv)`` (which returns the exit status) with
+capsys, and once as a subprocess.  Every failure must end with exactly one
+line on stderr, ``pycurlcb: error: ...``, and a non-zero status.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from servers import ipv6_loopback_available
+
+import pycurlcb
+from pycurlcb import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_error_line(err: str) -> str:
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("pycurlcb: error: ")
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def lines_of(out: str, kind: str) -> list[str]:
+    """The timeline lines of one event kind ("open", "close" ...)."""
+    return [line for line in out.splitlines() if re.match(rf"\s*[\d.]+ ms  {kind}\b", line)]
+
+
+def server_port(httpserver: Any) -> int:
+    return int(httpserver.port)
+
+
+def subprocess_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+# --- the demo -------------------------------------------------------------------------
+
+
+def test_demo_as_a_subprocess() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pycurlcb"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(),
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert "(embedded server)" in proc.stdout
+    assert lines_of(proc.stdout, "open")
+    assert lines_of(proc.stdout, "close")
+    assert "status 200" in proc.stdout
+
+
+def test_demo_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys)
+    assert code == 0 and err == ""
+    (opened,) = lines_of(out, "open")
+    fd = re.search(r"fd (\d+), IPCXN AF_INET 127\.0\.0\.1:\d+$", opened)
+    assert fd, opened
+    (sockopt,) = lines_of(out, "sockopt")
+    assert f"fd {fd[1]}, IPCXN: nothing set; libcurl left TCP_NODELAY=1" in sockopt
+    (connected,) = lines_of(out, "connected")
+    assert re.search(rf"fd {fd[1]}, 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ \(CONNECT_TIME\)", connected)
+    # HTTP/1.1 keep-alive: the connection stays cached until Curl.close().
+    assert lines_of(out, "close") == [lines_of(out, "close")[0]]
+    assert lines_of(out, "close")[0].endswith(f"close      fd {fd[1]} (at Curl.close())")
+    assert out.splitlines()[-1].startswith(f"status 200, {len(cli.PAGE)} bytes, total ")
+
+
+def test_timeline_is_in_time_order(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "-v")
+    assert code == 0
+    times = [float(m[1]) for m in re.finditer(r"^\s*([\d.]+) ms  ", out, re.M)]
+    assert len(times) > 8 and times == sorted(times)
+    kinds = [line.split()[2] for line in out.splitlines()[1:-1]]
+    assert kinds[0] == "start" and kinds[-1] == "close"
+    assert kinds.index("open") < kinds.index("sockopt") < kinds.index("done")
+
+
+# --- transfers from a real server -------------------------------------------------
+
+
+def test_url(capsys: pytest.CaptureFixture[str], http_url: str, httpserver: Any) -> None:
+    code, out, err = run(capsys, http_url)
+    assert code == 0 and err == ""
+    port = server_port(httpserver)
+    assert lines_of(out, "open")[0].endswith(f"IPCXN AF_INET 127.0.0.1:{port}")
+    assert len(lines_of(out, "close")) == 1
+    assert out.splitlines()[-1].startswith("status 200, 5 bytes, total ")
+
+
+def test_output_file(capsys: pytest.CaptureFixture[str], http_url: str, tmp_path: Path) -> None:
+    target = tmp_path / "body"
+    code, out, _ = run(capsys, "-o", str(target), http_url)
+    assert code == 0
+    assert target.read_bytes() == b"hello"
+    assert "status 200, 5 bytes" in out
+
+
+def test_output_to_stdout_moves_the_trace_to_stderr(
+    capsys: pytest.CaptureFixture[str], http_url: str
+) -> None:
+    code, out, err = run(capsys, "-o", "-", http_url)
+    assert code == 0
+    assert out == "hello"
+    assert lines_of(err, "open") and "status 200, 5 bytes" in err
+
+
+def test_output_file_that_cannot_be_written(
+    capsys: pytest.CaptureFixture[str], http_url: str, tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, "-o", str(tmp_path / "missing" / "body"), http_url)
+    assert code == 1
+    assert "cannot write" in one_error_line(err)
+
+
+def test_verbose_adds_libcurl_debug_lines(
+    capsys: pytest.CaptureFixture[str], http_url: str
+) -> None:
+    code, out, _ = run(capsys, "-v", http_url)
+    assert code == 0
+    debug = "\n".join(lines_of(out, "debug"))
+    assert "* Connected to 127.0.0.1" in debug
+    assert "> GET /hello HTTP/1.1" in debug
+    assert "< HTTP/1.1 200" in debug or "< HTTP/1.0 200" in debug
+
+
+def test_without_verbose_no_debug_lines(capsys: pytest.CaptureFixture[str], http_url: str) -> None:
+    code, out, _ = run(capsys, http_url)
+    assert code == 0 and lines_of(out, "debug") == []
+
+
+# --- sockopt ---------------------------------------------------------------------------
+
+
+def test_nodelay_and_keepalive(capsys: pytest.CaptureFixture[str], http_url: str) -> None:
+    code, out, _ = run(capsys, "--nodelay", "--keepalive", "7", http_url)
+    assert code == 0
+    (sockopt,) = lines_of(out, "sockopt")
+    expected = "set TCP_NODELAY=1 SO_KEEPALIVE=1"
+    if hasattr(socket, "TCP_KEEPIDLE"):
+        expected += " TCP_KEEPIDLE=7 TCP_KEEPINTVL=7"
+    assert sockopt.endswith(expected), sockopt
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1.5", "x"])
+def test_keepalive_needs_whole_seconds(capsys: pytest.CaptureFixture[str], value: str) -> None:
+    code, _, err = run(capsys, f"--keepalive={value}")
+    assert code == 2
+    assert "--keepalive" in err and "Traceback" not in err
+
+
+# --- opensocket: --connect-to --------------------------------------------------------
+
+
+def test_connect_to_rewrites_an_ip_literal(
+    capsys: pytest.CaptureFixture[str], http_url: str, httpserver: Any
+) -> None:
+    port = server_port(httpserver)
+    # 192.0.2.1 is TEST-NET-1: nothing answers there; only the rewrite can succeed.
+    code, out, err = run(capsys, "--connect-to", f"127.0.0.1:{port}", "http://192.0.2.1:9/hello")
+    assert code == 0, err
+    (opened,) = lines_of(out, "open")
+    assert opened.endswith(f"IPCXN AF_INET 192.0.2.1:9 -> 127.0.0.1:{port} (--connect-to)")
+    (connected,) = lines_of(out, "connected")
+    assert f"-> 127.0.0.1:{port} (CONNECT_TIME)" in connected
+    assert "status 200, 5 bytes" in out
+
+
+def test_connect_to_a_name_is_resolved_first(
+    capsys: pytest.CaptureFixture[str], http_url: str, httpserver: Any
+) -> None:
+    port = server_port(httpserver)
+    code, out, err = run(capsys, "--connect-to", f"localhost:{port}", "http://192.0.2.1:9/hello")
+    if code != 0 and "::1" in out:
+        pytest.skip("localhost resolves to ::1 only here; the server listens on 127.0.0.1")
+    assert code == 0, err
+    assert "-> 127.0.0.1:" in lines_of(out, "open")[0]
+    assert "status 200, 5 bytes" in out
+
+
+def test_connect_to_ipv6_from_an_ipv4_attempt(
+    capsys: pytest.CaptureFixture[str], http6_server: str
+) -> None:
+    port = int(http6_server.rsplit(":", 1)[1].strip("/"))
+    code, out, err = run(capsys, "--connect-to", f"[::1]:{port}", "http://192.0.2.1:9/")
+    assert code == 0, err
+    (opened,) = lines_of(out, "open")
+    assert opened.endswith(f"AF_INET 192.0.2.1:9 -> [::1]:{port} (--connect-to)")
+    # The family changed, so libcurl got a dup() of a socket object: sockopt names it.
+    (sockopt,) = lines_of(out, "sockopt")
+    fd = re.search(r"fd (\d+) \(the dup of the socket opensocket returned\)", sockopt)
+    assert fd, sockopt
+    assert f"fd {fd[1]}, [::1]:" in lines_of(out, "connected")[0]
+    assert "status 200, 4 bytes" in out
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", "[::1", ":80"])
+def test_connect_to_needs_host_and_port(capsys: pytest.CaptureFixture[str], value: str) -> None:
+    code, _, err = run(capsys, f"--connect-to={value}")
+    assert code == 2
+    assert "--connect-to" in err and "Traceback" not in err
+
+
+def test_connect_to_a_name_that_does_not_resolve(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--connect-to", "no-such-host.invalid:80")
+    assert code == 2
+    assert "cannot resolve 'no-such-host.invalid'" in err
+
+
+# --- opensocket: --interface ---------------------------------------------------------
+
+
+def _can_bind(ip: str) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((ip, 0))
+        except OSError:
+            return False
+    return True
+
+
+def test_interface_binds_the_source_address(
+    capsys: pytest.CaptureFixture[str], http_url: str, httpserver: Any
+) -> None:
+    if not _can_bind("127.0.0.2"):
+        pytest.skip("127.0.0.2 is not a local address here (Linux routes all of 127/8)")
+    code, out, err = run(capsys, "--interface", "127.0.0.2", http_url)
+    assert code == 0, err
+    assert re.search(r"127\.0\.0\.1:\d+, bound to 127\.0\.0\.2:\d+$", lines_of(out, "open")[0])
+    assert re.search(r"127\.0\.0\.2:\d+ -> 127\.0\.0\.1:", lines_of(out, "connected")[0])
+    request, _ = httpserver.log[-1]
+    assert request.remote_addr == "127.0.0.2"
+
+
+def test_interface_127_0_0_1(capsys: pytest.CaptureFixture[str], http_url: str) -> None:
+    code, out, _ = run(capsys, "--interface", "127.0.0.1", http_url)
+    assert code == 0
+    assert re.search(r"fd \d+, 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:", lines_of(out, "connected")[0])
+
+
+def test_interface_that_is_not_local(capsys: pytest.CaptureFixture[str], http_url: str) -> None:
+    code, _, err = run(capsys, "--interface", "192.0.2.55", http_url)
+    assert code == 1
+    assert "cannot bind to --interface 192.0.2.55" in one_error_line(err)
+
+
+def test_interface_of_the_other_family(capsys: pytest.CaptureFixture[str], http_url: str) -> None:
+    code, _, err = run(capsys, "--interface", "::1", http_url)
+    assert code == 1
+    assert "--interface ::1 cannot bind a AF_INET socket" in one_error_line(err)
+
+
+def test_interface_must_be_an_address(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--interface", "eth0")
+    assert code == 2 and "is not an IP address" in err
+
+
+# --- opensocket: --deny-private -------------------------------------------------------
+
+
+def test_deny_private_refuses_127_0_0_1(
+    capsys: pytest.CaptureFixture[str], http_url: str, httpserver: Any
+) -> None:
+    code, out, err = run(capsys, "--deny-private", http_url)
+    assert code == pycurlcb.E_COULDNT_CONNECT
+    line = one_error_line(err)
+    assert "CURLE_COULDNT_CONNECT" in line
+    assert "refused by --deny-private: 127.0.0.1 is a loopback address" in line
+    (refused,) = lines_of(out, "refused")
+    assert "127.0.0.1 is a loopback address (--deny-private)" in refused
+    assert lines_of(out, "open") == [] and lines_of(out, "close") == []
+    assert httpserver.log == []  # no connection was made
+
+
+def test_deny_private_refuses_ipv6_loopback(capsys: pytest.CaptureFixture[str]) -> None:
+    if not ipv6_loopback_available():
+        pytest.skip("IPv6 loopback (::1) is not available")
+    # No server needed: the refusal comes before any socket exists.
+    code, out, err = run(capsys, "--deny-private", "http://[::1]:9/")
+    assert code != 0
+    assert "::1 is a loopback address" in one_error_line(err)
+    assert "IPCXN AF_INET6 [::1]:9: ::1 is a loopback address" in lines_of(out, "refused")[0]
+
+
+def test_deny_private_refuses_the_embedded_server(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--deny-private")
+    assert code != 0
+    assert "127.0.0.1 is a loopback address" in one_error_line(err)
+    assert lines_of(out, "refused")
+
+
+def test_deny_private_checks_the_rewritten_address(capsys: pytest.CaptureFixture[str]) -> None:
+    # A public URL address, rewritten to an IPv4-mapped loopback: refused, not connected.
+    code, out, err = run(
+        capsys, "--deny-private", "--connect-to", "[::ffff:127.0.0.1]:9", "http://93.184.216.34/"
+    )
+    assert code != 0
+    assert "IPv4-mapped IPv6 address of 127.0.0.1, a loopback address" in one_error_line(err)
+    assert lines_of(out, "open") == []
+
+
+# --- failures ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [("http://", "CURLE_URL_MALFORMAT"), ("htp://x/", "CURLE_UNSUPPORTED_PROTOCOL")],
+)
+def test_bad_url(capsys: pytest.CaptureFixture[str], url: str, name: str) -> None:
+    code, out, err = run(capsys, url)
+    assert code != 0
+    assert one_error_line(err).startswith(f"pycurlcb: error: {name}: ")
+    assert lines_of(out, "open") == []
+
+
+def test_refused_port(capsys: pytest.CaptureFixture[str], refusing_port: int) -> None:
+    code, out, err = run(capsys, f"http://127.0.0.1:{refusing_port}/")
+    assert code == pycurlcb.E_COULDNT_CONNECT
+    line = one_error_line(err)
+    assert line.startswith("pycurlcb: error: CURLE_COULDNT_CONNECT: Failed to connect to 127.0.0.1")
+    (opened,) = lines_of(out, "open")
+    fd = re.search(r"fd (\d+)", opened)
+    assert fd
+    (closed,) = lines_of(out, "close")  # libcurl closed it during perform()
+    assert closed.endswith(f"close      fd {fd[1]}")
+    assert "status" not in out.splitlines()[-1]
+
+
+def test_unreachable_host(capsys: pytest.CaptureFixture[str]) -> None:
+    # 192.0.2.1 (TEST-NET-1) is never routed: the connect fails or times out.
+    code, _, err = run(capsys, "--connect-timeout", "0.2", "http://192.0.2.1:9/")
+    assert code != 0
+    line = one_error_line(err)
+    assert "CURLE_OPERATION_TIMEDOUT" in line or "CURLE_COULDNT_CONNECT" in line
+
+
+def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "--deny-private" in out and "--parallel" in out
+
+
+# --- several URLs (issue 3's hook) -----------------------------------------------------
+
+
+def test_several_urls_without_async_multi(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(pycurlcb, "AsyncCurlMulti", raising=False)
+    code, out, err = run(capsys, "http://127.0.0.1:9/a", "http://127.0.0.1:9/b")
+    assert code == 2 and out == ""
+    assert "need pycurlcb.AsyncCurlMulti" in one_error_line(err)
+
+
+def test_parallel_needs_urls(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--parallel", "2")
+    assert code == 2 and "--parallel needs URLs" in one_error_line(err)
+
+
+def test_parallel(capsys: pytest.CaptureFixture[str], http_paths: Any) -> None:
+    if not hasattr(pycurlcb, "AsyncCurlMulti"):
+        pytest.skip("pycurlcb.AsyncCurlMulti is not there yet")
+    paths = http_paths(3)
+    code, out, err = run(capsys, "--parallel", "2", *(url for url, _ in paths))
+    assert code == 0, err
+    for n, (url, _) in enumerate(paths, 1):
+        assert f"[{n}] {url}" in out
+    statuses = [line for line in out.splitlines() if line.startswith("status 200")]
+    assert [s.split(",")[1].strip() for s in statuses] == [f"{len(b)} bytes" for _, b in paths]
+    opened = len(lines_of(out, "open"))
+    assert opened >= 1 and len(lines_of(out, "close")) == opened

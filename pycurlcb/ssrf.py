@@ -37,8 +37,8 @@ _CATEGORIES = (
     ("is_link_local", "a link-local"),
     ("is_multicast", "a multicast"),
     ("is_site_local", "a site-local"),
-    ("is_private", "a private"),
     ("is_reserved", "a reserved"),
+    ("is_private", "a private"),
 )
 
 

@@ -24,6 +24,7 @@ CONFIG = """\
 daemon off;
 master_process on;
 worker_processes 1;
+{affinity}
 {user}
 pid {work}/nginx.pid;
 error_log {work}/error.log warn;
@@ -53,15 +54,11 @@ http {{
 def find_nginx(install: bool = True) -> str:
     """Return the nginx binary's path, installing nginx-light with apt-get if
     it is missing and we are root. Raises SystemExit with the reason otherwise."""
-    path = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None
-    )
+    path = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
     if path:
         return path
     if not install:
-        raise SystemExit(
-            "nginx is not installed (apt-get install nginx-light) and --no-install was given"
-        )
+        raise SystemExit("nginx is not installed (apt-get install nginx-light) and --no-install was given")
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         raise SystemExit(
             "nginx is not installed and we cannot install it: "
@@ -77,8 +74,7 @@ def find_nginx(install: bool = True) -> str:
         r = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(
-            f"apt-get install nginx-light failed (exit {r.returncode}):\n"
-            f"{r.stdout[-2000:]}{r.stderr[-2000:]}"
+            f"apt-get install nginx-light failed (exit {r.returncode}):\n{r.stdout[-2000:]}{r.stderr[-2000:]}"
         )
     # Debian starts the packaged service on install; we only want our own instance.
     subprocess.run(["service", "nginx", "stop"], capture_output=True)
@@ -105,8 +101,9 @@ class Nginx:
 
     `url` is "http://127.0.0.1:PORT" (no trailing slash)."""
 
-    def __init__(self, binary: str, workdir: Path) -> None:
+    def __init__(self, binary: str, workdir: Path, cpu: int | None = None) -> None:
         self.binary = binary
+        self.cpu = cpu  # pin the worker to this CPU, if given
         workdir.mkdir(parents=True, exist_ok=True)
         self.work = Path(tempfile.mkdtemp(prefix="nginx-", dir=workdir)).resolve()
         self.port = free_port()
@@ -123,7 +120,8 @@ class Nginx:
         # may not read our work dir; keep the worker as the current user.
         user = "user root;" if os.geteuid() == 0 else ""
         conf = self.work / "nginx.conf"
-        conf.write_text(CONFIG.format(work=self.work, port=self.port, user=user))
+        affinity = "" if self.cpu is None else f"worker_cpu_affinity 1{'0' * self.cpu};"
+        conf.write_text(CONFIG.format(work=self.work, port=self.port, user=user, affinity=affinity))
         self.proc = subprocess.Popen(
             [
                 self.binary,

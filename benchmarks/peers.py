@@ -66,9 +66,7 @@ PROBES = {
 def probe(name: str) -> tuple[dict[str, object] | None, str]:
     """Import `name` in a child of this interpreter: (info, '') or (None, error)."""
     code = (
-        f"import sys; sys.path.append({str(REPO)!r}); "
-        + PROBES[name]
-        + "; import json; print(json.dumps(d))"
+        f"import sys; sys.path.append({str(REPO)!r}); " + PROBES[name] + "; import json; print(json.dumps(d))"
     )
     r = sh([sys.executable, "-c", code], cwd=HERE)
     if r.returncode != 0:
@@ -148,9 +146,7 @@ def prepare_curl_cffi(install: bool) -> Peer:
 def prepare_pycurlcb() -> Peer:
     info, err = probe("pycurlcb")
     if info is None:
-        return Peer(
-            "pycurlcb", False, reason=f"not importable ({err}); run `pip install -e .` in the repo"
-        )
+        return Peer("pycurlcb", False, reason=f"not importable ({err}); run `pip install -e .` in the repo")
     version = str(info["package"]) + (f" ({info['version']})" if info["version"] else "")
     version += f", from {info['file']}"
     return Peer("pycurlcb", True, version=version, info=info)
@@ -178,9 +174,7 @@ def compile_c(bindir: Path) -> Peer:
         "c",
         True,
         version=f"libcurl {system_libcurl()}, {cc}",
-        info={
-            "compile": "cc -O2 -Wall -o OUT SRC $(curl-config --cflags) $(curl-config --libs) -lm"
-        },
+        info={"compile": "cc -O2 -Wall -o OUT SRC $(curl-config --cflags) $(curl-config --libs) -lm"},
     )
 
 

@@ -91,8 +91,7 @@ def tables(
     lines = [
         "### Medians",
         "",
-        "| Workload | Peer | N | runs | wall s | wall min–max s | µs/transfer | CPU s "
-        "| peak RSS MiB |",
+        "| Workload | Peer | N | runs | wall s | wall min–max s | µs/transfer | CPU s | peak RSS MiB |",
         "|---|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for w in workloads:
@@ -109,9 +108,7 @@ def tables(
                     f"{x['cpu']:.3f} | {x['rss_mib']:.1f} |"
                 )
             else:
-                lines.append(
-                    f"| {w} | {name} | | | n/a: {skipped.get((w, p), 'not run')} | | | | |"
-                )
+                lines.append(f"| {w} | {name} | | | n/a: {skipped.get((w, p), 'not run')} | | | | |")
 
     lines += [
         "",
@@ -147,9 +144,7 @@ def tables(
             missing = [p for p in ("pycurlcb", other) if (w, p) not in s]
             why = "; ".join(
                 f"{p}: "
-                + (failed.get((w, p)) or skipped.get((w, p), "not run"))
-                .strip()
-                .splitlines()[-1][:100]
+                + (failed.get((w, p)) or skipped.get((w, p), "not run")).strip().splitlines()[-1][:100]
                 for p in missing
             )
             result = f"n/a ({why})"
@@ -183,9 +178,7 @@ def machine_and_versions(ready: dict[str, Any], nginx_version: str) -> dict[str,
         return p.version if p.available else f"not available ({p.reason})"
 
     commit = sh("git", "-C", str(Path(__file__).parent), "rev-parse", "--short", "HEAD")
-    if commit and sh(
-        "git", "-C", str(Path(__file__).parent), "status", "--porcelain", "--", "pycurlcb"
-    ):
+    if commit and sh("git", "-C", str(Path(__file__).parent), "status", "--porcelain", "--", "pycurlcb"):
         commit += " (pycurlcb/ has uncommitted changes)"
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -203,10 +196,10 @@ def machine_and_versions(ready: dict[str, Any], nginx_version: str) -> dict[str,
 
 def method(meta: dict[str, Any]) -> str:
     return (
-        """\
+        f"""\
 Server: nginx from Debian, own config, one worker, `access_log off`, keep-alive
 (`keepalive_requests 1000000`), on 127.0.0.1; `/small` is the 5-byte body
-`hello`, `/big` is 1 MiB. Client and server share the machine's cores.
+`hello`, `/big` is 1 MiB. CPU pinning: {meta["pinning"]}.
 
 | Workload | N | What |
 |---|--:|---|
@@ -247,7 +240,7 @@ def render(meta: dict[str, Any], tables_md: str, analysis: str) -> str:
     )
     versions = "\n".join(
         f"- {k}: {meta[k]}"
-        for k in ("machine", "python", "libcurl", "pycurlcb", "pycurl", "curl_cffi", "c", "nginx")
+        for k in ("machine", "load", "python", "libcurl", "pycurlcb", "pycurl", "curl_cffi", "c", "nginx")
     )
     return f"""\
 # Performance

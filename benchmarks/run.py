@@ -83,6 +83,8 @@ def run_one(workload: str, peer: str, url: str, n: int) -> dict[str, object]:
 
 def one_main(args: argparse.Namespace) -> int:
     workload, peer = args.one
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})  # the C peer inherits it
     try:
         print(json.dumps(run_one(workload, peer, args.url, args.n)), flush=True)
     except Exception:
@@ -95,18 +97,11 @@ class RunFailed(Exception):
     pass
 
 
-def run_child(workload: str, peer: str, url: str, n: int) -> dict[str, object]:
-    cmd = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--one",
-        workload,
-        peer,
-        "--url",
-        url,
-        "--n",
-        str(n),
-    ]
+def run_child(workload: str, peer: str, url: str, n: int, cpu: int | None) -> dict[str, object]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--one", workload, peer]
+    cmd += ["--url", url, "--n", str(n)]
+    if cpu is not None:
+        cmd += ["--cpu", str(cpu)]
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=CHILD_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -160,11 +155,20 @@ def bench(args: argparse.Namespace) -> int:
     ready = prepare(names, install=not args.no_install)
     binary = nginx.find_nginx(install=not args.no_install)
     divisor = 10 if args.quick else 1
+    # --pin: the client runs on the first CPU and nginx's worker on the last.
+    cpus = sorted(os.sched_getaffinity(0))
+    client_cpu, server_cpu = (cpus[0], cpus[-1]) if len(cpus) >= 2 and args.pin else (None, None)
 
+    load_start = os.getloadavg()[0]
+    if load_start > 0.5:
+        print(
+            f"note: load average {load_start:.2f}: other processes are busy, numbers will be noisy",
+            flush=True,
+        )
     runs: list[dict[str, object]] = []
     skipped: dict[tuple[str, str], str] = {}  # (workload, peer) -> why there is no number
     failed: dict[tuple[str, str], str] = {}
-    with nginx.Nginx(binary, WORK) as server:
+    with nginx.Nginx(binary, WORK, server_cpu) as server:
         print(f"nginx {nginx.nginx_version(binary)} on {server.url}", flush=True)
         for wname in chosen:
             n = max(1, WORKLOADS[wname].n // divisor)
@@ -180,7 +184,7 @@ def bench(args: argparse.Namespace) -> int:
             # Untimed warm-up of every peer (server, page cache); also fails fast.
             for name in active[:]:
                 try:
-                    run_child(wname, name, server.url, max(1, n // 10))
+                    run_child(wname, name, server.url, max(1, n // 10), client_cpu)
                 except RunFailed as e:
                     failed[(wname, name)] = str(e)
                     active.remove(name)
@@ -188,7 +192,7 @@ def bench(args: argparse.Namespace) -> int:
             for rnd in range(1, args.rounds + 1):
                 for name in active[:]:
                     try:
-                        res = run_child(wname, name, server.url, n)
+                        res = run_child(wname, name, server.url, n, client_cpu)
                     except RunFailed as e:
                         failed[(wname, name)] = str(e)
                         active.remove(name)
@@ -213,6 +217,10 @@ def bench(args: argparse.Namespace) -> int:
     meta["command"] = command_line()
     meta["quick"] = args.quick
     meta["rounds"] = args.rounds
+    meta["load"] = f"1-minute load average {load_start:.2f} at start, {os.getloadavg()[0]:.2f} at end"
+    meta["pinning"] = (
+        f"client on CPU {client_cpu}, nginx worker on CPU {server_cpu}" if client_cpu is not None else "none"
+    )
     tables = report.tables(runs, ready, chosen, names, skipped, failed)
     print()
     print(tables)
@@ -235,23 +243,24 @@ def command_line() -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument(
-        "--rounds", type=int, default=5, help="timed runs per (workload, peer); default 5"
-    )
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=5, help="timed runs per (workload, peer); default 5")
     ap.add_argument("--quick", action="store_true", help="smoke run: N divided by 10")
     ap.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated, default all")
     ap.add_argument("--peers", default=",".join(PEERS), help="comma-separated, default all")
-    ap.add_argument(
-        "--no-install", action="store_true", help="never apt-get or pip install anything"
-    )
+    ap.add_argument("--no-install", action="store_true", help="never apt-get or pip install anything")
     ap.add_argument(
         "--output",
         help="markdown report (default docs/performance.md; "
         "benchmarks/.work/performance-quick.md with --quick)",
     )
+    ap.add_argument(
+        "--pin",
+        action="store_true",
+        help="pin the client to the first CPU and nginx to the last (off by default: on this "
+        "VM cross-CPU wake-ups made sequential request/response slower and no steadier)",
+    )
+    ap.add_argument("--cpu", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--one", nargs=2, metavar=("WORKLOAD", "PEER"), help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)

@@ -40,8 +40,7 @@ WORKLOADS = {
             "/small",
             5000,
             len(SMALL),
-            "sequential GETs, fresh connection each (FORBID_REUSE), "
-            "opensocket/sockopt/closesocket callbacks",
+            "sequential GETs, fresh connection each (FORBID_REUSE), opensocket/sockopt/closesocket callbacks",
         ),
         Workload(
             "W2",

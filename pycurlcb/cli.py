@@ -494,6 +494,8 @@ class Transfer:
         TOTAL_TIME ends just before perform returns: its times are placed
         counting back from now, but never so that the name was resolved after
         opensocket ran (an async driver may call this a little late).
+        With a second connection (FTP's data connection), CONNECT_TIME is
+        libcurl's last connect, while PRIMARY_IP names the first.
         """
         info = curl.getinfo
         result = self.result

@@ -129,7 +129,9 @@ def prepare_pycurl(install: bool) -> Peer:
         info, err = probe("pycurl")
     if info is None:
         return Peer("pycurl", False, reason=err)
-    return Peer("pycurl", True, version=str(info["version"]), info=info)
+    has_async = "has AsyncCurlMulti" if info["has_async"] else "no AsyncCurlMulti"
+    version = f"{info['version']} (on the system libcurl; {has_async})"
+    return Peer("pycurl", True, version=version, info=info)
 
 
 def prepare_curl_cffi(install: bool) -> Peer:
@@ -140,7 +142,8 @@ def prepare_curl_cffi(install: bool) -> Peer:
         info, err = probe("curl_cffi")
     if info is None:
         return Peer("curl_cffi", False, reason=err)
-    return Peer("curl_cffi", True, version=f"{info['version']} ({info['libcurl']})", info=info)
+    version = f"{info['version']}, bundling its own {info['libcurl']}"
+    return Peer("curl_cffi", True, version=version, info=info)
 
 
 def prepare_pycurlcb() -> Peer:

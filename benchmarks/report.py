@@ -144,7 +144,7 @@ def tables(
             missing = [p for p in ("pycurlcb", other) if (w, p) not in s]
             why = "; ".join(
                 f"{p}: "
-                + (failed.get((w, p)) or skipped.get((w, p), "not run")).strip().splitlines()[-1][:100]
+                + (failed.get((w, p)) or skipped.get((w, p), "not in --peers")).strip().splitlines()[-1][:100]
                 for p in missing
             )
             result = f"n/a ({why})"

@@ -20,6 +20,7 @@ the last of them is closed.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import warnings
 from typing import Any, Callable, Optional
@@ -228,9 +229,15 @@ def _open_fd(result: Any, address: Any) -> int:
             f"opensocket's tuple must be (socket_or_fd, address), got {len(result)} items"
         )
     sock, new_addr = result
-    family = getattr(sock, "family", address.family)
     try:
-        sockaddr.to_c(address, int(family), new_addr)
+        family = sockaddr.family_of(new_addr)
+        sock_family = getattr(sock, "family", family)
+        if sock_family != family:
+            raise ValueError(
+                f"opensocket returned a socket of family {sock_family!r} with an address "
+                f"of family {socket.AddressFamily(family)!r}: {new_addr!r}"
+            )
+        sockaddr.to_c(address, family, new_addr)
     except BaseException:
         if type(sock) is int and sock >= 0:
             _close_quietly(sock)  # its ownership had passed to us

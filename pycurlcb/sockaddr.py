@@ -94,6 +94,22 @@ def _u32(value: Any, what: str) -> int:
     return value
 
 
+def family_of(addr: Any) -> int:
+    """The family an address in socket-module form belongs to.
+
+    A str/bytes path is AF_UNIX; a tuple is AF_INET6 if its host is an IPv6
+    literal (or it has 3-4 items), else AF_INET.  Raises TypeError otherwise.
+    """
+    if isinstance(addr, (str, bytes)):
+        return socket.AF_UNIX
+    if isinstance(addr, tuple) and addr and isinstance(addr[0], str):
+        return socket.AF_INET6 if ":" in addr[0] or len(addr) > 2 else socket.AF_INET
+    raise TypeError(
+        "an address is (host, port), (host, port, flowinfo, scope_id) or a "
+        f"Unix socket path, got {addr!r}"
+    )
+
+
 def to_c(address: Any, family: int, addr: Any) -> None:
     """Write ``addr`` (socket-module form for ``family``) into ``address``.
 

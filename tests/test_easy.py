@@ -200,7 +200,7 @@ def test_every_plain_option_accepts_its_type_and_refuses_others() -> None:
                 c.setopt(spec.id, bad)
             assert spec.name in str(info.value) and expected in str(info.value)
     # Only a few options refuse 0 / "" (unbuilt features, "" not a valid list ...).
-    assert len(refused_by_libcurl) < 20, refused_by_libcurl
+    assert len(refused_by_libcurl) < len(specs) // 6, refused_by_libcurl
 
 
 def test_function_options_beyond_the_supported_ones_are_optionerror() -> None:
@@ -960,7 +960,7 @@ def test_refused_port_is_a_connection_error(refusing_port: int) -> None:
     assert type(err) is pycurlcb.CurlConnectionError
     assert isinstance(err, pycurlcb.error)
     assert err.args == (pycurlcb.E_COULDNT_CONNECT, err.args[1])
-    assert type(err.args[1]) is str and f"port {refusing_port}" in err.args[1]
+    assert type(err.args[1]) is str and str(refusing_port) in err.args[1]
     assert err.code == pycurlcb.E_COULDNT_CONNECT == 7
     assert err.name == "CURLE_COULDNT_CONNECT"
     assert err.detail == err.args[1]

@@ -15,11 +15,13 @@ import http.server
 import io
 import itertools
 import os
+import signal
 import socket
 import socketserver
 import stat
 import sys
 import threading
+import time
 import warnings
 import weakref
 from collections.abc import Callable, Iterator
@@ -102,6 +104,26 @@ def ka_server() -> Iterator[tuple[str, int]]:
 def ka_server2() -> Iterator[tuple[str, int]]:
     """A second one, whose GET /x answers b"second/x"."""
     yield from _serve(b"second")
+
+
+class _AbstractUnixServer(StdlibServer, socketserver.UnixStreamServer):
+    def __init__(self, name: bytes) -> None:
+        self._init_tracking(b"abstract")
+        super().__init__(name, FixedBodyHandler)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def abstract_unix_server() -> Iterator[bytes]:
+    """A Linux abstract AF_UNIX name, without its leading NUL, serving b"abstract"."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("abstract AF_UNIX addresses are Linux-only")
+    name = f"pycurlcb-test-{os.getpid()}-{id(object())}".encode()
+    server = _AbstractUnixServer(b"\0" + name)
+    server.start()
+    try:
+        yield name
+    finally:
+        server.stop()
 
 
 @pytest.fixture
@@ -247,6 +269,18 @@ def test_opensocket_unix(unix_http_server: str) -> None:
     assert address.addr == unix_http_server
     assert type(address.addr) is str
     assert len(trace.closed) == 1
+
+
+def test_opensocket_abstract_unix(abstract_unix_server: bytes) -> None:
+    trace = Trace()
+    c, body = _curl("http://localhost/", ABSTRACT_UNIX_SOCKET=abstract_unix_server)
+    with c:
+        trace.install(c)
+        c.perform()
+    assert body.getvalue() == b"abstract"
+    [(purpose, address)] = trace.opened
+    assert address.family == socket.AF_UNIX
+    assert address.addr == b"\0" + abstract_unix_server  # bytes, as the socket module gives
 
 
 # --------------------------------------------------------------------------
@@ -407,6 +441,22 @@ def test_tuple_redirects_ipv4_to_a_unix_socket(
     _assert_never_connected(listener)
 
 
+def test_tuple_with_int_fd_redirects_ipv4_to_ipv6(
+    http6_server: str, listener: socket.socket
+) -> None:
+    port6 = int(http6_server.rsplit(":", 1)[1].rstrip("/"))
+
+    def opensocket(purpose: Any, address: CurlSockAddr) -> Any:
+        fd = socket.socket(socket.AF_INET6, socket.SOCK_STREAM).detach()
+        return fd, ("::1", port6)  # (host, port) is enough for AF_INET6
+
+    c, body = _curl(_url_of(listener), OPENSOCKETFUNCTION=opensocket)
+    with c:
+        c.perform()
+    assert body.getvalue() == b"ipv6"
+    _assert_never_connected(listener)
+
+
 def test_tuple_redirects_ipv4_to_ipv6(http6_server: str, listener: socket.socket) -> None:
     port6 = int(http6_server.rsplit(":", 1)[1].rstrip("/"))
     made: list[socket.socket] = []
@@ -422,6 +472,25 @@ def test_tuple_redirects_ipv4_to_ipv6(http6_server: str, listener: socket.socket
     for sock in made:
         sock.close()
     assert body.getvalue() == b"ipv6"
+    _assert_never_connected(listener)
+
+
+def test_tuple_redirects_to_an_abstract_unix_name(
+    abstract_unix_server: bytes, listener: socket.socket
+) -> None:
+    made: list[socket.socket] = []
+
+    def opensocket(purpose: Any, address: CurlSockAddr) -> Any:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        made.append(sock)
+        return sock, b"\0" + abstract_unix_server
+
+    c, body = _curl(_url_of(listener), OPENSOCKETFUNCTION=opensocket)
+    with c:
+        c.perform()
+    for sock in made:
+        sock.close()
+    assert body.getvalue() == b"abstract"
     _assert_never_connected(listener)
 
 
@@ -465,7 +534,12 @@ BAD_RETURNS: dict[str, tuple[Callable[[CurlSockAddr], Any], tuple[type, ...]]] =
     "tuple, host not a str": (lambda a: (_sock(a), (b"127.0.0.1", a.addr[1])), (TypeError,)),
     "tuple, port too big": (lambda a: (_sock(a), ("127.0.0.1", 70000)), (ValueError,)),
     "tuple, port a str": (lambda a: (_sock(a), ("127.0.0.1", "80")), (TypeError, ValueError)),
-    "tuple, address a str": (lambda a: (_sock(a), "127.0.0.1:80"), (TypeError,)),
+    "tuple, address a str": (lambda a: (_sock(a), "127.0.0.1:80"), (TypeError, ValueError)),
+    "tuple, address an int": (lambda a: (_sock(a), 80), (TypeError,)),
+    "tuple, AF_INET socket, IPv6 address": (
+        lambda a: (_sock(a), ("::1", a.addr[1], 0, 0)),
+        (ValueError,),
+    ),
     "tuple, address too short": (lambda a: (_sock(a), ("127.0.0.1",)), (TypeError,)),
     "tuple, ipv6 host for ipv4": (lambda a: (_sock(a), ("::1", a.addr[1])), (ValueError,)),
     "tuple, int fd, bad address": (lambda a: (_fd(a), ("nowhere", 1)), (ValueError,)),
@@ -606,6 +680,24 @@ def test_raising_before_connect_fails_closed(
             c.perform()
         assert info.value is exc
     _assert_never_connected(listener)
+    assert capfd.readouterr() == ("", "")
+
+
+def test_sigint_during_perform_is_keyboardinterrupt(silent_server: Any, capfd: Any) -> None:
+    """A real Ctrl-C while libcurl waits: the next callback aborts the transfer."""
+    main = threading.get_ident()
+    c, _ = _curl(f"http://{silent_server.host}:{silent_server.port}/", TIMEOUT_MS=5000)
+    c.setopt(pycurlcb.XFERINFOFUNCTION, lambda *a: None)
+    timer = threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGINT))
+    start = time.monotonic()
+    with c:
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                c.perform()
+        finally:
+            timer.join()
+    assert time.monotonic() - start < 2.5  # not the 5 s timeout
     assert capfd.readouterr() == ("", "")
 
 
@@ -1033,6 +1125,23 @@ def test_replaced_callback_is_the_one_called(http_url: str) -> None:
         c.unsetopt(pycurlcb.SOCKOPTFUNCTION)
         _perform_ok(c, http_url, b"hello")
     assert first == [] and len(second) == 1
+
+
+def test_reset_with_a_cached_connection(ka_server: Any) -> None:
+    """reset() drops the callables; the connection opened under them still closes."""
+    url, _ = ka_server
+    counts = {"open": 0, "sockopt": 0, "close": 0}
+    chunks: list[bytes] = []
+    c = pycurlcb.Curl()
+    c.setopt(pycurlcb.URL, url + "/")
+    _install_closures(c, counts, chunks)
+    c.perform()
+    c.reset()
+    gc.collect()
+    _perform_ok(c, url + "/again", b"ka/again")  # may reuse the cached connection
+    c.close()
+    assert chunks == [b"ka/"]
+    assert counts["open"] == 1
 
 
 def test_duphandle_carries_callbacks_over(http_url: str) -> None:

@@ -161,6 +161,15 @@ def sh(*cmd: str) -> str:
         return ""
 
 
+def git_state() -> str:
+    """The repo's commit, and whether pycurlcb/ differs from it (taken when the run starts)."""
+    repo = str(Path(__file__).resolve().parent.parent)
+    commit = sh("git", "-C", repo, "rev-parse", "--short", "HEAD")
+    if commit and sh("git", "-C", repo, "status", "--porcelain", "--", "pycurlcb", "build_ffi.py"):
+        commit += " (pycurlcb/ or build_ffi.py had uncommitted changes)"
+    return commit
+
+
 def machine_and_versions(ready: dict[str, Any], nginx_version: str) -> dict[str, Any]:
     cpu = "unknown"
     try:
@@ -177,12 +186,10 @@ def machine_and_versions(ready: dict[str, Any], nginx_version: str) -> dict[str,
             return "not benchmarked"
         return p.version if p.available else f"not available ({p.reason})"
 
-    commit = sh("git", "-C", str(Path(__file__).parent), "rev-parse", "--short", "HEAD")
-    if commit and sh("git", "-C", str(Path(__file__).parent), "status", "--porcelain", "--", "pycurlcb"):
-        commit += " (pycurlcb/ has uncommitted changes)"
+    commit = git_state()
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": commit or "unknown",
+        "commit": commit or "unknown",  # run.py overrides it with the state at start
         "machine": f"{cpu}, {os.cpu_count()} cores, Linux {platform.release()}",
         "python": sys.version.split()[0] + f" ({sys.executable})",
         "libcurl": sh("curl-config", "--version") or "curl-config not found",
@@ -233,6 +240,12 @@ Server: nginx from Debian, own config, one worker, `access_log off`, keep-alive
 
 
 def render(meta: dict[str, Any], tables_md: str, analysis: str) -> str:
+    busy = ""
+    if meta["load_start"] > (os.cpu_count() or 1) - 0.5:
+        busy = (
+            f"\n> Load average {meta['load_start']:.1f} on {os.cpu_count()} cores when this run began: "
+            "wall times include waiting for a CPU; the CPU ratios are steadier.\n"
+        )
     quick = (
         "\n> **Quick smoke run (`--quick`, N divided by 10): not for conclusions.**\n"
         if meta["quick"]
@@ -250,7 +263,7 @@ def render(meta: dict[str, Any], tables_md: str, analysis: str) -> str:
 Generated {meta["date"]} at commit {meta["commit"]} with:
 
     {meta["command"]}
-{quick}
+{quick}{busy}
 ## Results
 
 {tables_md}

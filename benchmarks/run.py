@@ -160,6 +160,7 @@ def bench(args: argparse.Namespace) -> int:
     client_cpu, server_cpu = (cpus[0], cpus[-1]) if len(cpus) >= 2 and args.pin else (None, None)
 
     load_start = os.getloadavg()[0]
+    commit = report.git_state()
     if load_start > 0.5:
         print(
             f"note: load average {load_start:.2f}: other processes are busy, numbers will be noisy",
@@ -214,6 +215,8 @@ def bench(args: argparse.Namespace) -> int:
         else (WORK / "performance-quick.md" if args.quick else ROOT / "docs" / "performance.md")
     )
     meta = report.machine_and_versions(ready, nginx.nginx_version(binary))
+    meta["commit"] = commit
+    meta["load_start"] = load_start
     meta["command"] = command_line()
     meta["quick"] = args.quick
     meta["rounds"] = args.rounds

@@ -113,7 +113,7 @@ class EasyCallbacks:
 class MultiCallbacks:
     """What a multi handle's clientp points at: socket and timer callables."""
 
-    __slots__ = ("handle", "exc", "multi", "socket", "timer", "assigned", "__weakref__")
+    __slots__ = ("handle", "exc", "multi", "socket", "timer", "assigned", "doomed", "__weakref__")
 
     def __init__(self, multi: Callable[[], Any]) -> None:
         self.handle = ffi.new_handle(self)
@@ -123,6 +123,9 @@ class MultiCallbacks:
         self.timer: Optional[Callable[..., Any]] = None
         #: fd -> (object, its ffi handle) given to curl_multi_assign().
         self.assigned: dict[int, tuple[Any, Any]] = {}
+        #: CURL* of the transfers whose socket callback raised: the driving
+        #: call removes them from the multi (they are failed, the others go on).
+        self.doomed: list[Any] = []
 
     def fail(self, exc: BaseException) -> None:
         if self.exc is None:
@@ -390,17 +393,17 @@ def _debug(state: EasyCallbacks, handle: Any, kind: int, data: Any, size: int, u
 
 
 # --- multi callbacks ----------------------------------------------------------------
+#
+# Neither multi trampoline hands libcurl -1 for an exception: on libcurl 7.88.1 a
+# timer callback returning -1 from curl_multi_add_handle leaves the multi so that a
+# later curl_multi_socket_action crashes, and -1 from the socket callback marks the
+# whole multi dead for good.  The exception is raised by the driving call instead;
+# a raising socket callback's transfer is removed from the multi (failed), the
+# other transfers go on.  An explicit -1 *returned* by the socket callback is
+# passed on: libcurl then aborts every transfer (CURLMOPT_SOCKETFUNCTION(3)).
 
 
-def _multi_rv(rv: Any, what: str) -> int:
-    if rv is None:
-        return 0
-    if type(rv) is not int or rv not in (0, -1):
-        raise ValueError(f"the {what} callback must return None, 0 or -1, not {rv!r}")
-    return rv
-
-
-@trampoline("pcb_multi_socket", -1, 3)
+@trampoline("pcb_multi_socket", 0, 3, after_failure=True)
 def _multi_socket(
     state: MultiCallbacks, easy: Any, fd: int, what: int, clientp: Any, socketp: Any
 ) -> int:
@@ -408,7 +411,15 @@ def _multi_socket(
     try:
         if state.socket is None:
             return 0
-        return _multi_rv(state.socket(_POLL.get(what, what), fd, state.multi(), obj), "socket")
+        rv = state.socket(_POLL.get(what, what), fd, state.multi(), obj)
+        if rv is None:
+            return 0
+        if type(rv) is not int or rv not in (0, -1):
+            raise ValueError(f"the socket callback must return None, 0 or -1, not {rv!r}")
+        return rv
+    except BaseException:
+        state.doomed.append(easy)
+        raise
     finally:
         if what == lib.CURL_POLL_REMOVE:
             entry = state.assigned.get(fd)
@@ -416,8 +427,13 @@ def _multi_socket(
                 del state.assigned[fd]  # libcurl has forgotten it too
 
 
-@trampoline("pcb_multi_timer", -1, 2)
+@trampoline("pcb_multi_timer", 0, 2, after_failure=True)
 def _multi_timer(state: MultiCallbacks, multi: Any, timeout_ms: int, clientp: Any) -> int:
     if state.timer is None:
         return 0
-    return _multi_rv(state.timer(timeout_ms), "timer")
+    rv = state.timer(timeout_ms)
+    if rv is not None and rv != 0:
+        raise ValueError(
+            f"the timer callback must return None or 0, not {rv!r} (a -1 from it can crash libcurl 7.88)"
+        )
+    return 0

@@ -136,12 +136,12 @@ class AsyncCurlMulti:
         """Cancel what is running, stop watching fds, curl_multi_cleanup(3); idempotent."""
         if self._multi.closed:
             return
-        for curl in list(self._futures):
+        curls = self._multi.handles()
+        for curl in curls:
             self.remove_handle(curl)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        curls = self._multi.handles()
         try:
             self._multi.close()
         finally:

@@ -168,17 +168,24 @@ _MOPT_IDS = {n: v for n, v in _lib_constants("CURLMOPT_").items() if n != "LASTE
 MOpt = _int_enum("MOpt", _MOPT_IDS, "CURLMoption, named without the CURLMOPT_ prefix (curl_multi_setopt(3)).")
 
 #: The base of a CURLMoption's number tells its C type (CURLOPTTYPE_* in curl/curl.h):
-#: below 10000 a long, above it pointers and functions.
-MOPT_LONG, MOPT_OBJECTPOINT = lib.CURLOPTTYPE_LONG, lib.CURLOPTTYPE_OBJECTPOINT
+#: below 10000 a long, from 30000 a curl_off_t, between them pointers and functions.
+MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T = (
+    lib.CURLOPTTYPE_LONG, lib.CURLOPTTYPE_OBJECTPOINT, lib.CURLOPTTYPE_OFF_T
+)
 
 
 # --- pycurl's flat names ------------------------------------------------------
 
-# (C prefix, pycurl prefix), first match wins; names beyond these prefixes
-# (CURLFORM_*, CURLSHOPT_* ...) are not exported flat.
+# (C prefix, pycurl prefix): a C name gets a flat name for every prefix it
+# matches (pycurl has both VERSION_SSL and CURL_VERSION_SSL, USESSL_ALL and
+# FTPSSL_ALL); names beyond these prefixes (CURLFORM_* ...) are not exported.
 _FLAT_PREFIXES = (
     ("CURLE_", "E_"),
     ("CURLM_", "E_MULTI_"),
+    ("CURLM_CALL_MULTI_PERFORM", "E_CALL_MULTI_PERFORM"),
+    ("CURLUSESSL_", "FTPSSL_"),
+    ("CURLHSTS_", "CURLHSTS_"),
+    ("CURL_VERSION_", "CURL_VERSION_"),
     ("CURLMOPT_", "M_"),
     ("CURLSOCKTYPE_", "SOCKTYPE_"),
     ("CURL_SOCKOPT_", "SOCKOPT_"),
@@ -218,19 +225,29 @@ _FLAT_PREFIXES = (
 )
 
 
+#: pycurl names these long options after their _LARGE (curl_off_t) twins.
+_PYCURL_LARGE = ("INFILESIZE", "MAXFILESIZE", "POSTFIELDSIZE", "RESUME_FROM")
+
+
 def _flat_names() -> dict[str, int]:
     flat: dict[str, int] = dict(_OPTION_IDS)
+    for name in _PYCURL_LARGE:
+        if name + "_LARGE" in _OPTION_IDS:
+            flat[name] = _OPTION_IDS[name + "_LARGE"]
+    for name, value in _OPTION_IDS.items():
+        if name.startswith("RTSP_"):  # pycurl's OPT_RTSP_* names
+            flat["OPT_" + name] = value
     for name, value in _INFO_IDS.items():
+        if name in _OPTION_IDS:  # FILETIME is the option; OPT_/INFO_ say which
+            flat["OPT_" + name] = _OPTION_IDS[name]
         flat.setdefault(name, value)
         flat["INFO_" + name] = value
     for member in InfoType:
         flat["INFOTYPE_" + member.name] = member.value
-    by_length = sorted(_FLAT_PREFIXES, key=lambda p: -len(p[0]))
     for cname in sorted(dir(lib)):
-        for cprefix, pyprefix in by_length:
+        for cprefix, pyprefix in _FLAT_PREFIXES:
             if cname.startswith(cprefix):
                 flat.setdefault(pyprefix + cname[len(cprefix):], _as_c_long(getattr(lib, cname)))
-                break
     return flat
 
 

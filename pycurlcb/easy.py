@@ -382,6 +382,10 @@ class Curl:
         try:
             while state[0] != 2:
                 errors.check_multi(lib.pcb_perform_step(multi, handle, _PERFORM_STEP_MS, state, result))
+                if self._cb.exc is not None and state[0] == 1:
+                    # A callback that cannot abort by its return value (debug) raised.
+                    result[0] = lib.CURLE_ABORTED_BY_CALLBACK
+                    break
         finally:
             if state[0] == 1:  # interrupted (Ctrl-C) or failed: take it out of the multi
                 lib.curl_multi_remove_handle(multi, handle)
@@ -411,9 +415,12 @@ class Curl:
         """
         exc = take_stray() or self._cb.take()
         if exc is not None:
-            if rc != lib.CURLE_OK and hasattr(exc, "add_note"):
-                err = errors.make_error(rc, self._errbuf)
-                exc.add_note(f"pycurlcb: the transfer was aborted: {err.name}: {err.args[1]}")
+            if hasattr(exc, "add_note"):
+                if rc == lib.CURLE_OK:
+                    exc.add_note("pycurlcb: raised in a callback; libcurl reported CURLE_OK")
+                else:
+                    err = errors.make_error(rc, self._errbuf)
+                    exc.add_note(f"pycurlcb: the transfer was aborted: {err.name}: {err.args[1]}")
             return exc
         if rc != lib.CURLE_OK:
             return errors.make_error(rc, self._errbuf)

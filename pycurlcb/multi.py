@@ -26,12 +26,14 @@ from typing import Any, Callable, Optional
 from . import errors
 from ._callbacks import EasyCallbacks, MultiCallbacks, take_stray
 from ._ffi import ffi, lib
-from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOpt
+from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MOpt
 from .easy import Curl
 from .errors import MultiError, OptionError, error
 
 _LONG_MIN = -(1 << (ffi.sizeof("long") * 8 - 1))
 _LONG_MAX = (1 << (ffi.sizeof("long") * 8 - 1)) - 1
+_OFF_MIN = -(1 << (ffi.sizeof("curl_off_t") * 8 - 1))
+_OFF_MAX = (1 << (ffi.sizeof("curl_off_t") * 8 - 1)) - 1
 _CALLBACK_ATTR = {
     int(MOpt.SOCKETFUNCTION): "socket",
     int(MOpt.TIMERFUNCTION): "timer",
@@ -124,7 +126,15 @@ class CurlMulti:
     # --- errors ---------------------------------------------------------------
 
     def _raise_pending(self) -> None:
-        """Raise a multi callback's exception, else the first Curl callback's."""
+        """Raise a multi callback's exception, else the first Curl callback's.
+
+        First the transfers whose socket callback raised are removed: failed.
+        """
+        doomed, self._cb.doomed = self._cb.doomed, []
+        for easy in doomed:
+            curl = self._curls.get(_key(easy))
+            if curl is not None:
+                self._remove(curl)
         exc = take_stray() or self._cb.take()
         while exc is None and self._failed:
             exc = self._failed.pop(0).take()
@@ -156,14 +166,17 @@ class CurlMulti:
             errors.check_multi(
                 lib.pcb_multi_set_callbacks(handle, self._cb.handle if wanted else ffi.NULL)
             )
-        elif MOPT_LONG <= option < MOPT_OBJECTPOINT:
+        elif MOPT_LONG <= option < MOPT_OBJECTPOINT or option >= MOPT_OFF_T:
+            is_long = option < MOPT_OBJECTPOINT
+            ctype, low, high = ("long", _LONG_MIN, _LONG_MAX) if is_long else ("curl_off_t", _OFF_MIN, _OFF_MAX)
             if type(value) is bool:
                 value = int(value)
             if not isinstance(value, int):
-                raise TypeError(f"setopt(M_{name}) expects an int (long), not {type(value).__name__}")
-            if not _LONG_MIN <= value <= _LONG_MAX:
-                raise ValueError(f"setopt(M_{name}): {value} does not fit a C long")
-            errors.check_multi(lib.pcb_multi_setopt_long(handle, option, value))
+                raise TypeError(f"setopt(M_{name}) expects an int ({ctype}), not {type(value).__name__}")
+            if not low <= value <= high:
+                raise ValueError(f"setopt(M_{name}): {value} does not fit a C {ctype}")
+            setter = lib.pcb_multi_setopt_long if is_long else lib.pcb_multi_setopt_off_t
+            errors.check_multi(setter(handle, option, value))
         else:
             raise OptionError(
                 lib.CURLE_UNKNOWN_OPTION, f"setopt(M_{name}) is managed by or not supported in pycurlcb"

@@ -168,7 +168,9 @@ class CurlMulti:
             )
         elif MOPT_LONG <= option < MOPT_OBJECTPOINT or option >= MOPT_OFF_T:
             is_long = option < MOPT_OBJECTPOINT
-            ctype, low, high = ("long", _LONG_MIN, _LONG_MAX) if is_long else ("curl_off_t", _OFF_MIN, _OFF_MAX)
+            ctype, low, high = (
+                ("long", _LONG_MIN, _LONG_MAX) if is_long else ("curl_off_t", _OFF_MIN, _OFF_MAX)
+            )
             if type(value) is bool:
                 value = int(value)
             if not isinstance(value, int):

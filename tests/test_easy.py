@@ -13,6 +13,7 @@ import gc
 import io
 import os
 import pathlib
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -41,7 +42,6 @@ def _no_internal_errors() -> Iterator[None]:
     if take_stray is not None:
         take_stray()
     yield
-    gc.collect()
     if internal is not None:
         assert internal == []
     if take_stray is not None:
@@ -144,6 +144,32 @@ def test_perform_releases_the_gil(silent_server: Any) -> None:
             t.join()
     # 400 ms of 1 ms sleeps: with the GIL held the whole time this would be ~0.
     assert ticks > 50
+
+
+def test_sigint_stops_a_stalled_perform_with_no_callback(
+    silent_server: Any, http_url: str
+) -> None:
+    """perform() is documented to answer Ctrl-C promptly even with no callback set."""
+    host, port = silent_server
+    main = threading.get_ident()
+    c, _ = _curl(f"http://{host}:{port}/", TIMEOUT_MS=5000)
+    c.unsetopt(pycurlcb.WRITEDATA)
+    timer = threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGINT))
+    start = time.monotonic()
+    with c:
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                c.perform()
+        finally:
+            timer.join()
+        assert time.monotonic() - start < 2.0
+        body = io.BytesIO()
+        c.setopt(pycurlcb.URL, http_url)
+        c.setopt(pycurlcb.WRITEDATA, body)
+        c.setopt(pycurlcb.TIMEOUT_MS, 5000)
+        c.perform()  # the handle is usable afterwards
+        assert body.getvalue() == b"hello"
 
 
 # --------------------------------------------------------------------------

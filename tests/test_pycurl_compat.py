@@ -10,7 +10,6 @@ args, errstr).
 
 from __future__ import annotations
 
-import gc
 import io
 import os
 import socket
@@ -38,7 +37,6 @@ def _no_internal_errors() -> Iterator[None]:
     if take_stray is not None:
         take_stray()
     yield
-    gc.collect()
     if internal is not None:
         assert internal == []
     if take_stray is not None:

@@ -52,7 +52,6 @@ def _no_internal_errors() -> Iterator[None]:
     if take_stray is not None:
         take_stray()
     yield
-    gc.collect()
     if internal is not None:
         assert internal == []
     if take_stray is not None:
@@ -916,6 +915,29 @@ def test_closesocket_after_perform_at_close(ka_server: Any) -> None:
     c.close()
     assert len(trace.closed) == 1
     assert trace.closed[0] == trace.sockopts[0][0]
+
+
+def test_connection_cache_reuse_and_eviction(ka_server: Any, ka_server2: Any) -> None:
+    """As curl_easy_perform(3): connections are reused across performs, and
+    MAXCONNECTS=1 evicts (closes, through closesocket) the older one during
+    the next transfer."""
+    url1, _ = ka_server
+    url2, _ = ka_server2
+    trace = Trace()
+    with pycurlcb.Curl() as c:
+        trace.install(c)
+        _perform_ok(c, url1 + "/a", b"ka/a")
+        _perform_ok(c, url2 + "/b", b"second/b")
+        _perform_ok(c, url1 + "/c", b"ka/c")
+        assert c.getinfo(pycurlcb.NUM_CONNECTS) == 0  # reused
+        assert len(trace.opened) == 2 and trace.closed == []
+        c.setopt(pycurlcb.MAXCONNECTS, 1)
+        _perform_ok(c, url2 + "/d", b"second/d")  # the cache keeps only one
+        assert len(trace.closed) == 1
+        _perform_ok(c, url1 + "/e", b"ka/e")
+        assert c.getinfo(pycurlcb.NUM_CONNECTS) == 1  # url1's connection was evicted
+        assert len(trace.opened) == 3
+    assert len(trace.closed) == 3
 
 
 def test_closesocket_at_del_and_gc(ka_server: Any) -> None:

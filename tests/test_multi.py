@@ -855,7 +855,8 @@ def test_exception_in_socket_callback_is_raised_by_socket_action(
         with pytest.raises(RuntimeError) as info:
             m.socket_action(pycurlcb.SOCKET_TIMEOUT, 0)
         assert info.value is boom
-        m.remove_handle(c)
+        if c in m:  # pycurlcb may have removed the failed transfer itself
+            m.remove_handle(c)
     c.close()
     assert capfd.readouterr() == ("", "")
 
@@ -940,9 +941,12 @@ def test_exception_in_timer_callback_is_raised_by_add_handle(
     http_url: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
     boom = ValueError("timer callback failed")
+    fail = [True]
 
     def on_timer(timeout_ms: int) -> None:
-        raise boom
+        if fail[0]:  # once: remove_handle calls the timer callback too
+            fail[0] = False
+            raise boom
 
     c = make_curl(http_url)
     with CurlMulti() as m:
@@ -995,9 +999,10 @@ def test_exception_in_timer_callback_others_complete() -> None:
                 m.add_handle(c)
             except BaseException as e:
                 raised.append(e)
+        added = [i for i, c in enumerate(curls) if c in m]
         done = {}
         end = time.monotonic() + 3
-        while len(done) < 2 and time.monotonic() < end:
+        while len(done) < len(added) and time.monotonic() < end:
             actions = [(k.fd, ev) for k, ev in sel.select(0.05)]
             if deadline[0] is not None and time.monotonic() >= deadline[0]:
                 deadline[0] = None
@@ -1011,6 +1016,7 @@ def test_exception_in_timer_callback_others_complete() -> None:
                     done[curls.index(c)] = code
         print(json.dumps({
             "raised_same": [e is boom for e in raised],
+            "added": added,
             "done": sorted(done.items()),
             "bodies": [b"".join(s).decode() for s in sinks],
         }))
@@ -1021,8 +1027,11 @@ def test_exception_in_timer_callback_others_complete() -> None:
     assert proc.stderr == ""
     result = json.loads(proc.stdout.splitlines()[-1])
     assert result["raised_same"] == [True]
-    assert result["done"] == [[1, 0], [2, 0]]
-    assert result["bodies"][1:] == ["/p1", "/p2"]
+    # The two added after the failure complete; the first one too if
+    # pycurlcb kept it in the multi (``in`` says so).
+    assert result["added"] in ([1, 2], [0, 1, 2])
+    assert result["done"] == [[i, 0] for i in result["added"]]
+    assert [result["bodies"][i] for i in result["added"]] == [f"/p{i}" for i in result["added"]]
 
 
 def test_curl_whose_add_handle_raised_is_left_consistent(http_url: str) -> None:

@@ -932,6 +932,8 @@ def test_connection_cache_reuse_and_eviction(ka_server: Any, ka_server2: Any) ->
         assert c.getinfo(pycurlcb.NUM_CONNECTS) == 0  # reused
         assert len(trace.opened) == 2 and trace.closed == []
         c.setopt(pycurlcb.MAXCONNECTS, 1)
+        # libcurl evicts the longest idle one, in whole milliseconds: make it url1's.
+        time.sleep(0.02)
         _perform_ok(c, url2 + "/d", b"second/d")  # the cache keeps only one
         assert len(trace.closed) == 1
         _perform_ok(c, url1 + "/e", b"ka/e")

@@ -1,0 +1,94 @@
+# pycurlcb — developer entry points.  GNU make.
+#
+#   make venv      .venv with the package installed editable (builds the cffi module)
+#   make test      pytest (config in pyproject.toml)
+#   make demo      python -m pycurlcb (socket trace against an embedded local server)
+#   make lint      ruff check + mypy (strict, settings in pyproject.toml)
+#   make bench     benchmarks/run.py
+#   make memcheck  a few test modules under valgrind
+#   make clean     remove the venv and build products
+
+PYTHON ?= python3
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+VPIP   := $(VPY) -m pip
+STAMP  := $(VENV)/.installed
+
+APT_PACKAGES := libcurl4-openssl-dev
+SUDO_HINT    := sudo apt-get install -y $(APT_PACKAGES)
+
+# Anything that changes what `pip install -e` builds.
+BUILD_INPUTS := $(wildcard pyproject.toml setup.py build_ffi.py pycurlcb/_cdef/*)
+
+.PHONY: all venv headers test demo lint bench memcheck clean
+
+all: test
+
+venv: $(STAMP)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(VPIP) install --quiet --upgrade pip
+
+# Re-run when the build inputs change; the stamp is written only on success.
+$(STAMP): $(BUILD_INPUTS) | $(VENV)/bin/python
+	@$(MAKE) --no-print-directory headers
+	$(VPIP) install -e '.[test]'
+	@touch $@
+
+# libcurl's headers and curl-config (or libcurl.pc), and a C compiler.
+# Installs them with apt-get when running as root, else says what to run.
+headers:
+	@have_curl() { \
+	  { command -v curl-config >/dev/null 2>&1 || pkg-config --exists libcurl 2>/dev/null; } || return 1; \
+	  flags=$$(curl-config --cflags 2>/dev/null || pkg-config --cflags libcurl 2>/dev/null); \
+	  printf '#include <curl/curl.h>\n' | cc $$flags -E -x c - >/dev/null 2>&1; \
+	}; \
+	if have_curl; then exit 0; fi; \
+	pkgs="$(APT_PACKAGES)"; command -v cc >/dev/null 2>&1 || pkgs="$$pkgs gcc"; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "libcurl headers not found; installing: $$pkgs"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$pkgs; \
+	  have_curl || { echo "curl/curl.h still not usable after installing $$pkgs" >&2; exit 1; }; \
+	else \
+	  echo "libcurl development headers (curl/curl.h, curl-config) or a C compiler are missing." >&2; \
+	  echo "Install them with:  sudo apt-get install -y $$pkgs" >&2; \
+	  exit 1; \
+	fi
+
+test: venv
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+demo: venv
+	$(VPY) -m pycurlcb
+
+lint: venv
+	@test -x $(VENV)/bin/ruff -a -x $(VENV)/bin/mypy || $(VPIP) install --quiet ruff mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+bench: venv
+	$(VPY) benchmarks/run.py
+
+# Placeholder: looks for invalid reads/writes/frees (e.g. a callback handle
+# used after free).  Leak kinds are off (CPython's own allocations look like
+# leaks), and so are uninitialised-value errors: CPython 3.11's
+# int.from_bytes() trips one on `python -c pass` and it propagates into
+# every later use of that int.  .ci/valgrind.supp holds glibc false
+# positives.  pytest-timeout is off: valgrind is 20-50x slower.
+MEMCHECK_TESTS ?= tests/test_socket_callbacks.py tests/test_multi.py
+memcheck: venv
+	@command -v valgrind >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y valgrind; \
+	  else \
+	    echo "valgrind is missing. Install it with:  sudo apt-get install -y valgrind" >&2; exit 1; \
+	  fi; }
+	PYTHONMALLOC=malloc PYCURLCB_FD_SETTLE_SECONDS=10 valgrind --error-exitcode=1 \
+	  --errors-for-leak-kinds=none --undef-value-errors=no --suppressions=.ci/valgrind.supp \
+	  $(VPY) -m pytest $(MEMCHECK_TESTS) -x -q --timeout=0
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .tox .pytest_cache .mypy_cache .ruff_cache \
+	  .hypothesis benchmarks/.work pycurlcb/_curl.c pycurlcb/_curl.o pycurlcb/_curl.*.so
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

@@ -329,13 +329,13 @@ def _written(rv: Any, n: int, what: str) -> int:
 @trampoline("pcb_write", lib.PCB_WRITEFUNC_ERROR, 3)
 def _write(state: EasyCallbacks, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
     n = size * nmemb
-    return _written(state.write(ffi.buffer(ptr, n)[:]), n, "the write callback")
+    return _written(state.write(ffi.unpack(ptr, n)), n, "the write callback")
 
 
 @trampoline("pcb_header", lib.PCB_WRITEFUNC_ERROR, 3)
 def _header(state: EasyCallbacks, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
     n = size * nmemb
-    return _written(state.header(ffi.buffer(ptr, n)[:]), n, "the header callback")
+    return _written(state.header(ffi.unpack(ptr, n)), n, "the header callback")
 
 
 @trampoline("pcb_read", lib.CURL_READFUNC_ABORT, 3)
@@ -388,7 +388,7 @@ def _progress(state: EasyCallbacks, clientp: Any, dt: float, dn: float, ut: floa
 
 @trampoline("pcb_debug", 0, 4)
 def _debug(state: EasyCallbacks, handle: Any, kind: int, data: Any, size: int, userp: Any) -> int:
-    state.debug(_INFOTYPE.get(kind, kind), ffi.buffer(data, size)[:])
+    state.debug(_INFOTYPE.get(kind, kind), ffi.unpack(data, size))
     return 0
 
 

@@ -58,6 +58,7 @@ class CurlMulti:
         self.close_handles = close_handles
         self._cb = MultiCallbacks(weakref.ref(self))
         self._curls: dict[int, Curl] = {}  # CURL* address -> Curl
+        self._out = ffi.new("int[2]")  # out-parameters: running handles, messages queued
         self._failed: list[EasyCallbacks] = []  # Curls whose callback raised
         #: Raise a Curl callback's exception from the driving call (True), or
         #: leave it on the Curl for whoever collects the result (AsyncCurlMulti).
@@ -249,9 +250,13 @@ class CurlMulti:
     # --- driving ------------------------------------------------------------------
 
     def _socket_action(self, fd: int, ev_bitmask: int) -> tuple[int, int]:
-        running = ffi.new("int *")
-        rc = self._drive(lib.curl_multi_socket_action, self._handle, fd, ev_bitmask, running)
-        return rc, running[0]
+        out = self._out
+        self._busy = True
+        try:
+            rc: int = lib.curl_multi_socket_action(self._handle, fd, ev_bitmask, out)
+        finally:
+            self._busy = False
+        return rc, out[0]
 
     def socket_action(self, fd: int, ev_bitmask: int) -> tuple[int, int]:
         """curl_multi_socket_action(3): ``(ret, running_handles)``.
@@ -319,7 +324,7 @@ class CurlMulti:
         handle = self._usable("info_read")
         if max_objects is not None and (not isinstance(max_objects, int) or max_objects < 1):
             raise ValueError(f"info_read() expects max_objects >= 1, not {max_objects!r}")
-        queued = ffi.new("int *")
+        queued = self._out + 1
         ok: list[Curl] = []
         err: list[tuple[Curl, int, str]] = []
         while max_objects is None or len(ok) + len(err) < max_objects:

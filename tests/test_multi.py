@@ -625,11 +625,14 @@ def test_assign_in_callback_is_seen_from_the_next_callback(http_url: str) -> Non
         c = make_curl(http_url)
         m.add_handle(c)
         d.run(1)
-        assert len(seen) >= 2
-        assert seen[0][2] is None  # the first callback for the fd: nothing assigned yet
-        for _what, fd, socketp in seen[1:]:
-            assert isinstance(socketp, State) and socketp.fd == fd
-        assert seen[1][2] is not None
+        by_fd: dict[int, list[Any]] = {}
+        for _what, fd, socketp in seen:
+            by_fd.setdefault(fd, []).append(socketp)
+        assert any(len(calls) >= 2 for calls in by_fd.values())
+        for fd, calls in by_fd.items():
+            assert calls[0] is None  # the first callback for the fd: nothing assigned yet
+            for socketp in calls[1:]:  # assigned inside that callback, seen from the next
+                assert isinstance(socketp, State) and socketp.fd == fd
         m.remove_handle(c)
         c.close()
 
@@ -784,15 +787,15 @@ def test_fdset_lists_the_transfer_socket(silent_server: Any) -> None:
         m.add_handle(c)
         end = time.monotonic() + RUN_TIMEOUT
         read_fds: list[int] = []
-        while not read_fds:  # connected, request sent, waiting for the answer
+        while not (fds and fds[-1] in read_fds):  # request sent, waiting for the answer
             assert time.monotonic() < end
             m.perform()
             read_fds, write_fds, exc_fds = m.fdset()
             m.select(0.05)
-        assert read_fds == [fds[-1]]
+        assert fds[-1] not in write_fds
         assert exc_fds == []
         m.remove_handle(c)
-        assert m.fdset() == ([], [], [])
+        assert all(fds[-1] not in s for s in m.fdset())
     c.close()
 
 
@@ -814,20 +817,39 @@ def test_socket_callback_returning_minus_one_aborts(http_paths: Any) -> None:
         m.setopt(pycurlcb.M_TIMERFUNCTION, lambda ms: None)
         for c in curls:
             m.add_handle(c)
-        with pytest.raises(pycurlcb.error) as info:
-            m.socket_action(pycurlcb.SOCKET_TIMEOUT, 0)
-        # libcurl 7.88.1 gives CURLM_ABORTED_BY_CALLBACK (11).
-        assert isinstance(info.value, pycurlcb.MultiError)
-        assert info.value.code == pycurlcb.E_MULTI_ABORTED_BY_CALLBACK == 11
-        assert info.value.name == "CURLM_ABORTED_BY_CALLBACK"
-        assert info.value.args[0] == 11
-        assert calls == [pycurlcb.POLL_OUT]  # the first connect; no transfer went on
-        # Driving again is not done here: with two or more transfers added,
-        # libcurl 7.88.1 itself segfaults in the next curl_multi_socket_action
-        # (a plain-C program does too; see
-        # test_exception_in_socket_callback_others_complete).  Removing the
-        # transfers and closing the multi is safe.
-        assert m.info_read() == (0, [], [])
+        if pycurlcb.version_info()[2] < 0x080000:
+            with pytest.raises(pycurlcb.error) as info:
+                m.socket_action(pycurlcb.SOCKET_TIMEOUT, 0)
+            # libcurl 7.88.1 gives CURLM_ABORTED_BY_CALLBACK (11).
+            assert isinstance(info.value, pycurlcb.MultiError)
+            assert info.value.code == pycurlcb.E_MULTI_ABORTED_BY_CALLBACK == 11
+            assert info.value.name == "CURLM_ABORTED_BY_CALLBACK"
+            assert info.value.args[0] == 11
+            assert calls == [pycurlcb.POLL_OUT]  # the first connect; no transfer went on
+            # Driving again is not done here: with two or more transfers
+            # added, libcurl 7.88.1 itself segfaults in the next
+            # curl_multi_socket_action (a plain-C program does too; see
+            # test_exception_in_socket_callback_others_complete).  Removing
+            # the transfers and closing the multi is safe.
+            assert m.info_read() == (0, [], [])
+        else:
+            # libcurl 8.x fails the transfer whose socket callback returned -1
+            # with CURLE_ABORTED_BY_CALLBACK, and the driving call reports
+            # CURLM_ABORTED_BY_CALLBACK when -1 comes for a socket of its own
+            # (observed with 8.23): nothing completes either way.
+            aborted: list[int] = []
+            for _ in range(5):
+                try:
+                    m.socket_action(pycurlcb.SOCKET_TIMEOUT, 0)
+                except pycurlcb.MultiError as exc:
+                    assert exc.code == pycurlcb.E_MULTI_ABORTED_BY_CALLBACK
+                    aborted.append(exc.code)
+                _, ok, err = m.info_read()
+                assert ok == []
+                aborted += [code for _, code, _ in err]
+                assert set(aborted) <= {11, pycurlcb.E_ABORTED_BY_CALLBACK}
+                time.sleep(0.01)
+            assert aborted
         for c in curls:
             m.remove_handle(c)
     assert sinks == [[], []]  # no body was delivered
@@ -1225,16 +1247,26 @@ def test_closesocket_called_from_multi_close_after_curl_closed(keepalive_url: st
             os.close(fd)
             return 0
 
+        opened: list[int] = []
+
+        def opensocket(purpose: int, address: Any) -> int:
+            opened.append(
+                socket.socket(address.family, address.socktype, address.protocol).detach()
+            )
+            return opened[-1]  # an int: libcurl owns this very fd
+
         c = make_curl(keepalive_url)
+        c.setopt(pycurlcb.OPENSOCKETFUNCTION, opensocket)
         c.setopt(pycurlcb.CLOSESOCKETFUNCTION, closesocket)
         m.add_handle(c)
         d.run(1)
         assert d.done[c] == (0, "")
-        fd = next(e[2] for e in d.events if e[0] == "socket")
+        assert len(opened) == 1
+        fd = opened[0]
         m.remove_handle(c)
         c.close()  # the connection stays in the multi's cache
         d.done.clear()
-        del c, closesocket
+        del c, closesocket, opensocket
         gc.collect()
         assert closed == []
         in_close[0] = True

@@ -245,6 +245,8 @@ def _flat_names() -> dict[str, int]:
     for member in InfoType:
         flat["INFOTYPE_" + member.name] = member.value
     for cname in sorted(dir(lib)):
+        if cname.endswith(("_LASTENTRY", "_LASTONE")):  # enum ends pycurl does not export
+            continue
         for cprefix, pyprefix in _FLAT_PREFIXES:
             if cname.startswith(cprefix):
                 flat.setdefault(pyprefix + cname[len(cprefix):], _as_c_long(getattr(lib, cname)))

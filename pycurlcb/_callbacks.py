@@ -136,7 +136,11 @@ class MultiCallbacks:
         return exc
 
 
-_stray = threading.local()
+class _Stray(threading.local):
+    exc: Optional[BaseException] = None
+
+
+_stray = _Stray()
 
 
 def _backstop(abort: int) -> Callable[..., int]:
@@ -148,17 +152,23 @@ def _backstop(abort: int) -> Callable[..., int]:
     """
 
     def onerror(exc_type: Any, exc_value: Any, tb: Any) -> int:
-        if getattr(_stray, "exc", None) is None:
+        if _stray.exc is None:
             _stray.exc = exc_value
         return abort
 
     return onerror
 
 
+def has_stray() -> bool:
+    """Whether the backstop parked an exception in this thread."""
+    return _stray.exc is not None
+
+
 def take_stray() -> Optional[BaseException]:
     """The exception parked by the backstop in this thread, cleared."""
-    exc: Optional[BaseException] = getattr(_stray, "exc", None)
-    _stray.exc = None
+    exc = _stray.exc
+    if exc is not None:
+        _stray.exc = None
     return exc
 
 

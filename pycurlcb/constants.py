@@ -93,12 +93,16 @@ class InfoKind(enum.IntEnum):
     OFF_T = lib.CURLINFO_OFF_T
 
 
+_INFO_KINDS = {m.value: m for m in InfoKind}
+_TYPEMASK: int = lib.CURLINFO_TYPEMASK
+
+
 def info_kind(info: int) -> InfoKind:
     """The InfoKind of a CURLINFO id; ValueError if it has none."""
-    try:
-        return InfoKind(info & lib.CURLINFO_TYPEMASK)
-    except ValueError:
-        raise ValueError(f"{info!r} is not a CURLINFO value (no type bits)") from None
+    kind = _INFO_KINDS.get(info & _TYPEMASK)
+    if kind is None:
+        raise ValueError(f"{info!r} is not a CURLINFO value (no type bits)")
+    return kind
 
 
 _INFO_MARKERS = {"TYPEMASK", "MASK", "NONE", "LASTONE", "PTR"} | set(InfoKind.__members__)

@@ -52,6 +52,11 @@ _MAXCONNECTS_DEFAULT = 5  # libcurl's DEFAULT_CONNCACHE_SIZE (CURLOPT_MAXCONNECT
 _PERFORM_STEP_MS = 100
 
 
+def _address(handle: Any) -> int:
+    """A CURL*'s address: how a CurlMulti finds the Curl of a pointer libcurl gives it."""
+    return int(ffi.cast("uintptr_t", handle))
+
+
 def _spec(option: Any) -> OptionSpec:
     if type(option) is bool or not isinstance(option, int):
         raise TypeError(f"option must be an int such as pycurlcb.URL, not {option!r}")
@@ -115,6 +120,7 @@ class Curl:
         self._handle = lib.curl_easy_init()
         if self._handle == ffi.NULL:
             raise MemoryError("curl_easy_init() failed")
+        self._key = _address(self._handle)
         self._cb = EasyCallbacks()
         self._multi: Any = None  # the CurlMulti this handle is added to
         self._busy = False
@@ -212,6 +218,7 @@ class Curl:
         new._handle = lib.curl_easy_duphandle(handle)
         if new._handle == ffi.NULL:
             raise MemoryError("curl_easy_duphandle() failed")
+        new._key = _address(new._handle)
         new._cb = EasyCallbacks()
         new._multi = None
         new._busy = False

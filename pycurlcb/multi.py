@@ -24,10 +24,10 @@ import weakref
 from typing import Any, Callable, Optional
 
 from . import errors
-from ._callbacks import EasyCallbacks, MultiCallbacks, take_stray
+from ._callbacks import EasyCallbacks, MultiCallbacks, has_stray, take_stray
 from ._ffi import ffi, lib
 from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MOpt
-from .easy import Curl
+from .easy import Curl, _address
 from .errors import MultiError, OptionError, error
 
 _LONG_MIN = -(1 << (ffi.sizeof("long") * 8 - 1))
@@ -38,10 +38,6 @@ _CALLBACK_ATTR = {
     int(MOpt.SOCKETFUNCTION): "socket",
     int(MOpt.TIMERFUNCTION): "timer",
 }
-
-
-def _key(handle: Any) -> int:
-    return int(ffi.cast("uintptr_t", handle))
 
 
 class CurlMulti:
@@ -131,9 +127,12 @@ class CurlMulti:
 
         First the transfers whose socket callback raised are removed: failed.
         """
-        doomed, self._cb.doomed = self._cb.doomed, []
+        cb = self._cb
+        if not (cb.doomed or cb.exc is not None or self._failed or has_stray()):
+            return
+        doomed, cb.doomed = cb.doomed, []
         for easy in doomed:
-            curl = self._curls.get(_key(easy))
+            curl = self._curls.get(_address(easy))
             if curl is not None:
                 self._remove(curl)
         exc = take_stray() or self._cb.take()
@@ -207,7 +206,7 @@ class CurlMulti:
         errors.check_multi(rc)
 
     def _attach(self, curl: Curl) -> None:
-        self._curls[_key(curl._handle)] = curl
+        self._curls[curl._key] = curl
         curl._multi = self
         curl._cb.home = self._failed
         curl._cb.sink = self._failed if self._raise_easy_errors else None
@@ -215,7 +214,7 @@ class CurlMulti:
         curl._errbuf[0] = b"\0"
 
     def _detach(self, curl: Curl) -> None:
-        self._curls.pop(_key(curl._handle), None)
+        self._curls.pop(curl._key, None)
         curl._multi = None
         curl._cb.sink = None
 
@@ -333,7 +332,7 @@ class CurlMulti:
                 break
             if msg.msg != lib.CURLMSG_DONE:
                 continue
-            curl = self._curls[_key(msg.easy_handle)]
+            curl = self._curls[_address(msg.easy_handle)]
             code = msg.data.result
             if code == lib.CURLE_OK:
                 ok.append(curl)

@@ -614,6 +614,7 @@ class _PageHandler(http.server.BaseHTTPRequestHandler):
 class _PageServer(http.server.ThreadingHTTPServer):
     daemon_threads = False  # server_close() joins the connection threads
     block_on_close = True
+    request_queue_size = 1024  # --parallel N connects all at once; the default backlog is 5
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind calls socket.getfqdn(): a DNS lookup, slow offline.
@@ -807,15 +808,18 @@ def _libcurl() -> str:
     return next((p for p in pycurlcb.version.split() if p.startswith("libcurl/")), "libcurl")
 
 
-async def run_parallel(args: argparse.Namespace, multi_class: Any) -> int:
-    """Issue 3's ``URL [URL ...] --parallel N``: one Transfer per URL on one AsyncCurlMulti.
+async def run_parallel(args: argparse.Namespace, multi_class: Any, urls: list[str]) -> int:
+    """``URL [URL ...] --parallel N``: one Transfer per URL on one AsyncCurlMulti, at
+    most N at a time, then a summary (transfers, failures, total time, transfers/s).
 
     Uses pycurl's AsyncCurlMulti shape: ``async with multi_class() as m``,
     ``await m.perform(curl)`` resolves to the Curl or raises pycurlcb.error.
     Each transfer keeps its own SocketTrace; the timelines share one start.
     """
     start = time.perf_counter()
-    limit = asyncio.Semaphore(args.parallel or len(args.urls))
+    limit_n = args.parallel or len(urls)
+    limit = asyncio.Semaphore(limit_n)
+    embedded = bool(getattr(args, "embedded", False))
     policy = policy_from(args)
     known_fds: dict[str, int] = {}
     transfers = [
@@ -826,8 +830,9 @@ async def run_parallel(args: argparse.Namespace, multi_class: Any) -> int:
             connect_timeout=args.connect_timeout,
             start=start,
             known_fds=known_fds,
+            no_proxy=embedded,
         )
-        for url in args.urls
+        for url in urls
     ]
 
     async def one(multi: Any, transfer: Transfer) -> None:
@@ -847,6 +852,7 @@ async def run_parallel(args: argparse.Namespace, multi_class: Any) -> int:
         await asyncio.gather(*(one(multi, t) for t in transfers))
         for transfer in transfers:  # the multi's connection cache closes the rest
             transfer.trace.phase = "at the multi's close"
+    elapsed = time.perf_counter() - start
     code = 0
     for n, transfer in enumerate(transfers, 1):
         print(f"[{n}] {transfer.url}")
@@ -855,6 +861,11 @@ async def run_parallel(args: argparse.Namespace, multi_class: Any) -> int:
         if error is not None:
             _fail(f"[{n}] {describe_error(error, transfer.trace)}")
             code = code or exit_code(error)
+    failures = sum(1 for t in transfers if t.result.error is not None)
+    print(
+        f"{len(transfers)} transfers, {failures} failed, {elapsed * 1000:.1f} ms in all, "
+        f"{len(transfers) / elapsed:.0f} transfers/s (at most {limit_n} at a time)"
+    )
     return code
 
 
@@ -867,8 +878,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     try:
         if len(args.urls) > 1 or args.parallel is not None:
-            if not args.urls:
-                return _fail("--parallel needs URLs; the embedded server is for one transfer", 2)
             multi_class = getattr(pycurlcb, "AsyncCurlMulti", None)
             if multi_class is None:
                 return _fail(
@@ -878,7 +887,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 )
             if args.output is not None:
                 return _fail("-o takes a single URL", 2)
-            return asyncio.run(run_parallel(args, multi_class))
+            if args.urls:
+                return asyncio.run(run_parallel(args, multi_class, args.urls))
+            with EmbeddedServer() as server:  # --parallel N alone: N paths of the embedded server
+                args.embedded = True
+                urls = [f"{server.url}p{i}" for i in range(1, args.parallel + 1)]
+                return asyncio.run(run_parallel(args, multi_class, urls))
         return run_one(args, args.urls[0] if args.urls else None)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)

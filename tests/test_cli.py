@@ -374,9 +374,19 @@ def test_several_urls_without_async_multi(
     assert "need pycurlcb.AsyncCurlMulti" in one_error_line(err)
 
 
-def test_parallel_needs_urls(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "--parallel", "2")
-    assert code == 2 and "--parallel needs URLs" in one_error_line(err)
+def test_parallel_without_urls_fetches_n_paths_of_the_embedded_server(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, "--parallel", "20")
+    assert code == 0, err
+    for n in range(1, 21):
+        assert re.search(rf"^\[{n}\] http://127\.0\.0\.1:\d+/p{n}$", out, re.M), out
+    assert len([line for line in out.splitlines() if line.startswith("status 200")]) == 20
+    summary = out.splitlines()[-1]
+    assert re.fullmatch(
+        r"20 transfers, 0 failed, [\d.]+ ms in all, \d+ transfers/s \(at most 20 at a time\)",
+        summary,
+    ), summary
 
 
 def test_parallel(capsys: pytest.CaptureFixture[str], http_paths: Any) -> None:

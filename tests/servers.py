@@ -1,4 +1,4 @@
-"""Real local servers for the test suite: loopback only, one thread each, stoppable.
+"""Real local servers for the test suite: loopback only, threaded, stoppable.
 
 Every server here is started by a fixture in conftest.py and stopped at that
 fixture's teardown: the listening socket is closed, connections a client left

@@ -43,7 +43,7 @@ PYCURL_STAMP := $(VENV)/.pycurl
 $(PYCURL_STAMP): | $(VENV)/bin/python
 	@$(VPY) -c "import pycurl" 2>/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && ! dpkg -s libssl-dev >/dev/null 2>&1; then \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y libssl-dev; \
+	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y libssl-dev; } || true; \
 	  fi; \
 	  $(VPIP) install --no-binary pycurl pycurl || \
 	    echo "warning: pycurl could not be built from source; the pycurl-compatibility tests will be skipped" >&2; \

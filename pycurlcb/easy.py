@@ -15,6 +15,7 @@ from typing import Any, Optional
 from . import errors
 from ._callbacks import EasyCallbacks, take_stray
 from ._ffi import ffi, lib
+from ._handle import Closable
 from .constants import OPTIONS, InfoKind, Opt, OptionSpec, OptType, info_kind
 from .errors import OptionError, error
 
@@ -50,6 +51,15 @@ _MAXCONNECTS_DEFAULT = 5  # libcurl's DEFAULT_CONNCACHE_SIZE (CURLOPT_MAXCONNECT
 #: Longest wait inside libcurl before perform() returns to Python, where a
 #: signal handler (Ctrl-C) can run: milliseconds.
 _PERFORM_STEP_MS = 100
+
+
+#: InfoKind -> (the C out-parameter, its typed shim) for the scalar kinds.
+_GETINFO_SCALAR = {
+    InfoKind.LONG: ("long *", lib.pcb_easy_getinfo_long),
+    InfoKind.DOUBLE: ("double *", lib.pcb_easy_getinfo_double),
+    InfoKind.OFF_T: ("curl_off_t *", lib.pcb_easy_getinfo_off_t),
+    InfoKind.SOCKET: ("curl_socket_t *", lib.pcb_easy_getinfo_socket),
+}
 
 
 def _address(handle: Any) -> int:
@@ -109,7 +119,7 @@ def _make_slist(items: list[bytes]) -> Any:
     return slist
 
 
-class Curl:
+class Curl(Closable):
     """A libcurl easy handle: ``import pycurlcb as pycurl; c = pycurl.Curl()``.
 
     Not thread-safe: use one Curl per thread (curl_easy_init(3), "threadsafe").
@@ -139,11 +149,6 @@ class Curl:
         lib.pcb_easy_setopt_long(self._handle, int(Opt.NOSIGNAL), 1)
 
     # --- lifecycle -----------------------------------------------------------
-
-    @property
-    def closed(self) -> bool:
-        """True once close() has run."""
-        return bool(self._handle == ffi.NULL)
 
     def _usable(self, what: str) -> Any:
         if self._handle == ffi.NULL:
@@ -179,19 +184,6 @@ class Curl:
         self._cb.release()
         if exc is not None:
             raise exc
-
-    def __del__(self) -> None:
-        try:
-            if self._handle != ffi.NULL and not self._busy:
-                self.close()
-        except BaseException:  # noqa: B036 - nowhere to raise to from a finaliser
-            pass
-
-    def __enter__(self) -> Curl:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def _free_slists(self) -> None:
         for slist, _ in self._slists.values():
@@ -482,22 +474,12 @@ class Curl:
         if info == lib.CURLINFO_PRIVATE:
             return self._private
         kind = info_kind(info)
-        if kind is InfoKind.LONG:
-            lout = ffi.new("long *")
-            errors.check(lib.pcb_easy_getinfo_long(handle, info, lout))
-            return lout[0]
-        if kind is InfoKind.DOUBLE:
-            dout = ffi.new("double *")
-            errors.check(lib.pcb_easy_getinfo_double(handle, info, dout))
-            return dout[0]
-        if kind is InfoKind.OFF_T:
-            oout = ffi.new("curl_off_t *")
-            errors.check(lib.pcb_easy_getinfo_off_t(handle, info, oout))
-            return oout[0]
-        if kind is InfoKind.SOCKET:
-            sout = ffi.new("curl_socket_t *")
-            errors.check(lib.pcb_easy_getinfo_socket(handle, info, sout))
-            return sout[0]
+        scalar = _GETINFO_SCALAR.get(kind)
+        if scalar is not None:
+            ctype, getinfo = scalar
+            out = ffi.new(ctype)
+            errors.check(getinfo(handle, info, out))
+            return out[0]
         pout = ffi.new("void **")
         errors.check(lib.pcb_easy_getinfo_ptr(handle, info, pout))
         if kind is InfoKind.STRING:

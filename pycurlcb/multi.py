@@ -26,6 +26,7 @@ from typing import Any, Callable, Optional
 from . import errors
 from ._callbacks import EasyCallbacks, MultiCallbacks, has_stray, take_stray
 from ._ffi import ffi, lib
+from ._handle import Closable
 from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MOpt
 from .easy import Curl, _address
 from .errors import MultiError, OptionError, error
@@ -40,7 +41,7 @@ _CALLBACK_ATTR = {
 }
 
 
-class CurlMulti:
+class CurlMulti(Closable):
     """A libcurl multi handle: ``m = pycurlcb.CurlMulti()``.
 
     ``close_handles``: when true, close() also closes every Curl still added
@@ -62,11 +63,6 @@ class CurlMulti:
         self._busy = False
 
     # --- lifecycle ------------------------------------------------------------
-
-    @property
-    def closed(self) -> bool:
-        """True once close() has run."""
-        return bool(self._handle == ffi.NULL)
 
     def _usable(self, what: str) -> Any:
         if self._handle == ffi.NULL:
@@ -103,19 +99,6 @@ class CurlMulti:
             for curl in curls:
                 curl.close()
         self._raise_pending()
-
-    def __del__(self) -> None:
-        try:
-            if self._handle != ffi.NULL and not self._busy:
-                self.close()
-        except BaseException:  # noqa: B036 - nowhere to raise to from a finaliser
-            pass
-
-    def __enter__(self) -> CurlMulti:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def __contains__(self, curl: object) -> bool:
         return isinstance(curl, Curl) and curl._multi is self

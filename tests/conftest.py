@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -35,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from pycurlcb._callbacks import take_stray
 
 # pytest's default import mode already puts tests/ on sys.path; importlib mode does not.
 _HERE = str(Path(__file__).parent)
@@ -263,3 +266,27 @@ def refusing_port() -> Iterator[int]:
         yield sock.getsockname()[1]
     finally:
         sock.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_exceptions() -> Iterator[None]:
+    """No exception may reach a trampoline's cffi backstop without being raised
+    by the driving call (``pycurlcb._callbacks.take_stray``): that would be a
+    pycurlcb bug, or a KeyboardInterrupt the binding lost."""
+    take_stray()
+    yield
+    assert take_stray() is None
+
+
+@pytest.fixture
+def sigint_raises() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt during the test, whatever the parent set.
+
+    A shell starts background jobs with SIGINT ignored, and Python then installs
+    no handler of its own; tests of Ctrl-C must not depend on how they were run.
+    """
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)

@@ -16,7 +16,6 @@ import pathlib
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,27 +24,6 @@ import pycurlcb
 import pycurlcb._callbacks
 from pycurlcb import Info
 from pycurlcb.constants import OPTIONS, InfoKind, OptType, info_kind
-
-
-@pytest.fixture(autouse=True)
-def _no_internal_errors() -> Iterator[None]:
-    """No exception may escape a trampoline's own handling (a bug in pycurlcb).
-
-    Older pycurlcb kept those in ``_callbacks.INTERNAL_ERRORS``; since 87f05af
-    the backstop parks them per thread for ``_callbacks.take_stray()``.
-    """
-    internal = getattr(pycurlcb._callbacks, "INTERNAL_ERRORS", None)
-    take_stray = getattr(pycurlcb._callbacks, "take_stray", None)
-    assert internal is not None or take_stray is not None
-    if internal is not None:
-        del internal[:]
-    if take_stray is not None:
-        take_stray()
-    yield
-    if internal is not None:
-        assert internal == []
-    if take_stray is not None:
-        assert take_stray() is None
 
 
 def _curl(url: str, **opts: Any) -> tuple[pycurlcb.Curl, io.BytesIO]:
@@ -147,7 +125,7 @@ def test_perform_releases_the_gil(silent_server: Any) -> None:
 
 
 def test_sigint_stops_a_stalled_perform_with_no_callback(
-    silent_server: Any, http_url: str
+    silent_server: Any, http_url: str, sigint_raises: None
 ) -> None:
     """perform() is documented to answer Ctrl-C promptly even with no callback set."""
     host, port = silent_server

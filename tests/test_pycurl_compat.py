@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import os
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,22 +24,6 @@ pycurl = pytest.importorskip("pycurl")
 
 SAME_LIBCURL = pycurl.version_info()[2] == pycurlcb.LIBCURL_VERSION_NUM
 
-
-@pytest.fixture(autouse=True)
-def _no_internal_errors() -> Iterator[None]:
-    """No exception may escape a trampoline's own handling (a bug in pycurlcb)."""
-    internal = getattr(pycurlcb._callbacks, "INTERNAL_ERRORS", None)
-    take_stray = getattr(pycurlcb._callbacks, "take_stray", None)
-    assert internal is not None or take_stray is not None
-    if internal is not None:
-        del internal[:]
-    if take_stray is not None:
-        take_stray()
-    yield
-    if internal is not None:
-        assert internal == []
-    if take_stray is not None:
-        assert take_stray() is None
 
 
 def _pycurl_ints() -> dict[str, int]:

@@ -37,26 +37,6 @@ from pycurlcb import CurlSockAddr, SockType
 BROKEN_ALREADY_CONNECTED = pycurlcb.LIBCURL_VERSION_NUM in (0x075800, 0x075801)
 
 
-@pytest.fixture(autouse=True)
-def _no_internal_errors() -> Iterator[None]:
-    """No exception may escape a trampoline's own handling (a bug in pycurlcb).
-
-    Older pycurlcb kept those in ``_callbacks.INTERNAL_ERRORS``; since 87f05af
-    the backstop parks them per thread for ``_callbacks.take_stray()``.
-    """
-    internal = getattr(pycurlcb._callbacks, "INTERNAL_ERRORS", None)
-    take_stray = getattr(pycurlcb._callbacks, "take_stray", None)
-    assert internal is not None or take_stray is not None
-    if internal is not None:
-        del internal[:]
-    if take_stray is not None:
-        take_stray()
-    yield
-    if internal is not None:
-        assert internal == []
-    if take_stray is not None:
-        assert take_stray() is None
-
 
 # --------------------------------------------------------------------------
 # servers of this file: IPv4 HTTP/1.1 with keep-alive, and a bare listener
@@ -682,7 +662,9 @@ def test_raising_before_connect_fails_closed(
     assert capfd.readouterr() == ("", "")
 
 
-def test_sigint_during_perform_is_keyboardinterrupt(silent_server: Any, capfd: Any) -> None:
+def test_sigint_during_perform_is_keyboardinterrupt(
+    silent_server: Any, capfd: Any, sigint_raises: None
+) -> None:
     """A real Ctrl-C while libcurl waits: the next callback aborts the transfer."""
     main = threading.get_ident()
     c, _ = _curl(f"http://{silent_server.host}:{silent_server.port}/", TIMEOUT_MS=5000)

@@ -69,7 +69,8 @@ class _FastHandler(socketserver.StreamRequestHandler):
       /redirect/<k>    302 to /redirect/<k-1>; /redirect/0 answers b"done"
       /r307/<path>     307 to /<path> (a client must rewind an upload)
       /echo            200, b"got <len> <crc32>" of the request body
-      /port            200, the client's port number as ASCII
+      /whoami/<x>      200, b"/whoami/<x> <client port>"
+      /delay/<ms>      200, b"delayed", after sleeping <ms> milliseconds
       /stall           no answer; the connection is held until the client closes it
       anything else    200, b"fast:" + path
     A request body (Content-Length or chunked) is always read; ``Expect:
@@ -173,8 +174,11 @@ class FastServer(StdlibServer, socketserver.TCPServer):
             return "307 Temporary Redirect", ["Location: /" + "/".join(parts[2:])], b""
         if path == "/echo":
             return "200 OK", [], b"got %d %08x" % (len(body), zlib.crc32(body))
-        if path == "/port":
-            return "200 OK", [], str(client[1]).encode()
+        if path.startswith("/whoami/"):
+            return "200 OK", [], f"{path} {client[1]}".encode()
+        if path.startswith("/delay/"):
+            time.sleep(int(parts[2]) / 1000)
+            return "200 OK", [], b"delayed"
         return "200 OK", [], b"fast:" + path.encode()
 
 

@@ -31,7 +31,7 @@ from typing import Any, Optional
 from ._callbacks import take_stray
 from ._ffi import lib
 from .constants import MOpt
-from .easy import Curl
+from .easy import Curl, _address
 from .errors import error
 from .multi import CurlMulti
 
@@ -224,10 +224,16 @@ class AsyncCurlMulti:
         stray = take_stray()  # KeyboardInterrupt from a signal handler: out of the loop
         if stray is not None:
             raise stray
-        exc = self._multi._cb.take()
-        if exc is not None:  # the driver's own callbacks failed: every transfer is lost
-            for future in list(self._futures.values()):
-                if not future.done():
+        cb = self._multi._cb
+        exc = cb.take()
+        if exc is not None:  # the driver's own socket/timer callback failed (add_reader ...)
+            doomed, cb.doomed = cb.doomed, []
+            curls = [self._multi._curls.get(_address(easy)) for easy in doomed]
+            failed = [c for c in curls if c is not None] or list(self._futures)
+            for curl in failed:  # the socket callback's transfer; for the timer's, all
+                future = self._futures.pop(curl, None)
+                self._detach(curl)
+                if future is not None and not future.done():
                     future.set_exception(exc)
         self._collect()
 

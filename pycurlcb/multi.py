@@ -61,6 +61,9 @@ class CurlMulti(Closable):
         #: leave it on the Curl for whoever collects the result (AsyncCurlMulti).
         self._raise_easy_errors = True
         self._busy = False
+        #: A socket callback returned -1: libcurl aborted every transfer and
+        #: 7.88.1 crashes if driven again; only remove_handle and close remain.
+        self._dead = False
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -104,6 +107,23 @@ class CurlMulti(Closable):
         return isinstance(curl, Curl) and curl._multi is self
 
     # --- errors ---------------------------------------------------------------
+
+    def _drivable(self, what: str) -> Any:
+        """The handle, for a call that makes libcurl run transfers."""
+        handle = self._usable(what)
+        if self._dead:
+            raise MultiError(
+                lib.CURLM_ABORTED_BY_CALLBACK,
+                f"cannot invoke {what}() - the socket callback returned -1, libcurl aborted every "
+                "transfer of this multi; remove them and close it",
+            )
+        return handle
+
+    def _check_rc(self, rc: int) -> None:
+        """check_multi, noting a multi that libcurl has given up (-1 from a callback)."""
+        if rc == lib.CURLM_ABORTED_BY_CALLBACK:
+            self._dead = True
+        errors.check_multi(rc)
 
     def _raise_pending(self) -> None:
         """Raise a multi callback's exception, else the first Curl callback's.
@@ -175,7 +195,7 @@ class CurlMulti(Closable):
         Raises error if ``curl`` is closed or already in a CurlMulti; the timer
         callback may run from here and its exception is raised.
         """
-        handle = self._usable("add_handle")
+        handle = self._drivable("add_handle")
         if not isinstance(curl, Curl):
             raise TypeError(f"add_handle() expects a Curl, not {type(curl).__name__}")
         easy = curl._idle("add_handle")
@@ -186,7 +206,7 @@ class CurlMulti(Closable):
         if rc != lib.CURLM_OK:
             self._detach(curl)
         self._raise_pending()
-        errors.check_multi(rc)
+        self._check_rc(rc)
 
     def _attach(self, curl: Curl) -> None:
         self._curls[curl._key] = curl
@@ -246,10 +266,10 @@ class CurlMulti(Closable):
         ``fd`` is a socket or SOCKET_TIMEOUT; ``ev_bitmask`` CSELECT_IN|OUT|ERR
         or 0.  Raises the exception of a callback that ran, else MultiError.
         """
-        self._usable("socket_action")
+        self._drivable("socket_action")
         rc, running = self._socket_action(fd, ev_bitmask)
         self._raise_pending()
-        errors.check_multi(rc)
+        self._check_rc(rc)
         return rc, running
 
     def socket_all(self) -> tuple[int, int]:
@@ -258,11 +278,11 @@ class CurlMulti(Closable):
 
     def perform(self) -> tuple[int, int]:
         """curl_multi_perform(3): ``(ret, num_handles)`` as pycurl."""
-        handle = self._usable("perform")
+        handle = self._drivable("perform")
         running = ffi.new("int *")
         rc = self._drive(lib.curl_multi_perform, handle, running)
         self._raise_pending()
-        errors.check_multi(rc)
+        self._check_rc(rc)
         return rc, running[0]
 
     def timeout(self) -> int:

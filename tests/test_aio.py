@@ -614,6 +614,40 @@ def test_exception_in_opensocket_fails_only_that_await(
     assert capfd.readouterr() == ("", "")
 
 
+def test_driver_socket_callback_failure_fails_only_that_transfer(
+    run: Runner[Any], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """If the driver's own socket callback fails (say the loop refuses an fd),
+    the transfer libcurl called it for fails with that exception; the others
+    complete, and nothing is left registered."""
+    boom = OSError("the loop refused this fd")
+
+    class Flaky(AsyncCurlMulti):
+        failures = 0
+
+        def _on_socket(self, what: int, fd: int, multi: Any, watch: Any) -> None:
+            if Flaky.failures == 0:
+                Flaky.failures += 1
+                raise boom
+            super()._on_socket(what, fd, multi, watch)
+
+    async def main() -> None:
+        async with LoopServer() as srv, Flaky() as m:
+            curls = [make_curl(srv.url(f"/p{i}")) for i in range(3)]
+            results = await asyncio.gather(*(m.perform(c) for c in curls), return_exceptions=True)
+            failed = [r for r in results if r is boom]
+            assert len(failed) == 1 and Flaky.failures == 1
+            assert sorted(id(r) for r in results if r is not boom) == sorted(
+                id(c) for c, r in zip(curls, results) if r is not boom
+            )
+            assert m.futures() == []
+            for c in curls:
+                c.close()
+
+    run(main())
+    assert capfd.readouterr() == ("", "")
+
+
 def test_refused_port_raises_connection_error(run: Runner[Any], refusing_port: int) -> None:
     async def main() -> None:
         async with AsyncCurlMulti() as m:

@@ -826,12 +826,18 @@ def test_socket_callback_returning_minus_one_aborts(http_paths: Any) -> None:
             assert info.value.name == "CURLM_ABORTED_BY_CALLBACK"
             assert info.value.args[0] == 11
             assert calls == [pycurlcb.POLL_OUT]  # the first connect; no transfer went on
-            # Driving again is not done here: with two or more transfers
-            # added, libcurl 7.88.1 itself segfaults in the next
-            # curl_multi_socket_action (a plain-C program does too; see
-            # test_exception_in_socket_callback_others_complete).  Removing
-            # the transfers and closing the multi is safe.
+            # With two or more transfers added, libcurl 7.88.1 segfaults in
+            # the next curl_multi_socket_action (a plain-C program does too),
+            # so pycurlcb does not call libcurl again: a clear MultiError.
             assert m.info_read() == (0, [], [])
+            for drive in (
+                lambda: m.socket_action(pycurlcb.SOCKET_TIMEOUT, 0),
+                m.perform,
+                lambda: m.add_handle(make_curl(http_paths(1)[0][0])),
+            ):
+                with pytest.raises(pycurlcb.MultiError, match="returned -1") as again:
+                    drive()
+                assert again.value.code == pycurlcb.E_MULTI_ABORTED_BY_CALLBACK
         else:
             # libcurl 8.x fails the transfer whose socket callback returned -1
             # with CURLE_ABORTED_BY_CALLBACK, and the driving call reports

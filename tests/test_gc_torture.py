@@ -1,0 +1,759 @@
+"""Garbage-collection torture: gc inside every callback, references dropped mid-use.
+
+Every scenario runs in a child interpreter (``-X faulthandler``) against a
+FastServer of its own, because its failure mode is a crash: a segfault in
+libcurl, or cffi aborting on a handle "that points to garbage".  A crash fails
+only that test, and the failure shows the last step the child announced
+(``STEP ...`` lines on stdout) and the end of its stderr.
+
+What the children check beyond "no crash" (and report as a JSON line):
+
+* every body is right, and every callback kind was called;
+* every socket opened through opensocket is closed through closesocket,
+  and the child's fd count is back to where it started;
+* once every reference is gone and gc has run, the Curl, the CurlMulti and the
+  user's callables are really freed (weakrefs dead) and
+  ``_callbacks._ORPHANS`` is empty.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+CHILD_TIMEOUT = 120.0
+
+PRELUDE = textwrap.dedent(
+    """
+    import gc, itertools, json, os, select, socket, sys, time, weakref
+    sys.path.insert(0, TESTS)
+    import pycurlcb
+    import pycurlcb._callbacks as _cb
+    from pycurlcb import Curl, CurlMulti
+    from test_torture import FastServer, body_of
+
+    def step(name):
+        print("STEP", name, flush=True)
+
+    def open_fds():
+        out = set()
+        for name in os.listdir("/proc/self/fd"):
+            try:
+                os.fstat(int(name))
+            except OSError:
+                continue
+            out.add(int(name))
+        return out
+
+    def fds_back(before, settle=3.0):
+        end = time.monotonic() + settle
+        while True:
+            gc.collect()
+            extra = len(open_fds()) - len(before)
+            if extra <= 0 or time.monotonic() > end:
+                return extra
+            time.sleep(0.01)
+
+    class Garbage:
+        # a reference cycle: only the cycle collector frees it
+        def __init__(self):
+            self.me = self
+
+    class Socks:
+        # opensocket/sockopt/closesocket that count, make garbage and collect it
+        def __init__(self, collect=True):
+            self.opened = self.sockopts = self.closed = 0
+            self.collect = collect
+        def opensocket(self, purpose, address):
+            Garbage()
+            if self.collect:
+                gc.collect()
+            self.opened += 1
+            return socket.socket(address.family, address.socktype, address.protocol)
+        def sockopt(self, fd, purpose):
+            Garbage()
+            if self.collect:
+                gc.collect()
+            self.sockopts += 1
+            return pycurlcb.SOCKOPT_OK
+        def closesocket(self, fd):
+            Garbage()
+            if self.collect:
+                gc.collect()
+            self.closed += 1
+            os.close(fd)
+            return 0
+        def install(self, c):
+            c.setopt(pycurlcb.OPENSOCKETFUNCTION, self.opensocket)
+            c.setopt(pycurlcb.SOCKOPTFUNCTION, self.sockopt)
+            c.setopt(pycurlcb.CLOSESOCKETFUNCTION, self.closesocket)
+
+    class Driver:
+        # socket_action from poll(); callbacks only record, optionally collect.
+        # It holds the multi weakly: no cycle multi -> callbacks -> driver -> multi,
+        # so dropping the multi frees it by refcounting alone.
+        def __init__(self, m, collect=False):
+            self.mref = weakref.ref(m)
+            self.wanted = {}
+            self.deadline = None
+            self.collect = collect
+            self.socket_calls = self.timer_calls = 0
+            m.setopt(pycurlcb.M_SOCKETFUNCTION, self.on_socket)
+            m.setopt(pycurlcb.M_TIMERFUNCTION, self.on_timer)
+        def on_socket(self, what, fd, multi, socketp):
+            self.socket_calls += 1
+            if self.collect:
+                Garbage()
+                gc.collect()
+            if what == pycurlcb.POLL_REMOVE:
+                self.wanted.pop(fd, None)
+            else:
+                self.wanted[fd] = what
+                if socketp is None and multi is not None:
+                    multi.assign(fd, Garbage())  # only the multi holds it
+        def on_timer(self, ms):
+            self.timer_calls += 1
+            if self.collect:
+                Garbage()
+                gc.collect()
+            self.deadline = None if ms < 0 else time.monotonic() + ms / 1000
+        def step(self, m=None, wait=0.05):
+            m = m or self.mref()
+            p = select.poll()
+            for fd, what in self.wanted.items():
+                p.register(fd, {1: select.POLLIN, 2: select.POLLOUT, 3: select.POLLIN | select.POLLOUT}[what])
+            if self.deadline is not None:
+                wait = max(0.0, min(wait, self.deadline - time.monotonic()))
+            for fd, ev in p.poll(wait * 1000):
+                if ev & select.POLLNVAL:
+                    self.wanted.pop(fd, None)
+                    continue
+                flags = (pycurlcb.CSELECT_IN if ev & (select.POLLIN | select.POLLHUP | select.POLLERR) else 0)
+                flags |= pycurlcb.CSELECT_OUT if ev & select.POLLOUT else 0
+                m.socket_action(fd, flags)
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                self.deadline = None
+                m.socket_action(pycurlcb.SOCKET_TIMEOUT, 0)
+        def run(self, curls, timeout=10):
+            done = {}
+            end = time.monotonic() + timeout
+            while len(done) < len(curls):
+                if time.monotonic() > end:
+                    raise AssertionError("stalled: %d of %d done" % (len(done), len(curls)))
+                self.step()
+                _, ok, err = self.mref().info_read()
+                for c in ok:
+                    done[c] = 0
+                for c, code, msg in err:
+                    done[c] = code
+            return done
+
+    server = FastServer()
+    server.start()
+    BASE = server.base
+    gc.collect()
+    # The imports (pytest among them) are not what is tortured: keep them out
+    # of every later collection, which makes gc.collect() ~10x cheaper.
+    gc.freeze()
+    FDS_AT_START = open_fds()
+    RESULT = {}
+
+    def finish():
+        # every reference dropped by now; gc; then stop the server, check fds
+        gc.collect()
+        RESULT["orphans"] = len(_cb._ORPHANS)
+        server.stop()
+        RESULT["extra_fds"] = fds_back(FDS_AT_START)
+        print(json.dumps(RESULT), flush=True)
+    """
+)
+
+
+def run_child(code: str, timeout: float = CHILD_TIMEOUT) -> dict[str, Any]:
+    """Run ``code`` after PRELUDE in a child interpreter; its JSON result, or fail."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    # An uncaught exception must end the child at once: the server's threads
+    # would keep it alive until the timeout.
+    source = (
+        f"TESTS = {str(TESTS)!r}\nSCENARIO = {textwrap.dedent(code)!r}\n" + PRELUDE
+        + "try:\n"
+        "    exec(compile(SCENARIO, 'scenario', 'exec'), globals())\n"
+        "    finish()\n"
+        "except BaseException:\n"
+        "    import traceback\n"
+        "    traceback.print_exc()\n"
+        "    sys.stdout.flush(); sys.stderr.flush()\n"
+        "    os._exit(3)\n"
+    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-X", "faulthandler", "-c", source],
+            capture_output=True, text=True, timeout=timeout, env=env,
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout if isinstance(exc.stdout, str) else (exc.stdout or b"").decode()
+        steps = [line for line in out.splitlines() if line.startswith("STEP ")]
+        pytest.fail(f"the child hung after {steps[-1:] or 'start'} (timeout {timeout} s)", pytrace=False)
+    steps = [line for line in proc.stdout.splitlines() if line.startswith("STEP ")]
+    if proc.returncode != 0 or not proc.stdout.strip():
+        how = (
+            f"killed by signal {-proc.returncode}" if proc.returncode < 0 else f"exit status {proc.returncode}"
+        )
+        pytest.fail(
+            f"the child died ({how}) during {steps[-1] if steps else 'the prelude'}\n"
+            f"stderr:\n{proc.stderr[-4000:]}",
+            pytrace=False,
+        )
+    assert "points to garbage" not in proc.stderr
+    assert "Exception ignored" not in proc.stderr, proc.stderr[-3000:]
+    result: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])
+    assert result["orphans"] == 0, result
+    assert result["extra_fds"] <= 0, f"the child leaked {result['extra_fds']} fd(s): {result}"
+    return result
+
+
+# ---------------------------------------------------------------------------
+# gc.collect() inside every callback
+
+
+def test_gc_inside_every_easy_callback() -> None:
+    """opensocket, sockopt, closesocket, write, header, read, seek, xferinfo,
+    debug: each makes a reference cycle and runs gc.collect(); 20 uploads that
+    are redirected with 307 (so libcurl rewinds through seek), half on fresh
+    connections."""
+    result = run_child(
+        """
+        calls = dict.fromkeys(["write", "header", "read", "seek", "xferinfo", "debug"], 0)
+        DATA = bytes(range(256)) * 40
+
+        def collecting(name, value=None):
+            def fn(*args):
+                calls[name] += 1
+                Garbage()
+                gc.collect()
+                return value
+            return fn
+
+        class Upload:
+            def __init__(self):
+                self.pos = 0
+            def read(self, n):
+                calls["read"] += 1
+                Garbage(); gc.collect()
+                piece = DATA[self.pos:self.pos + min(n, 1000)]
+                self.pos += len(piece)
+                return piece
+            def seek(self, offset, origin):
+                calls["seek"] += 1
+                Garbage(); gc.collect()
+                self.pos = offset
+                return pycurlcb.SEEKFUNC_OK
+
+        socks = Socks()
+        bodies = []
+        c = Curl()
+        socks.install(c)
+        c.setopt(pycurlcb.HEADERFUNCTION, collecting("header"))
+        c.setopt(pycurlcb.XFERINFOFUNCTION, collecting("xferinfo", 0))
+        c.setopt(pycurlcb.VERBOSE, 1)
+        c.setopt(pycurlcb.DEBUGFUNCTION, collecting("debug"))
+        c.setopt(pycurlcb.URL, BASE + "/r307/echo")
+        c.setopt(pycurlcb.FOLLOWLOCATION, 1)
+        c.setopt(pycurlcb.POST, 1)
+        c.setopt(pycurlcb.POSTFIELDSIZE, len(DATA))
+        c.setopt(pycurlcb.HTTPHEADER, ["Expect:"])
+        for i in range(20):
+            step("perform %d" % i)
+            c.setopt(pycurlcb.FORBID_REUSE, i % 2)
+            chunks = []
+            def write(data, chunks=chunks):
+                calls["write"] += 1
+                Garbage(); gc.collect()
+                chunks.append(data)
+            c.setopt(pycurlcb.WRITEFUNCTION, write)
+            up = Upload()
+            c.setopt(pycurlcb.READFUNCTION, up.read)
+            c.setopt(pycurlcb.SEEKFUNCTION, up.seek)
+            del up, write
+            gc.collect()
+            c.perform()
+            bodies.append(b"".join(chunks).decode())
+        step("close")
+        c.close()
+        RESULT.update(calls=calls, bodies=bodies, opened=socks.opened, closed=socks.closed,
+                      sockopts=socks.sockopts)
+        del c, socks
+        """
+    )
+    import zlib
+
+    data = bytes(range(256)) * 40
+    assert result["bodies"] == ["got %d %08x" % (len(data), zlib.crc32(data))] * 20
+    assert all(n > 0 for n in result["calls"].values()), result["calls"]
+    assert result["calls"]["seek"] >= 20  # one rewind per redirected upload
+    assert result["opened"] == result["closed"] == result["sockopts"] > 0
+
+
+def test_gc_inside_multi_callbacks_and_assigned_objects() -> None:
+    """The multi socket and timer callbacks collect garbage and assign objects
+    that only the multi holds; the Curls' socket and write callbacks collect too."""
+    result = run_child(
+        """
+        m = CurlMulti()
+        d = Driver(m, collect=True)
+        socks = Socks()
+        sinks = [[] for _ in range(6)]
+        curls = []
+        for i in range(6):
+            c = Curl()
+            socks.install(c)
+            c.setopt(pycurlcb.URL, BASE + "/body/%d" % (1000 * (i + 1)))
+            c.setopt(pycurlcb.WRITEFUNCTION, lambda data, s=sinks[i]: (Garbage(), gc.collect(), s.append(data)) and None)
+            c.setopt(pycurlcb.FORBID_REUSE, i % 2)
+            curls.append(c)
+        ok = 0
+        for rnd in range(5):
+            step("round %d" % rnd)
+            for s in sinks:
+                del s[:]
+            for c in curls:
+                m.add_handle(c)
+            done = d.run(curls)
+            for c in curls:
+                m.remove_handle(c)
+            ok += sum(1 for i, c in enumerate(curls)
+                      if done[c] == 0 and b"".join(sinks[i]) == body_of(1000 * (i + 1)))
+            gc.collect()
+        step("close")
+        m.close()
+        for c in curls:
+            c.close()
+        RESULT.update(ok=ok, socket_calls=d.socket_calls, timer_calls=d.timer_calls,
+                      opened=socks.opened, closed=socks.closed)
+        del m, d, curls, c, socks
+        """
+    )
+    assert result["ok"] == 30
+    assert result["socket_calls"] > 0 and result["timer_calls"] > 0
+    assert result["opened"] == result["closed"] > 0
+
+
+def test_gc_inside_callbacks_of_async_transfers() -> None:
+    result = run_child(
+        """
+        import asyncio
+
+        async def main():
+            sinks = [[] for _ in range(20)]
+            socks = Socks()
+            async with pycurlcb.AsyncCurlMulti(close_handles=True) as am:
+                futs = []
+                for i in range(20):
+                    c = Curl()
+                    socks.install(c)
+                    c.setopt(pycurlcb.URL, BASE + "/body/%d" % (500 + i))
+                    c.setopt(pycurlcb.WRITEFUNCTION,
+                             lambda data, s=sinks[i]: (Garbage(), gc.collect(), s.append(data)) and None)
+                    futs.append(am.add_handle(c))
+                del c
+                await asyncio.gather(*futs)
+            return sum(b"".join(s) == body_of(500 + i) for i, s in enumerate(sinks)), socks
+
+        step("async")
+        loop = asyncio.new_event_loop()
+        ok, socks = loop.run_until_complete(main())
+        loop.close()
+        RESULT.update(ok=ok, opened=socks.opened, closed=socks.closed)
+        del socks
+        """
+    )
+    assert result["ok"] == 20
+    assert result["opened"] == result["closed"] == 20
+
+
+# ---------------------------------------------------------------------------
+# references dropped inside callbacks
+
+
+def test_callables_replaced_and_dropped_inside_their_own_callbacks() -> None:
+    """Each callback, on its first call, replaces itself (setopt with a new
+    callable, or unsetopt where libcurl has a safe default) and drops the last
+    reference to the running callable, then collects; the transfer goes on with
+    the replacement, and the replaced callables are freed."""
+    result = run_child(
+        """
+        G = {}
+        refs = []
+        used = dict.fromkeys(["open", "sockopt", "close", "write", "header", "read",
+                              "xferinfo", "debug"], 0)
+        DATA = b"u" * 5000
+
+        class Self:
+            # a callable whose only strong reference is the handle's
+            def __init__(self, name, fn):
+                self.name, self.fn = name, fn
+            def __call__(self, *args):
+                used[self.name] += 1
+                c = G["c"]
+                option = OPTIONS[self.name]
+                if self.name in FALLBACK:
+                    c.setopt(option, FALLBACK[self.name])
+                else:
+                    c.unsetopt(option)
+                gc.collect()
+                return self.fn(*args)
+
+        def _open(p, a):
+            return socket.socket(a.family, a.socktype, a.protocol)
+        def _close(fd):
+            os.close(fd)
+            return 0
+        up = {"pos": 0}
+        def _read(n):
+            piece = DATA[up["pos"]:up["pos"] + min(n, 700)]
+            up["pos"] += len(piece)
+            return piece
+        chunks = []
+        OPTIONS = {"open": pycurlcb.OPENSOCKETFUNCTION, "sockopt": pycurlcb.SOCKOPTFUNCTION,
+                   "close": pycurlcb.CLOSESOCKETFUNCTION, "write": pycurlcb.WRITEFUNCTION,
+                   "header": pycurlcb.HEADERFUNCTION, "read": pycurlcb.READFUNCTION,
+                   "xferinfo": pycurlcb.XFERINFOFUNCTION, "debug": pycurlcb.DEBUGFUNCTION}
+        # Replaced by a new callable where unsetopt would change behaviour
+        # (write/read fall back to stdout/stdin, xferinfo to libcurl's meter).
+        FALLBACK = {"open": _open, "close": _close, "write": chunks.append, "read": _read,
+                    "xferinfo": lambda *a: 0}
+        IMPL = {"open": _open, "sockopt": lambda fd, p: 0, "close": _close,
+                "write": chunks.append, "header": lambda h: None, "read": _read,
+                "xferinfo": lambda *a: 0, "debug": lambda k, d: None}
+        bodies = []
+        for rnd in range(10):
+            step("round %d" % rnd)
+            up["pos"] = 0
+            del chunks[:]
+            c = G["c"] = Curl()
+            c.setopt(pycurlcb.URL, BASE + "/echo")
+            c.setopt(pycurlcb.POST, 1)
+            c.setopt(pycurlcb.POSTFIELDSIZE, len(DATA))
+            c.setopt(pycurlcb.HTTPHEADER, ["Expect:"])
+            c.setopt(pycurlcb.VERBOSE, 1)
+            c.setopt(pycurlcb.FORBID_REUSE, 1)
+            for name, option in OPTIONS.items():
+                fn = Self(name, IMPL[name])
+                refs.append(weakref.ref(fn))
+                c.setopt(option, fn)
+            del fn, c
+            gc.collect()
+            G["c"].perform()
+            bodies.append(b"".join(chunks).decode())
+            G.pop("c").close()
+            gc.collect()
+        RESULT.update(bodies=bodies, used=used, alive=sum(r() is not None for r in refs))
+        """
+    )
+    assert result["bodies"] == [f"got 5000 {__import__('zlib').crc32(b'u' * 5000):08x}"] * 10
+    assert result["used"] == dict.fromkeys(result["used"], 10), result["used"]
+    assert result["alive"] == 0
+
+
+def test_every_reference_dropped_inside_a_multi_callback() -> None:
+    """Inside a write callback (of a transfer driven by socket_action), the
+    program drops its last references to the CurlMulti, every Curl and every
+    callable, and collects.  socket_action, which is still running, must
+    finish; the multi is then freed by refcounting (its finaliser closes it
+    while transfers are in flight) and everything is released."""
+    result = run_child(
+        """
+        G = {}
+        refs = []
+        for variant in ["plain", "cycles"]:
+            step(variant)
+            m = CurlMulti()
+            d = Driver(m)
+            socks = Socks(collect=False)
+            curls = []
+            for i in range(4):
+                c = Curl()
+                socks.install(c)
+                c.setopt(pycurlcb.URL, BASE + ("/stall" if i == 3 else "/body/%d" % (20000 * (i + 1))))
+                def write(data, i=i):
+                    if G:
+                        G.clear()  # the last references
+                        gc.collect()
+                c.setopt(pycurlcb.WRITEFUNCTION, write)
+                if variant == "cycles":
+                    c.cycle = c
+                m.add_handle(c)
+                curls.append(c)
+            if variant == "cycles":
+                m.cycle = m
+            refs += [weakref.ref(m), weakref.ref(d)] + [weakref.ref(c) for c in curls] + [weakref.ref(write)]
+            G.update(m=m, d=d, curls=curls, socks=socks)
+            del m, d, curls, c, write, socks
+            end = time.monotonic() + 10
+            while G:
+                assert time.monotonic() < end
+                multi, drv = G["m"], G["d"]
+                drv.step(multi)  # a write callback clears G inside this socket_action
+                del multi, drv  # the last references: the multi is finalised here
+            gc.collect()
+        RESULT.update(alive=sum(r() is not None for r in refs))
+        """
+    )
+    assert result["alive"] == 0
+
+
+def test_references_dropped_between_socket_action_calls() -> None:
+    """Three transfers half done (one never answered) when the program lets go:
+
+    * ``close-multi``: multi.close() then del: the multi is freed at once; the
+      Curls survive and complete transfers in a new multi;
+    * ``del-multi``: del of the only name of the multi: the added Curls still
+      hold it (as in pycurl); closing them removes them, and the multi is then
+      freed by refcounting alone;
+    * ``del-all``: the multi, the Curls and the driver dropped together (a
+      cycle through Curl -> multi -> Curl): gc frees everything;
+    * ``close-curls``: every Curl closed (each is removed first), then the
+      multi dropped: freed at once.
+    Every socket opened through opensocket is closed through closesocket.
+    """
+    result = run_child(
+        """
+        outcomes = {}
+        for how in ["close-multi", "del-multi", "del-all", "close-curls"]:
+            step(how)
+            socks = Socks(collect=False)
+            sinks = [[] for _ in range(3)]
+            curls = []
+            for i in range(3):
+                c = Curl()
+                socks.install(c)
+                c.setopt(pycurlcb.WRITEFUNCTION, sinks[i].append)
+                curls.append(c)
+            del c
+            m = CurlMulti()
+            d = Driver(m, collect=True)
+            stalls = server.stalls
+            for i, c in enumerate(curls):
+                c.setopt(pycurlcb.URL, BASE + ("/stall" if i == 0 else "/delay/%d" % (300 * i)))
+                m.add_handle(c)
+            del c
+            end = time.monotonic() + 5
+            while server.stalls == stalls:  # until the stalled request is at the server
+                assert time.monotonic() < end
+                d.step(wait=0.005)
+            refs = [weakref.ref(m), weakref.ref(d)]
+            checks = []
+            if how == "close-multi":
+                m.close()
+                del m, d
+                checks.append(refs[0]() is None)  # refcounting alone
+                m2 = CurlMulti()
+                d2 = Driver(m2)
+                for i, c in enumerate(curls):
+                    del sinks[i][:]
+                    c.setopt(pycurlcb.URL, BASE + "/body/%d" % (100 + i))
+                    m2.add_handle(c)
+                done = d2.run(curls)
+                checks += [done[c] == 0 and b"".join(s) == body_of(100 + i)
+                           for i, (c, s) in enumerate(zip(curls, sinks))]
+                m2.close()
+                del m2, d2, c, done
+            elif how == "del-multi":
+                del m, d
+                gc.collect()
+                checks.append(refs[0]() is not None)  # the added Curls hold it
+                for c in curls:
+                    c.close()
+                del c
+                checks.append(refs[0]() is None)  # freed when the last Curl let go
+            elif how == "del-all":
+                refs += [weakref.ref(c) for c in curls]
+                del m, d, curls
+                gc.collect()
+            else:
+                for c in curls:
+                    c.close()
+                del c, m, d
+                checks.append(refs[0]() is None)
+            gc.collect()
+            checks.append(all(r() is None for r in refs))
+            if how != "del-all":
+                for c in curls:
+                    c.close()
+                del curls
+            gc.collect()
+            checks.append(socks.opened == socks.closed >= 3)
+            outcomes[how] = checks
+            del socks
+        RESULT.update(outcomes=outcomes)
+        """
+    )
+    for how, checks in result["outcomes"].items():
+        assert all(checks), (how, checks)
+
+
+# ---------------------------------------------------------------------------
+# every close order
+
+
+def test_every_close_order_of_curls_and_multi() -> None:
+    """A CurlMulti with two Curls: ``a`` mid-transfer (in the multi), ``b``
+    done and removed, its connection in the multi's cache (closesocket set on
+    both).  For every order of closing, deleting and collecting the three --
+    close() before or after the other's, del without close, gc only (each
+    object in a reference cycle) -- nothing crashes, every socket opened
+    through opensocket is closed through closesocket, and all three and their
+    callables are freed."""
+    result = run_child(
+        """
+        def orders():
+            # per object: "close+del", "del" or "cycle" (del with the object in a cycle)
+            for modes in itertools.product(["close+del", "del", "cycle"], repeat=3):
+                events = []
+                for name, mode in zip("abm", modes):
+                    events += (["close " + name] if mode == "close+del" else []) + ["del " + name]
+                for perm in set(itertools.permutations(events)):
+                    ok = all(perm.index("close " + n) < perm.index("del " + n)
+                             for n, mode in zip("abm", modes) if mode == "close+del")
+                    if ok:
+                        yield modes, perm
+
+        failures = []
+        n = 0
+        for modes, perm in sorted(orders()):
+            n += 1
+            step("%s %s" % (modes, perm))
+            socks = Socks(collect=False)
+            m = CurlMulti()
+            d = Driver(m)
+            objs = {"m": m}
+            for name in "ab":
+                c = Curl()
+                socks.install(c)
+                c.setopt(pycurlcb.WRITEFUNCTION, lambda data: None)
+                c.setopt(pycurlcb.URL, BASE + ("/stall" if name == "a" else "/body/10"))
+                c.setopt(pycurlcb.FRESH_CONNECT, int(name == "a"))  # not b's cached connection
+                objs[name] = c
+            del c
+            m.add_handle(objs["b"])
+            d.run([objs["b"]])
+            m.remove_handle(objs["b"])
+            stalls = server.stalls
+            m.add_handle(objs["a"])
+            end = time.monotonic() + 5
+            while server.stalls == stalls:  # until a's request is at the server
+                assert time.monotonic() < end
+                d.step(wait=0.005)
+            for name, mode in zip("abm", modes):
+                if mode == "cycle":
+                    objs[name].cycle = objs[name]
+            refs = {name: weakref.ref(o) for name, o in objs.items()}
+            refs["closesocket"] = weakref.ref(socks)
+            del m, d
+            for event in perm:
+                what, name = event.split()
+                if what == "close":
+                    objs[name].close()
+                else:
+                    del objs[name]
+            gc.collect()
+            gc.collect()  # an orphaned EasyCallbacks released by the first is itself a cycle
+            opened, closed = socks.opened, socks.closed
+            del socks
+            gc.collect()
+            alive = [name for name, r in refs.items() if r() is not None]
+            if alive or opened != closed or opened != 2:
+                failures.append([list(modes), list(perm), alive, opened, closed])
+        RESULT.update(n=n, failures=failures)
+        """,
+        timeout=300,
+    )
+    assert result["n"] > 100
+    assert result["failures"] == [], result["failures"][:10]
+
+
+# ---------------------------------------------------------------------------
+# set once, perform many
+
+
+def test_set_once_perform_two_hundred_times_with_gc_between() -> None:
+    """Every callback set once, as closures only the handle references; 200
+    performs (every third on a fresh connection) with gc.collect() between,
+    then 50 rounds of the same Curl through a CurlMulti."""
+    result = run_child(
+        """
+        def make():
+            counts = dict.fromkeys(["open", "sockopt", "close", "write", "header", "xferinfo", "debug"], 0)
+            got = []
+            c = Curl()
+            def opensocket(p, a):
+                counts["open"] += 1
+                return socket.socket(a.family, a.socktype, a.protocol)
+            def sockopt(fd, p):
+                counts["sockopt"] += 1
+            def closesocket(fd):
+                counts["close"] += 1
+                os.close(fd)
+            def write(data):
+                counts["write"] += 1
+                got.append(data)
+            def header(h):
+                counts["header"] += 1
+            def xferinfo(*a):
+                counts["xferinfo"] += 1
+            def debug(k, data):
+                counts["debug"] += 1
+            for option, fn in [(pycurlcb.OPENSOCKETFUNCTION, opensocket),
+                               (pycurlcb.SOCKOPTFUNCTION, sockopt),
+                               (pycurlcb.CLOSESOCKETFUNCTION, closesocket),
+                               (pycurlcb.WRITEFUNCTION, write), (pycurlcb.HEADERFUNCTION, header),
+                               (pycurlcb.XFERINFOFUNCTION, xferinfo), (pycurlcb.DEBUGFUNCTION, debug)]:
+                c.setopt(option, fn)
+            c.setopt(pycurlcb.VERBOSE, 1)
+            return c, counts, got
+
+        c, counts, got = make()
+        gc.collect()
+        bad = 0
+        for i in range(200):
+            if i % 20 == 0:
+                step("perform %d" % i)
+            c.setopt(pycurlcb.URL, BASE + "/whoami/%d" % i)
+            c.setopt(pycurlcb.FORBID_REUSE, int(i % 3 == 0))
+            del got[:]
+            c.perform()
+            bad += not b"".join(got).startswith(b"/whoami/%d " % i)
+            gc.collect()
+        m = CurlMulti()
+        d = Driver(m)
+        for i in range(50):
+            if i % 10 == 0:
+                step("multi %d" % i)
+            c.setopt(pycurlcb.URL, BASE + "/whoami/m%d" % i)
+            del got[:]
+            m.add_handle(c)
+            done = d.run([c])
+            m.remove_handle(c)
+            bad += done[c] != 0 or not b"".join(got).startswith(b"/whoami/m%d " % i)
+            gc.collect()
+        m.close()
+        c.close()
+        RESULT.update(bad=bad, counts=counts)
+        del c, m, d
+        """
+    )
+    counts = result["counts"]
+    assert result["bad"] == 0
+    assert counts["write"] >= 250 and counts["header"] >= 250
+    assert counts["open"] == counts["sockopt"] == counts["close"] >= 67
+    assert counts["xferinfo"] > 0 and counts["debug"] > 0

@@ -53,7 +53,7 @@ import warnings
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -469,8 +469,8 @@ def _run_easy(kind: str, results: list[Any], server: FastServer, refused_port: i
             c.setopt(pycurlcb.READFUNCTION, read)
             c.setopt(pycurlcb.SEEKFUNCTION, seek)
         else:
-            c.setopt(pycurlcb.URL, server.url("/redirect/2" if kind in ("opensocket", "sockopt", "closesocket")
-                                              else "/body/20000"))
+            sockets = kind in ("opensocket", "sockopt", "closesocket")
+            c.setopt(pycurlcb.URL, server.url("/redirect/2" if sockets else "/body/20000"))
             c.setopt(pycurlcb.FOLLOWLOCATION, 1)
             c.setopt(pycurlcb.FORBID_REUSE, 1)
             c.setopt(pycurlcb.BUFFERSIZE, 4096)
@@ -751,7 +751,8 @@ UNSET_CASES = {
         "c.setopt(pycurlcb.URL, server.url('/body/10')); c.setopt(pycurlcb.WRITEFUNCTION, lambda b: None)",
         "c.setopt(pycurlcb.WRITEFUNCTION, None)", body_of(10)),
     "WRITEDATA None": (
-        "import io; c.setopt(pycurlcb.URL, server.url('/body/10')); c.setopt(pycurlcb.WRITEDATA, io.BytesIO())",
+        "import io; c.setopt(pycurlcb.URL, server.url('/body/10')); "
+        "c.setopt(pycurlcb.WRITEDATA, io.BytesIO())",
         "c.setopt(pycurlcb.WRITEDATA, None)", body_of(10)),
     "READFUNCTION unsetopt": (
         "import io; c.setopt(pycurlcb.URL, server.url('/echo')); c.setopt(pycurlcb.UPLOAD, 1); "
@@ -765,18 +766,22 @@ UNSET_CASES = {
         "c.setopt(pycurlcb.URL, server.url('/body/10')); c.setopt(pycurlcb.HEADERFUNCTION, lambda h: None)",
         "c.unsetopt(pycurlcb.HEADERFUNCTION)", body_of(10)),
     "XFERINFOFUNCTION unsetopt": (
-        "c.setopt(pycurlcb.URL, server.url('/delay/1100')); c.setopt(pycurlcb.XFERINFOFUNCTION, lambda *a: 0)",
+        "c.setopt(pycurlcb.URL, server.url('/delay/1100')); "
+        "c.setopt(pycurlcb.XFERINFOFUNCTION, lambda *a: 0)",
         "c.unsetopt(pycurlcb.XFERINFOFUNCTION)", b"delayed"),
     "PROGRESSFUNCTION unsetopt": (
-        "c.setopt(pycurlcb.URL, server.url('/delay/1100')); c.setopt(pycurlcb.PROGRESSFUNCTION, lambda *a: 0)",
+        "c.setopt(pycurlcb.URL, server.url('/delay/1100')); "
+        "c.setopt(pycurlcb.PROGRESSFUNCTION, lambda *a: 0)",
         "c.unsetopt(pycurlcb.PROGRESSFUNCTION)", b"delayed"),
     "DEBUGFUNCTION unsetopt": (
         "c.setopt(pycurlcb.URL, server.url('/body/10')); c.setopt(pycurlcb.DEBUGFUNCTION, lambda k, d: None)",
         "c.unsetopt(pycurlcb.DEBUGFUNCTION)", body_of(10)),
     "socket callbacks unsetopt": (
         "import os, socket; c.setopt(pycurlcb.URL, server.url('/body/10')); "
-        "c.setopt(pycurlcb.OPENSOCKETFUNCTION, lambda p, a: socket.socket(a.family, a.socktype, a.protocol)); "
-        "c.setopt(pycurlcb.SOCKOPTFUNCTION, lambda fd, p: 0); c.setopt(pycurlcb.CLOSESOCKETFUNCTION, os.close)",
+        "c.setopt(pycurlcb.OPENSOCKETFUNCTION, "
+        "lambda p, a: socket.socket(a.family, a.socktype, a.protocol)); "
+        "c.setopt(pycurlcb.SOCKOPTFUNCTION, lambda fd, p: 0); "
+        "c.setopt(pycurlcb.CLOSESOCKETFUNCTION, os.close)",
         "c.unsetopt(pycurlcb.OPENSOCKETFUNCTION); c.unsetopt(pycurlcb.SOCKOPTFUNCTION); "
         "c.unsetopt(pycurlcb.CLOSESOCKETFUNCTION)", body_of(10)),
 }
@@ -798,8 +803,9 @@ def test_a_callback_unset_then_a_transfer_uses_libcurls_default(case: str) -> No
         [sys.executable, "-X", "faulthandler", "-c", code],
         input=b"abcde", capture_output=True, timeout=60, env=env,
     )
+    how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit status {proc.returncode}"
     assert proc.returncode == 0, (
-        f"{case}: the child died ({'signal %d' % -proc.returncode if proc.returncode < 0 else proc.returncode})"
+        f"{case}: the child died ({how})"
         f"\nstderr (the end):\n{proc.stderr.decode(errors='replace')[-700:]}"
     )
     assert proc.stdout == expected + b"\nresponse 200\n", proc.stdout

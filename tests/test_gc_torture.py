@@ -207,7 +207,8 @@ def run_child(code: str, timeout: float = CHILD_TIMEOUT) -> dict[str, Any]:
     steps = [line for line in proc.stdout.splitlines() if line.startswith("STEP ")]
     if proc.returncode != 0 or not proc.stdout.strip():
         how = (
-            f"killed by signal {-proc.returncode}" if proc.returncode < 0 else f"exit status {proc.returncode}"
+            f"killed by signal {-proc.returncode}" if proc.returncode < 0
+            else f"exit status {proc.returncode}"
         )
         pytest.fail(
             f"the child died ({how}) during {steps[-1] if steps else 'the prelude'}\n"
@@ -298,7 +299,7 @@ def test_gc_inside_every_easy_callback() -> None:
     import zlib
 
     data = bytes(range(256)) * 40
-    assert result["bodies"] == ["got %d %08x" % (len(data), zlib.crc32(data))] * 20
+    assert result["bodies"] == [f"got {len(data)} {zlib.crc32(data):08x}"] * 20
     assert all(n > 0 for n in result["calls"].values()), result["calls"]
     assert result["calls"]["seek"] >= 20  # one rewind per redirected upload
     assert result["opened"] == result["closed"] == result["sockopts"] > 0
@@ -318,7 +319,8 @@ def test_gc_inside_multi_callbacks_and_assigned_objects() -> None:
             c = Curl()
             socks.install(c)
             c.setopt(pycurlcb.URL, BASE + "/body/%d" % (1000 * (i + 1)))
-            c.setopt(pycurlcb.WRITEFUNCTION, lambda data, s=sinks[i]: (Garbage(), gc.collect(), s.append(data)) and None)
+            c.setopt(pycurlcb.WRITEFUNCTION,
+                     lambda data, s=sinks[i]: (Garbage(), gc.collect(), s.append(data)) and None)
             c.setopt(pycurlcb.FORBID_REUSE, i % 2)
             curls.append(c)
         ok = 0

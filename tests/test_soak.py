@@ -49,6 +49,9 @@ MAX_RSS_GROWTH = 10 * 1024 * 1024  # bytes
 MULTI_LIFETIME = 50  # rounds before the CurlMulti is replaced
 MAX_OBJECT_GROWTH = 1000  # gc-tracked objects, after the warm-up
 
+#: CURL_POLL_IN/OUT/INOUT -> poll() events.
+POLL_EVENTS = {1: select.POLLIN, 2: select.POLLOUT, 3: select.POLLIN | select.POLLOUT}
+
 SERVER = textwrap.dedent(
     """
     import asyncio, socket, sys
@@ -183,7 +186,7 @@ class MultiRunner:
             assert time.monotonic() < end, "multi transfers stalled"
             poller = select.poll()
             for fd, what in self.wanted.items():
-                poller.register(fd, {1: select.POLLIN, 2: select.POLLOUT, 3: select.POLLIN | select.POLLOUT}[what])
+                poller.register(fd, POLL_EVENTS[what])
             wait = 0.1 if self.deadline is None else max(0.0, self.deadline - time.monotonic())
             for fd, ev in poller.poll(min(wait, 0.1) * 1000):
                 flags = pycurlcb.CSELECT_IN if ev & (select.POLLIN | select.POLLHUP | select.POLLERR) else 0

@@ -49,6 +49,9 @@ from pycurlcb import Curl, CurlMulti
 MAX_INDICES = 12  # call indices tried per callback kind
 FD_SETTLE = 2.0  # seconds the server side gets to close its end
 
+#: CURL_POLL_IN/OUT/INOUT -> poll() events.
+POLL_EVENTS = {1: select.POLLIN, 2: select.POLLOUT, 3: select.POLLIN | select.POLLOUT}
+
 
 # ---------------------------------------------------------------------------
 # the server
@@ -585,7 +588,7 @@ class PollDriver:
     def step(self) -> None:
         poller = select.poll()
         for fd, what in self.wanted.items():
-            poller.register(fd, {1: select.POLLIN, 2: select.POLLOUT, 3: select.POLLIN | select.POLLOUT}[what])
+            poller.register(fd, POLL_EVENTS[what])
         wait = 0.1
         if self.deadline is not None:
             wait = max(0.0, min(wait, self.deadline - time.monotonic()))

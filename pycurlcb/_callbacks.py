@@ -210,7 +210,7 @@ def _fd_of(result: Any) -> int:
     if isinstance(result, int):
         if result < 0 and result != SOCKET_BAD:
             raise ValueError(f"opensocket returned a negative fd {result}")
-        return int(result)
+        return _c_int(result, "opensocket")
     fileno = getattr(result, "fileno", None)
     if fileno is None:
         raise TypeError(
@@ -314,11 +314,7 @@ def _closesocket(state: EasyCallbacks, clientp: Any, fd: int) -> int:
         except BaseException:
             _close_quietly(fd)  # libcurl forgets this fd now: never leak it
             raise
-        if rv is None:
-            return 0
-        if type(rv) is bool or not isinstance(rv, int):
-            raise TypeError(f"closesocket must return an int or None, not {rv!r}")
-        return int(rv)
+        return 0 if rv is None else _c_int(rv, "closesocket")
     finally:
         state.live -= 1
         if state.orphan and state.live <= 0:
@@ -328,11 +324,27 @@ def _closesocket(state: EasyCallbacks, clientp: Any, fd: int) -> int:
 # --- data callbacks ---------------------------------------------------------------
 
 
+_SIZE_MAX = (1 << (ffi.sizeof("size_t") * 8)) - 1
+_INT_MIN = -(1 << (ffi.sizeof("int") * 8 - 1))
+_INT_MAX = (1 << (ffi.sizeof("int") * 8 - 1)) - 1
+
+
+def _c_int(rv: Any, what: str) -> int:
+    """``rv`` as a C int return value; TypeError/ValueError naming the callback."""
+    if type(rv) is bool or not isinstance(rv, int):
+        raise TypeError(f"{what} must return None or an int, not {type(rv).__name__}")
+    if not _INT_MIN <= rv <= _INT_MAX:
+        raise ValueError(f"{what} returned {rv}, which does not fit a C int")
+    return int(rv)
+
+
 def _written(rv: Any, n: int, what: str) -> int:
     if rv is None:
         return n
     if type(rv) is bool or not isinstance(rv, int):
         raise TypeError(f"{what} must return None or an int, not {type(rv).__name__}")
+    if not 0 <= rv <= _SIZE_MAX:
+        raise ValueError(f"{what} returned {rv}: expected None or a byte count from 0 to {n}")
     return int(rv)
 
 
@@ -379,11 +391,11 @@ def _seek(state: EasyCallbacks, userp: Any, offset: int, origin: int) -> int:
 
 
 def _progress_rv(rv: Any) -> int:
-    if rv is None:
+    if rv is None or rv is False:
         return 0
-    if not isinstance(rv, int):
-        raise TypeError(f"the progress callback must return None, a bool or an int, not {rv!r}")
-    return int(rv)
+    if rv is True:
+        return 1
+    return _c_int(rv, "the progress callback")
 
 
 @trampoline("pcb_xferinfo", 1, 0)

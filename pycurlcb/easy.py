@@ -19,6 +19,7 @@ from ._handle import Closable
 from .constants import OPTIONS, InfoKind, Opt, OptionSpec, OptType, info_kind
 from .errors import OptionError, error
 
+_INFO_MAX = (1 << (ffi.sizeof("CURLINFO") * 8 - 1)) - 1
 _LONG_MIN = -(1 << (ffi.sizeof("long") * 8 - 1))
 _LONG_MAX = (1 << (ffi.sizeof("long") * 8 - 1)) - 1
 _OFF_T_MIN = -(1 << (ffi.sizeof("curl_off_t") * 8 - 1))
@@ -46,6 +47,7 @@ _DATA_OPTIONS = {
 #: opensocket and closesocket are installed together (see _callbacks: lifetimes).
 _SOCKET_PAIR = (int(Opt.OPENSOCKETFUNCTION), int(Opt.CLOSESOCKETFUNCTION))
 _POSTFIELDS = (int(Opt.POSTFIELDS), int(Opt.COPYPOSTFIELDS))
+_PROGRESS = (int(Opt.XFERINFOFUNCTION), int(Opt.PROGRESSFUNCTION))
 _MAXCONNECTS = int(Opt.MAXCONNECTS)
 _MAXCONNECTS_DEFAULT = 5  # libcurl's DEFAULT_CONNCACHE_SIZE (CURLOPT_MAXCONNECTS(3))
 #: Longest wait inside libcurl before perform() returns to Python, where a
@@ -346,9 +348,12 @@ class Curl(Closable):
                     self._install(opt)
         elif fn is None:
             self._uninstall(fnoption)
+            if self._cb.xferinfo is None and self._cb.progress is None and fnoption in _PROGRESS:
+                # setopt turned NOPROGRESS off for the callback: back to the default
+                errors.check(lib.pcb_easy_setopt_long(self._handle, int(Opt.NOPROGRESS), 1))
         else:
             self._install(fnoption)
-            if fnoption in (int(Opt.XFERINFOFUNCTION), int(Opt.PROGRESSFUNCTION)):
+            if fnoption in _PROGRESS:
                 errors.check(lib.pcb_easy_setopt_long(self._handle, int(Opt.NOPROGRESS), 0))
 
     # --- transfer ----------------------------------------------------------------
@@ -471,6 +476,8 @@ class Curl(Closable):
         handle = self._usable("getinfo")
         if type(info) is bool or not isinstance(info, int):
             raise TypeError(f"info must be an int such as pycurlcb.RESPONSE_CODE, not {info!r}")
+        if not 0 < info <= _INFO_MAX:
+            raise ValueError(f"{info!r} is not a CURLINFO value (expected 1 to {_INFO_MAX})")
         if info == lib.CURLINFO_PRIVATE:
             return self._private
         kind = info_kind(info)

@@ -525,7 +525,44 @@ BAD_RETURNS: dict[str, tuple[Callable[[CurlSockAddr], Any], tuple[type, ...]]] =
     "tuple, closed socket": (lambda a: (_closed_socket(a), a.addr), (ValueError,)),
     "tuple, None socket": (lambda a: (None, a.addr), (TypeError, ValueError)),
     "tuple, str socket": (lambda a: ("3", a.addr), (TypeError,)),
+    "fd beyond a C int": (lambda a: 2**40, (ValueError,)),
 }
+
+
+@pytest.mark.parametrize(
+    ("callback", "value"),
+    [
+        ("write", -1),
+        ("write", 2**70),
+        ("header", -5),
+        ("xferinfo", 2**40),
+        ("xferinfo", -(2**40)),
+        ("closesocket", 2**40),
+    ],
+)
+def test_int_return_out_of_its_c_range_is_a_valueerror_naming_the_callback(
+    callback: str, value: int, httpserver: Any, capfd: Any
+) -> None:
+    """An int the callback's C return type cannot hold fails closed with a
+    ValueError naming the callback, not cffi's bare OverflowError."""
+
+    def fn(*args: Any) -> int:
+        if callback == "closesocket":
+            os.close(args[0])
+        return value
+
+    c = pycurlcb.Curl()
+    try:
+        _setup_for(callback, c, httpserver, fn)
+        with pytest.raises(ValueError, match=str(value)) as info:
+            c.perform()
+        assert not isinstance(info.value, OverflowError)
+        _setup_for(callback, c, httpserver, _harmless(callback))
+        c.perform()
+        assert c.getinfo(pycurlcb.RESPONSE_CODE) == 200
+    finally:
+        c.close()
+    assert capfd.readouterr() == ("", "")
 
 
 @pytest.mark.parametrize("case", list(BAD_RETURNS))

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <unistd.h>
+#include <stdio.h>
 #include <sys/select.h>
 
 #if LIBCURL_VERSION_NUM < 0x074900
@@ -41,27 +42,30 @@ static CURLcode pcb_easy_setopt_off_t(CURL *h, CURLoption option, curl_off_t val
 static CURLcode pcb_easy_setopt_ptr(CURL *h, CURLoption option, const void *value)
 { return curl_easy_setopt(h, option, value); }
 
-#define PCB_SET(fnopt, fn, dataopt)                                          \
+/* Removing a callback (clientp == NULL) restores libcurl's defaults for the
+ * function and its data: WRITEDATA stdout and READDATA stdin (libcurl's
+ * default fwrite/fread use them), NULL for the others. */
+#define PCB_SET(fnopt, fn, dataopt, dflt)                                    \
     case fnopt:                                                              \
         rc = curl_easy_setopt(h, fnopt, clientp ? fn : NULL);                \
         if(rc == CURLE_OK)                                                   \
-            rc = curl_easy_setopt(h, dataopt, clientp);                      \
+            rc = curl_easy_setopt(h, dataopt, clientp ? clientp : (void *)(dflt)); \
         return rc;
 
 static CURLcode pcb_easy_set_callback(CURL *h, CURLoption fnoption, void *clientp)
 {
     CURLcode rc;
     switch(fnoption) {
-    PCB_SET(CURLOPT_OPENSOCKETFUNCTION, pcb_opensocket, CURLOPT_OPENSOCKETDATA)
-    PCB_SET(CURLOPT_SOCKOPTFUNCTION, pcb_sockopt, CURLOPT_SOCKOPTDATA)
-    PCB_SET(CURLOPT_CLOSESOCKETFUNCTION, pcb_closesocket, CURLOPT_CLOSESOCKETDATA)
-    PCB_SET(CURLOPT_WRITEFUNCTION, pcb_write, CURLOPT_WRITEDATA)
-    PCB_SET(CURLOPT_HEADERFUNCTION, pcb_header, CURLOPT_HEADERDATA)
-    PCB_SET(CURLOPT_READFUNCTION, pcb_read, CURLOPT_READDATA)
-    PCB_SET(CURLOPT_SEEKFUNCTION, pcb_seek, CURLOPT_SEEKDATA)
-    PCB_SET(CURLOPT_XFERINFOFUNCTION, pcb_xferinfo, CURLOPT_XFERINFODATA)
-    PCB_SET(CURLOPT_PROGRESSFUNCTION, pcb_progress, CURLOPT_PROGRESSDATA)
-    PCB_SET(CURLOPT_DEBUGFUNCTION, pcb_debug, CURLOPT_DEBUGDATA)
+    PCB_SET(CURLOPT_OPENSOCKETFUNCTION, pcb_opensocket, CURLOPT_OPENSOCKETDATA, NULL)
+    PCB_SET(CURLOPT_SOCKOPTFUNCTION, pcb_sockopt, CURLOPT_SOCKOPTDATA, NULL)
+    PCB_SET(CURLOPT_CLOSESOCKETFUNCTION, pcb_closesocket, CURLOPT_CLOSESOCKETDATA, NULL)
+    PCB_SET(CURLOPT_WRITEFUNCTION, pcb_write, CURLOPT_WRITEDATA, stdout)
+    PCB_SET(CURLOPT_HEADERFUNCTION, pcb_header, CURLOPT_HEADERDATA, NULL)
+    PCB_SET(CURLOPT_READFUNCTION, pcb_read, CURLOPT_READDATA, stdin)
+    PCB_SET(CURLOPT_SEEKFUNCTION, pcb_seek, CURLOPT_SEEKDATA, NULL)
+    PCB_SET(CURLOPT_XFERINFOFUNCTION, pcb_xferinfo, CURLOPT_XFERINFODATA, NULL)
+    PCB_SET(CURLOPT_PROGRESSFUNCTION, pcb_progress, CURLOPT_PROGRESSDATA, NULL)
+    PCB_SET(CURLOPT_DEBUGFUNCTION, pcb_debug, CURLOPT_DEBUGDATA, NULL)
     default:
         return CURLE_UNKNOWN_OPTION;
     }

@@ -5,7 +5,8 @@ CURLcode pcb_easy_setopt_long(CURL *h, CURLoption option, long value);
 CURLcode pcb_easy_setopt_off_t(CURL *h, CURLoption option, curl_off_t value);
 CURLcode pcb_easy_setopt_ptr(CURL *h, CURLoption option, const void *value);
 /* Install (clientp != NULL) or remove (clientp == NULL) the trampoline for the
- * callback option `fnoption`, with its data option pointing at clientp. */
+ * callback option `fnoption`, with its data option pointing at clientp;
+ * removing restores libcurl's defaults (WRITEDATA stdout, READDATA stdin). */
 CURLcode pcb_easy_set_callback(CURL *h, CURLoption fnoption, void *clientp);
 
 CURLcode pcb_easy_getinfo_long(CURL *h, CURLINFO info, long *out);

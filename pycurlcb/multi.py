@@ -253,11 +253,7 @@ class CurlMulti(Closable):
 
     def _socket_action(self, fd: int, ev_bitmask: int) -> tuple[int, int]:
         out = self._out
-        self._busy = True
-        try:
-            rc: int = lib.curl_multi_socket_action(self._handle, fd, ev_bitmask, out)
-        finally:
-            self._busy = False
+        rc = self._drive(lib.curl_multi_socket_action, self._handle, fd, ev_bitmask, out)
         return rc, out[0]
 
     def socket_action(self, fd: int, ev_bitmask: int) -> tuple[int, int]:

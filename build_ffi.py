@@ -77,7 +77,8 @@ def preprocess(cflags: list[str], *extra: str) -> str:
         text=True,
     )
     if proc.returncode != 0:
-        fail("<curl/curl.h> was not found: " + proc.stderr.strip().splitlines()[-1])
+        lines = proc.stderr.strip().splitlines() or ["the C preprocessor failed"]
+        fail("<curl/curl.h> was not found: " + next((x for x in lines if "error" in x), lines[-1]))
     return proc.stdout
 
 

@@ -26,7 +26,7 @@ import warnings
 from typing import Any, Callable, Optional
 
 from . import sockaddr
-from ._ffi import ffi, lib
+from ._ffi import c_range, ffi, lib
 from .constants import InfoType, Poll, SockType
 
 SOCKET_BAD: int = lib.CURL_SOCKET_BAD
@@ -324,9 +324,8 @@ def _closesocket(state: EasyCallbacks, clientp: Any, fd: int) -> int:
 # --- data callbacks ---------------------------------------------------------------
 
 
-_SIZE_MAX = (1 << (ffi.sizeof("size_t") * 8)) - 1
-_INT_MIN = -(1 << (ffi.sizeof("int") * 8 - 1))
-_INT_MAX = (1 << (ffi.sizeof("int") * 8 - 1)) - 1
+_SIZE_MAX = c_range("size_t", signed=False)[1]
+_INT_MIN, _INT_MAX = c_range("int")
 
 
 def _c_int(rv: Any, what: str) -> int:

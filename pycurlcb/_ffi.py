@@ -10,7 +10,15 @@ import threading
 
 from ._curl import ffi, lib
 
-__all__ = ["ffi", "lib"]
+__all__ = ["c_range", "ffi", "lib"]
+
+def c_range(ctype: str, signed: bool = True) -> tuple[int, int]:
+    """The smallest and largest value of the C integer type ``ctype``."""
+    bits: int = ffi.sizeof(ctype) * 8
+    if signed:
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1
+
 
 _lock = threading.Lock()
 _initialised = False

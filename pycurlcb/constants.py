@@ -15,9 +15,10 @@ from __future__ import annotations
 import enum
 from typing import Any, NamedTuple
 
-from ._ffi import ffi, lib
+from ._ffi import c_range, ffi, lib
 
-_LONG_BITS: int = ffi.sizeof("long") * 8
+_LONG_MAX = c_range("long")[1]
+_ULONG_MAX = c_range("unsigned long", signed=False)[1]
 
 
 def _int_enum(name: str, members: dict[str, int], doc: str) -> Any:
@@ -30,8 +31,8 @@ def _int_enum(name: str, members: dict[str, int], doc: str) -> Any:
 
 def _as_c_long(value: int) -> int:
     """Header values such as CURLAUTH_ANY are unsigned long; setopt takes a long."""
-    if value >= 1 << (_LONG_BITS - 1) and value < 1 << _LONG_BITS:
-        return value - (1 << _LONG_BITS)
+    if _LONG_MAX < value <= _ULONG_MAX:
+        return value - (_ULONG_MAX + 1)
     return value
 
 

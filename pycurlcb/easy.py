@@ -14,16 +14,14 @@ from typing import Any, Optional
 
 from . import errors
 from ._callbacks import EasyCallbacks, take_stray
-from ._ffi import ffi, lib
+from ._ffi import c_range, ffi, lib
 from ._handle import Closable
 from .constants import OPTIONS, InfoKind, Opt, OptionSpec, OptType, info_kind
 from .errors import OptionError, error
 
-_INFO_MAX = (1 << (ffi.sizeof("CURLINFO") * 8 - 1)) - 1
-_LONG_MIN = -(1 << (ffi.sizeof("long") * 8 - 1))
-_LONG_MAX = (1 << (ffi.sizeof("long") * 8 - 1)) - 1
-_OFF_T_MIN = -(1 << (ffi.sizeof("curl_off_t") * 8 - 1))
-_OFF_T_MAX = (1 << (ffi.sizeof("curl_off_t") * 8 - 1)) - 1
+_INFO_MAX = c_range("CURLINFO")[1]
+_LONG_MIN, _LONG_MAX = c_range("long")
+_OFF_T_MIN, _OFF_T_MAX = c_range("curl_off_t")
 
 #: Callback option -> the EasyCallbacks attribute holding the user's callable.
 _CALLBACK_ATTR = {

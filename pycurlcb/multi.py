@@ -25,16 +25,14 @@ from typing import Any, Callable, Optional
 
 from . import errors
 from ._callbacks import EasyCallbacks, MultiCallbacks, has_stray, take_stray
-from ._ffi import ffi, lib
+from ._ffi import c_range, ffi, lib
 from ._handle import Closable
 from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MOpt
 from .easy import Curl, _address
 from .errors import MultiError, OptionError, error
 
-_LONG_MIN = -(1 << (ffi.sizeof("long") * 8 - 1))
-_LONG_MAX = (1 << (ffi.sizeof("long") * 8 - 1)) - 1
-_OFF_MIN = -(1 << (ffi.sizeof("curl_off_t") * 8 - 1))
-_OFF_MAX = (1 << (ffi.sizeof("curl_off_t") * 8 - 1)) - 1
+_LONG_MIN, _LONG_MAX = c_range("long")
+_OFF_MIN, _OFF_MAX = c_range("curl_off_t")
 _CALLBACK_ATTR = {
     int(MOpt.SOCKETFUNCTION): "socket",
     int(MOpt.TIMERFUNCTION): "timer",

@@ -46,6 +46,7 @@ if _HERE not in sys.path:
 
 from servers import (  # noqa: E402
     Address,
+    FastServer,
     FTPServerInfo,
     FTPServerThread,
     SilentServer,
@@ -290,3 +291,13 @@ def sigint_raises() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, old)
+
+
+@pytest.fixture
+def fast_server() -> Iterator[FastServer]:
+    server = FastServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

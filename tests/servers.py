@@ -22,7 +22,9 @@ import socketserver
 import ssl
 import sys
 import threading
+import time
 import warnings
+import zlib
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -440,3 +442,134 @@ class FTPServerThread:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(JOIN_TIMEOUT)
+
+
+# --- a fast keep-alive server (one sendall per response) -------------------------
+
+
+def body_of(n: int) -> bytes:
+    """The body ``GET /body/<n>`` answers: n bytes, not all alike."""
+    pattern = bytes(range(32, 127))
+    return (pattern * (n // len(pattern) + 1))[:n]
+
+
+class _FastHandler(socketserver.StreamRequestHandler):
+    """HTTP/1.1 keep-alive; every response goes out in one sendall().
+
+    Routes (any method):
+      /body/<n>        200, body_of(n)
+      /headers/<n>     200, n extra header lines, body b"headers"
+      /redirect/<k>    302 to /redirect/<k-1>; /redirect/0 answers b"done"
+      /r307/<path>     307 to /<path> (a client must rewind an upload)
+      /echo            200, b"got <len> <crc32>" of the request body
+      /whoami/<x>      200, b"/whoami/<x> <client port>"
+      /delay/<ms>      200, b"delayed", after sleeping <ms> milliseconds
+      /stall           no answer; the connection is held until the client closes it
+      anything else    200, b"fast:" + path
+    A request body (Content-Length or chunked) is always read; ``Expect:
+    100-continue`` is answered.
+    """
+
+    server: FastServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle(self) -> None:
+        try:
+            while self._one_request():
+                pass
+        except (OSError, ValueError):
+            pass  # the client went away mid-request: libcurl aborted a transfer
+
+    def _read_body(self, headers: dict[bytes, bytes]) -> bytes:
+        if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(headers.get(b"content-length", b"0") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _one_request(self) -> bool:
+        line = self.rfile.readline(65537)
+        while line in (b"\r\n", b"\n"):
+            line = self.rfile.readline(65537)
+        if not line:
+            return False
+        method, target, _ = line.split(b" ", 2)
+        headers: dict[bytes, bytes] = {}
+        while True:
+            h = self.rfile.readline(65537)
+            if h in (b"\r\n", b"\n", b""):
+                break
+            key, _, value = h.partition(b":")
+            headers[key.strip().lower()] = value.strip()
+        if headers.get(b"expect", b"").lower() == b"100-continue":
+            self.request.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        body = self._read_body(headers)
+        self.server.count_request(target)
+        if target.startswith(b"/stall"):
+            while self.request.recv(65536):
+                pass
+            return False
+        status, extra, payload = self.server.route(method, target.decode(), body, self.client_address)
+        lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(payload)}", *extra]
+        if method == b"HEAD":
+            payload = b""
+        self.request.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+        return headers.get(b"connection", b"").lower() != b"close"
+
+
+class FastServer(StdlibServer, socketserver.TCPServer):
+    """The routes of ``_FastHandler`` on 127.0.0.1:<ephemeral>, a thread per connection."""
+
+    def __init__(self) -> None:
+        self._init_tracking(b"")
+        self.requests = 0
+        self.stalls = 0
+        self._lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _FastHandler)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def count_request(self, target: bytes) -> None:
+        with self._lock:
+            self.requests += 1
+            if target.startswith(b"/stall"):
+                self.stalls += 1
+
+    def route(
+        self, method: bytes, path: str, body: bytes, client: Any
+    ) -> tuple[str, list[str], bytes]:
+        parts = path.split("/")
+        if path.startswith("/body/"):
+            return "200 OK", [], body_of(int(parts[2]))
+        if path.startswith("/headers/"):
+            return "200 OK", [f"X-Header-{i}: value {i}" for i in range(int(parts[2]))], b"headers"
+        if path.startswith("/redirect/"):
+            k = int(parts[2])
+            if k == 0:
+                return "200 OK", [], b"done"
+            return "302 Found", [f"Location: /redirect/{k - 1}"], b""
+        if path.startswith("/r307/"):
+            return "307 Temporary Redirect", ["Location: /" + "/".join(parts[2:])], b""
+        if path == "/echo":
+            return "200 OK", [], b"got %d %08x" % (len(body), zlib.crc32(body))
+        if path.startswith("/whoami/"):
+            return "200 OK", [], f"{path} {client[1]}".encode()
+        if path.startswith("/delay/"):
+            time.sleep(int(parts[2]) / 1000)
+            return "200 OK", [], b"delayed"
+        return "200 OK", [], b"fast:" + path.encode()

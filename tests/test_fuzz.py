@@ -58,7 +58,7 @@ from typing import Any, Optional
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_torture import FastServer, body_of
+from servers import FastServer, body_of
 
 import pycurlcb
 import pycurlcb._callbacks
@@ -726,7 +726,7 @@ UNSET_CHILD = textwrap.dedent(
     import os, sys
     sys.path.insert(0, TESTS)
     import pycurlcb
-    from test_torture import FastServer
+    from servers import FastServer
     server = FastServer()
     server.start()
     try:

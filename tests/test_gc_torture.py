@@ -39,7 +39,7 @@ PRELUDE = textwrap.dedent(
     import pycurlcb
     import pycurlcb._callbacks as _cb
     from pycurlcb import Curl, CurlMulti
-    from test_torture import FastServer, body_of
+    from servers import FastServer, body_of
 
     def step(name):
         print("STEP", name, flush=True)

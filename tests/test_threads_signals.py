@@ -22,11 +22,10 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_torture import FastServer
+from servers import FastServer
 
 import pycurlcb
 from pycurlcb import AsyncCurlMulti, Curl
@@ -35,16 +34,6 @@ N_THREADS = 8
 N_TRANSFERS = 200
 SIGNAL_AFTER = 0.3  # seconds into the stalled perform()
 MAX_LATENCY = 1.0  # seconds from the signal to the KeyboardInterrupt
-
-
-@pytest.fixture
-def fast_server() -> Iterator[FastServer]:
-    server = FastServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,6 @@ module attribute.
 
 from __future__ import annotations
 
-from ._callbacks import SOCKET_BAD
 from .aio import AsyncCurlMulti
 from .constants import (
     FLAT,
@@ -36,7 +35,6 @@ from .sockaddr import CurlSockAddr
 from .version import LIBCURL_VERSION_NUM, version, version_info
 
 globals().update(FLAT)
-SOCKET_BAD = SOCKET_BAD
 
 __version__ = "0.1.0"
 

@@ -18,7 +18,7 @@ APT_PACKAGES := libcurl4-openssl-dev
 SUDO_HINT    := sudo apt-get install -y $(APT_PACKAGES)
 
 # Anything that changes what `pip install -e` builds.
-BUILD_INPUTS := $(wildcard pyproject.toml setup.py build_ffi.py pycurlcb/_cdef/*)
+BUILD_INPUTS := $(wildcard pyproject.toml setup.py build_ffi.py pycurlcb/_cdef/* pycurlcb/_cbtable.py)
 
 .PHONY: all venv headers test demo lint bench memcheck clean
 

@@ -1,6 +1,9 @@
 """Build pycurlcb._curl: cffi out-of-line API mode against the system libcurl.
 
-The declarations are the C files in pycurlcb/_cdef/, read in order.  The
+The declarations are the C files in pycurlcb/_cdef/, read in the order of
+``CDEF_FILES`` (a file is skipped for a header older than its version), then
+the ``extern "Python"`` trampolines of every row of pycurlcb/_cbtable.py that
+the header's version has.  The
 integer constants (CURLE_*, CURLINFO_*, CURLM*, CURL_POLL_*, CURLAUTH_* ...)
 are listed by running the C preprocessor over <curl/curl.h> and declared with
 ``...``: their names come from the installed header, their values from the
@@ -14,6 +17,7 @@ for a libcurl in another prefix), falling back to ``pkg-config libcurl``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
@@ -27,8 +31,20 @@ from cffi import FFI
 
 HERE = Path(__file__).resolve().parent
 CDEF = HERE / "pycurlcb" / "_cdef"
-CDEF_FILES = ["types.h", "easy.h", "multi.h", "shim.h", "callbacks.h"]
 MIN_VERSION = 0x074900  # 7.73.0: curl_easy_option_next()
+#: (declaration file, first LIBCURL_VERSION_NUM that has what it declares).
+CDEF_FILES = (
+    ("types.h", MIN_VERSION),
+    ("easy.h", MIN_VERSION),
+    ("multi.h", MIN_VERSION),
+    ("share.h", MIN_VERSION),
+    ("hsts.h", 0x074A00),  # 7.74.0
+    ("notify.h", 0x081100),  # 8.17.0
+    ("handles.h", MIN_VERSION),
+    ("shim.h", MIN_VERSION),
+)
+#: The C sources, concatenated in this order into the module's source.
+C_FILES = ("handles.c", "shim.c")
 
 INSTALL_HINT = """\
 pycurlcb needs the libcurl development files ({why}).
@@ -124,22 +140,39 @@ def constant_names(cflags: list[str]) -> tuple[int, list[str]]:
     return version, sorted(names)
 
 
+def callback_table() -> object:
+    """pycurlcb/_cbtable.py, executed as a file: the package is not built yet."""
+    spec = importlib.util.spec_from_file_location("_pycurlcb_cbtable", HERE / "pycurlcb" / "_cbtable.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # NamedTuple needs its module while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+def trampolines(version: int) -> str:
+    """The extern "Python" block for the callback rows a header of ``version`` has."""
+    decls = [f"    {row.decl};" for row in callback_table().rows_for(version)]  # type: ignore[attr-defined]
+    return 'extern "Python" {\n' + "\n".join(decls) + "\n}\n"
+
+
 def make_builder() -> FFI:
     cflags, libs = curl_flags()
     version, names = constant_names(cflags)
     if version < MIN_VERSION:
         v = f"{version >> 16}.{(version >> 8) & 0xFF}.{version & 0xFF}"
         fail(f"found libcurl {v}; 7.73.0 or newer is needed")
-    cdef = "\n".join((CDEF / f).read_text() for f in CDEF_FILES)
+    cdef = "\n".join((CDEF / f).read_text() for f, since in CDEF_FILES if since <= version)
+    cdef += "\n" + trampolines(version)
     cdef += "\n/* Integer constants of the installed <curl/curl.h> */\n"
     cdef += "\n".join(f"#define {n} ..." for n in names)
     ffi = FFI()
     ffi.cdef(cdef)
     ffi.set_source(
         "pycurlcb._curl",
-        (CDEF / "shim.c").read_text(),
-        extra_compile_args=[*cflags, "-Wno-deprecated-declarations"],
-        extra_link_args=libs,
+        "\n".join((CDEF / f).read_text() for f in C_FILES),
+        extra_compile_args=[*cflags, "-pthread", "-Wno-deprecated-declarations"],
+        extra_link_args=[*libs, "-pthread"],
     )
     return ffi
 

@@ -1,191 +1,313 @@
-"""Every ``@ffi.def_extern`` trampoline, and the one decorator they share.
+"""The trampolines of the easy and multi interfaces, and the decorator they share.
 
-libcurl calls a trampoline with the ``clientp`` that shim.c installed: an
-``ffi.new_handle`` of an ``EasyCallbacks`` (per Curl) or ``MultiCallbacks``
-(per CurlMulti).  The decorator turns it back into that object, calls the body
-(which calls the user's callable and converts its return value), and on any
-``BaseException`` -- KeyboardInterrupt included -- stores the exception on the
-owner and returns that callback's abort value, so libcurl fails the transfer
-at once (fail closed) and the driving call re-raises the same object.  Nothing
-is printed.
+Every row of ``_cbtable.ROWS`` is an ``extern "Python"`` function; its body
+here is attached with ``@trampoline(name)``.  libcurl calls it with the
+clientp that the owning handle installed: a key (``register()``) under which
+``_STATES`` holds a weak reference to the handle's state object
+(``EasyCallbacks`` for a Curl, ``MultiCallbacks`` for a CurlMulti).  The
+decorator looks the state up, calls the body (which calls the user's callable
+and converts what it returns), and on any ``BaseException`` records it on the
+state and returns the row's abort value, so that libcurl fails the transfer
+at once (fail closed).  Nothing is printed.  The driving call then raises
+through ``errors.outcome``: ``pycurlcb.error`` with the recorded exception as
+``__cause__``, or a ``KeyboardInterrupt``/``SystemExit`` as itself (those are
+also parked per thread, so that whatever call is driving libcurl raises them
+at once).
+
+A key with no live state (the handle was collected, or is being released
+without running Python: a finaliser) maps to a state whose callables are all
+None, and every body then does what libcurl would do without a callback
+(close(2) for closesocket ...).  Keys are never reused, and are plain numbers:
+libcurl may hold one long after its handle is gone without it pointing at
+freed memory.
 
 Lifetimes: libcurl may call CLOSESOCKETFUNCTION after the Curl is closed, from
 the connection cache of a multi handle (curl/curl#17816).  The opensocket and
-closesocket trampolines are therefore always installed together, count the
-sockets they open and close (``live``), and an ``EasyCallbacks`` whose Curl is
-closed while sockets it opened are still alive is kept in ``_ORPHANS`` until
+closesocket trampolines are therefore installed together and count the
+sockets they open and close (``live``); the state of a Curl closed while
+sockets it opened are still alive is kept in ``_ORPHANS``, registered, until
 the last of them is closed.
 """
 
 from __future__ import annotations
 
+import datetime
+import itertools
 import os
 import socket
+import sys
 import threading
 import warnings
-from typing import Any, Callable, Optional
+import weakref
+from typing import Any, Callable, NamedTuple, Optional
 
 from . import sockaddr
+from ._cbtable import Row, rows_for
 from ._ffi import c_range, ffi, lib
-from .constants import InfoType, Poll, SockType
+
+#: The rows this build has: declared by build_ffi.py for the header's version.
+ROWS: dict[str, Row] = {
+    r.trampoline: r for r in rows_for(lib.LIBCURL_VERSION_NUM) if hasattr(lib, r.trampoline)
+}
 
 SOCKET_BAD: int = lib.CURL_SOCKET_BAD
 _SOCKOPT_OK: int = lib.CURL_SOCKOPT_OK
-_SEEKFUNC_OK: int = lib.CURL_SEEKFUNC_OK
-_SOCKTYPE = {m.value: m for m in SockType}
-_INFOTYPE = {m.value: m for m in InfoType}
-_POLL = {m.value: m for m in Poll}
-_SOCKOPT_VALUES = (lib.CURL_SOCKOPT_OK, lib.CURL_SOCKOPT_ERROR, lib.CURL_SOCKOPT_ALREADY_CONNECTED)
+_INT_MIN, _INT_MAX = c_range("int")
+_LONG_MIN, _LONG_MAX = c_range("long")
+_SIZE_MAX = c_range("size_t", signed=False)[1]
 _ALREADY_CONNECTED_BROKEN = bool(lib.pcb_sockopt_already_connected_broken())
 _warned_already_connected = False
+
+
+class KhKey(NamedTuple):
+    """An SSH host key given to SSH_KEYFUNCTION (struct curl_khkey): key bytes, CURLKHTYPE_*."""
+
+    key: bytes
+    keytype: int
+
+
+class HstsEntry(NamedTuple):
+    """An HSTS cache entry (struct curl_hstsentry, CURLOPT_HSTSREADFUNCTION(3)).
+
+    host: bytes; expire: an aware UTC datetime, or None for "never";
+    include_subdomains: bool.
+    """
+
+    host: bytes
+    expire: Optional[datetime.datetime]
+    include_subdomains: bool
+
+
+class HstsIndex(NamedTuple):
+    """Where an entry stands in the cache being saved (struct curl_index)."""
+
+    index: int
+    total: int
+
+
+class FileInfo(NamedTuple):
+    """What CHUNK_BGN_FUNCTION is told about the next file (struct curl_fileinfo)."""
+
+    filename: Optional[bytes]
+    filetype: int
+    perm: int
+    uid: int
+    gid: int
+    size: int
+    hardlinks: int
+    flags: int
+
+
+# --- the state objects clientp points at --------------------------------------------
+
+
+def _slots(owner: str) -> tuple[str, ...]:
+    return tuple(sorted({r.attr for r in ROWS.values() if r.owner == owner}))
+
+
+EASY_ATTRS = _slots("easy")
+MULTI_ATTRS = _slots("multi")
+
+
+class _State:
+    """A recorded failure: the first exception raised by a callback of the owner."""
+
+    __slots__ = ("exc", "__weakref__")
+
+    exc: Optional[BaseException]
+
+    def fail(self, exc: BaseException) -> None:
+        if self.exc is None:
+            self.exc = exc
+        if not isinstance(exc, Exception):
+            _park(exc)
+
+    def take(self) -> Optional[BaseException]:
+        """The recorded exception, cleared."""
+        exc, self.exc = self.exc, None
+        return exc
+
+
+class EasyCallbacks(_State):
+    """A Curl's callables (one slot per easy row of the table) and its failure."""
+
+    __slots__ = (*EASY_ATTRS, "write_mv", "header_mv", "live", "orphan")
+
+    def __init__(self) -> None:
+        self.exc = None
+        self.live = 0  # sockets opened through opensocket and not yet closed
+        self.orphan: Any = None  # the clientp, while closed with sockets alive
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every callable (curl_easy_reset, or a teardown without Python)."""
+        for name in EASY_ATTRS:
+            setattr(self, name, None)
+        self.write_mv = self.header_mv = False
+
+    def copy_from(self, other: EasyCallbacks) -> None:
+        """Share ``other``'s callables (curl_easy_duphandle)."""
+        for name in (*EASY_ATTRS, "write_mv", "header_mv"):
+            setattr(self, name, getattr(other, name))
+
+    def release(self, clientp: Any) -> None:
+        """The Curl is closed: stay registered while libcurl holds sockets it opened."""
+        if self.live > 0:
+            self.orphan = clientp
+            _ORPHANS.add(self)
+        else:
+            unregister(clientp)
+
+
+class MultiCallbacks(_State):
+    """A CurlMulti's callables, its assigned objects, and the transfers to fail."""
+
+    __slots__ = (*MULTI_ATTRS, "multi", "assigned", "doomed", "aborted")
+
+    def __init__(self, multi: Callable[[], Any]) -> None:
+        self.exc = None
+        self.multi = multi  # a weakref to the CurlMulti, passed to the socket callable
+        for name in MULTI_ATTRS:
+            setattr(self, name, None)
+        #: fd -> (object, its ffi handle) given to curl_multi_assign().
+        self.assigned: dict[int, tuple[Any, Any]] = {}
+        #: CURL* of the transfers whose socket callback failed: the driving call
+        #: removes them (they fail, the others go on).
+        self.doomed: list[Any] = []
+        #: The timer callback asked to abort (returned -1).
+        self.aborted = False
+
+    def clear(self) -> None:
+        for name in MULTI_ATTRS:
+            setattr(self, name, None)
+
 
 #: Callback states of closed Curls that still have sockets open in libcurl.
 _ORPHANS: set[EasyCallbacks] = set()
 
 
-#: The user's callables an EasyCallbacks holds, one per callback option.
-CALLABLES = (
-    "opensocket", "sockopt", "closesocket", "write", "header", "read",
-    "seek", "xferinfo", "progress", "debug",
-)
+class _Disabled:
+    """A state without callables: what a key with no live state stands for."""
 
-
-class EasyCallbacks:
-    """What an easy handle's clientp points at: the callables and the pending error."""
-
-    __slots__ = ("handle", "exc", "sink", "home", "live", "orphan", "__weakref__", *CALLABLES)
-
-    # The user's callables (None when unset); a trampoline is installed only while
-    # its callable is set, so the bodies below call them without a check.
-    opensocket: Any
-    sockopt: Any
-    closesocket: Any
-    write: Any
-    header: Any
-    read: Any
-    seek: Any
-    xferinfo: Any
-    progress: Any
-    debug: Any
+    __slots__ = ("exc", "live", "orphan", "write_mv", "header_mv", "assigned", "doomed",
+                 "aborted", *EASY_ATTRS, *MULTI_ATTRS)
 
     def __init__(self) -> None:
-        self.handle = ffi.new_handle(self)
-        self.exc: Optional[BaseException] = None
-        #: The failure list of the CurlMulti driving this handle now, if any.
-        self.sink: Optional[list[EasyCallbacks]] = None
-        #: The failure list of the last CurlMulti it was added to: its cache may
-        #: hold our sockets, so an orphan's closesocket failure is reported there.
-        self.home: Optional[list[EasyCallbacks]] = None
-        self.live = 0
-        self.orphan = False
-        self.clear()
-
-    def clear(self) -> None:
-        """Forget every callable (curl_easy_reset)."""
-        for name in CALLABLES:
+        for name in self.__slots__:
             setattr(self, name, None)
-
-    def copy_from(self, other: EasyCallbacks) -> None:
-        """Share ``other``'s callables (curl_easy_duphandle)."""
-        for name in CALLABLES:
-            setattr(self, name, getattr(other, name))
-
-    def fail(self, exc: BaseException) -> None:
-        """Record the first exception of this transfer, and tell the multi."""
-        if self.exc is None:
-            self.exc = exc
-            sink = self.home if self.orphan else self.sink
-            if sink is not None:
-                sink.append(self)
-
-    def take(self) -> Optional[BaseException]:
-        """The pending exception, cleared."""
-        exc, self.exc = self.exc, None
-        return exc
-
-    def release(self) -> None:
-        """The Curl is closed: keep this alive while libcurl holds its sockets."""
-        if self.live > 0:
-            self.orphan = True
-            _ORPHANS.add(self)
-
-
-class MultiCallbacks:
-    """What a multi handle's clientp points at: socket and timer callables."""
-
-    __slots__ = ("handle", "exc", "multi", "socket", "timer", "assigned", "doomed", "__weakref__")
-
-    def __init__(self, multi: Callable[[], Any]) -> None:
-        self.handle = ffi.new_handle(self)
-        self.exc: Optional[BaseException] = None
-        self.multi = multi  # a weakref to the CurlMulti, passed to socket()
-        self.socket: Optional[Callable[..., Any]] = None
-        self.timer: Optional[Callable[..., Any]] = None
-        #: fd -> (object, its ffi handle) given to curl_multi_assign().
-        self.assigned: dict[int, tuple[Any, Any]] = {}
-        #: CURL* of the transfers whose socket callback raised: the driving
-        #: call removes them from the multi (they are failed, the others go on).
-        self.doomed: list[Any] = []
+        self.live = 0
+        self.write_mv = self.header_mv = self.aborted = False
+        self.assigned = {}
+        self.doomed = _Discard()
 
     def fail(self, exc: BaseException) -> None:
-        if self.exc is None:
-            self.exc = exc
-
-    def take(self) -> Optional[BaseException]:
-        exc, self.exc = self.exc, None
-        return exc
+        pass  # nobody is left to raise it to
 
 
-class _Stray(threading.local):
+class _Discard(list):  # type: ignore[type-arg]
+    def append(self, item: Any) -> None:
+        pass
+
+
+_DISABLED = _Disabled()
+
+#: clientp -> a weak reference to the state it stands for.
+_STATES: dict[Any, Any] = {}
+_keys = itertools.count(1)
+
+
+def register(state: _State) -> Any:
+    """A new clientp for ``state``: a key, never reused, cast to void *."""
+    clientp = ffi.cast("void *", next(_keys))
+    _STATES[clientp] = weakref.ref(state)
+    return clientp
+
+
+def reactivate(clientp: Any, state: _State) -> None:
+    """Register ``state`` under ``clientp`` again (a finaliser closing with callbacks:
+    the collector has already cleared the weak references to garbage)."""
+    _STATES[clientp] = weakref.ref(state)
+
+
+def unregister(clientp: Any) -> None:
+    """From now on ``clientp`` calls no Python: libcurl's defaults apply."""
+    _STATES.pop(clientp, None)
+
+
+def state_of(clientp: Any) -> Any:
+    """The live state registered under ``clientp``, else the disabled one."""
+    ref = _STATES.get(clientp)
+    state = None if ref is None else ref()
+    return _DISABLED if state is None else state
+
+
+# --- KeyboardInterrupt and SystemExit: raised by whatever call is driving -----------
+
+
+class _Parked(threading.local):
     exc: Optional[BaseException] = None
 
 
-_stray = _Stray()
+_parked = _Parked()
 
 
-def _backstop(abort: int) -> Callable[..., int]:
+def _park(exc: BaseException) -> None:
+    if _parked.exc is None:
+        _parked.exc = exc
+
+
+def take_parked() -> Optional[BaseException]:
+    """A KeyboardInterrupt/SystemExit a callback raised in this thread, cleared."""
+    exc = _parked.exc
+    if exc is not None:
+        _parked.exc = None
+    return exc
+
+
+def _backstop(abort: Any) -> Callable[..., Any]:
     """cffi's onerror: an exception that escaped the decorator's ``try``.
 
     A signal handler's KeyboardInterrupt can be raised at the trampoline's
-    first bytecode, before its state is known (or pycurlcb has a bug).  Fail
-    closed, and park the exception for this thread's driving call to raise.
+    first bytecode, before its state is known.  Fail closed and park it.
     """
 
-    def onerror(exc_type: Any, exc_value: Any, tb: Any) -> int:
-        if _stray.exc is None:
-            _stray.exc = exc_value
+    def onerror(exc_type: Any, exc_value: Any, tb: Any) -> Any:
+        if exc_value is not None:
+            _park(exc_value)
         return abort
 
     return onerror
 
 
-def has_stray() -> bool:
-    """Whether the backstop parked an exception in this thread."""
-    return _stray.exc is not None
+def abort_value(row: Row) -> Any:
+    """What ``row``'s trampoline returns when its callable raised."""
+    if row.decl.startswith("void "):
+        return None
+    return getattr(lib, row.abort) if isinstance(row.abort, str) else row.abort
 
 
-def take_stray() -> Optional[BaseException]:
-    """The exception parked by the backstop in this thread, cleared."""
-    exc = _stray.exc
-    if exc is not None:
-        _stray.exc = None
-    return exc
-
-
-def trampoline(
-    name: str, abort: int, clientp_index: int, *, after_failure: bool = False
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def trampoline(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Attach ``body(state, *c_args)`` as the extern "Python" function ``name``.
 
-    ``clientp_index`` is the position of the clientp argument.  Once a
-    callback of the transfer has raised, the others return ``abort`` without
-    calling Python, unless ``after_failure`` (closesocket must still close).
+    Once a callback of the owner has raised, the others return the abort
+    value without calling Python, unless the row says ``after_failure``.  A
+    row this build lacks (an older libcurl) attaches nothing.
     """
 
     def decorate(body: Callable[..., Any]) -> Callable[..., Any]:
+        row = ROWS.get(name)
+        if row is None:
+            return body
+        abort, index, after = abort_value(row), row.clientp, row.after_failure
+
+        get = _STATES.get
+
         def call(*args: Any) -> Any:
-            state = ffi.from_handle(args[clientp_index])
-            if state.exc is not None and not after_failure:
+            ref = get(args[index])
+            state = None if ref is None else ref()
+            if state is None:
+                state = _DISABLED
+            elif state.exc is not None and not after:
                 return abort
             try:
                 return body(state, *args)
@@ -200,36 +322,198 @@ def trampoline(
     return decorate
 
 
-# --- socket callbacks -----------------------------------------------------------
+# --- return values ---------------------------------------------------------------------
+
+
+def c_int(rv: Any, what: str) -> int:
+    """An int return value that must fit a C int, as pycurl checks it."""
+    if not isinstance(rv, int):
+        raise TypeError(f"{what} callback returned {_repr(rv)} which is not an integer")
+    if not _INT_MIN <= rv <= _INT_MAX:
+        raise OverflowError(f"{what} callback returned {rv} which does not fit in an int")
+    return int(rv)
+
+
+def _repr(value: Any) -> str:
+    try:
+        return repr(value).encode("ascii", "backslashreplace").decode("ascii")
+    except Exception:
+        return "a value"
+
+
+def _as_bytes(value: Any, what: str) -> bytes:
+    """str (ASCII only) or bytes, as pycurl's callbacks accept text."""
+    if isinstance(value, str):
+        return value.encode("ascii")
+    if isinstance(value, bytes):
+        return value
+    raise TypeError(f"{what} must be a byte string or an ASCII-only str, not {type(value).__name__}")
+
+
+# --- data callbacks --------------------------------------------------------------------
+
+
+def _written(rv: Any, n: int, what: str) -> int:
+    """What a write/header callable returned, as libcurl's size_t count."""
+    if rv is None:
+        return n
+    if not isinstance(rv, int):
+        raise TypeError(f"{what} callback must return int or None")
+    if not _LONG_MIN <= rv <= _LONG_MAX:
+        raise OverflowError(f"{what} callback returned {rv} which does not fit in a C long")
+    return rv & _SIZE_MAX  # as pycurl: (size_t)value; anything but n fails the transfer
+
+
+def _deliver(fn: Any, memoryview_arg: bool, ptr: Any, n: int, what: str) -> int:
+    if fn is None:
+        return n
+    if not memoryview_arg:
+        return _written(fn(ffi.unpack(ptr, n)), n, what)
+    view = memoryview(ffi.buffer(ptr, n)).toreadonly()
+    try:
+        rv = fn(view)
+    finally:
+        view.release()  # valid during the call only: libcurl reuses the buffer
+    return _written(rv, n, what)
+
+
+@trampoline("pcb_write")
+def _write(state: EasyCallbacks, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
+    return _deliver(state.write, state.write_mv, ptr, size * nmemb, "write")
+
+
+@trampoline("pcb_header")
+def _header(state: EasyCallbacks, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
+    return _deliver(state.header, state.header_mv, ptr, size * nmemb, "header")
+
+
+def fill(buffer: Any, n: int, rv: Any, what: str) -> int:
+    """Copy what a read callable returned into libcurl's ``buffer`` of ``n`` bytes."""
+    if isinstance(rv, str):
+        rv = rv.encode("ascii")
+    elif isinstance(rv, int):
+        if type(rv) is not bool and rv in (lib.CURL_READFUNC_ABORT, lib.CURL_READFUNC_PAUSE):
+            return int(rv)
+        rv = None
+    try:
+        view = memoryview(rv)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(
+            f"{what} callback must return an object supporting the buffer protocol "
+            "(e.g. a byte string) or an ASCII-only Unicode string"
+        ) from None
+    with view:
+        if not view.c_contiguous:
+            raise BufferError(f"{what} callback returned a buffer that is not C-contiguous")
+        size = view.nbytes
+        if size > n:
+            raise ValueError(
+                f"invalid return value for {what} callback ({size} bytes returned when at most "
+                f"{n} bytes were wanted)"
+            )
+        if size:
+            ffi.memmove(buffer, view, size)
+    return size
+
+
+@trampoline("pcb_read")
+def _read(state: EasyCallbacks, buffer: Any, size: int, nitems: int, userdata: Any) -> int:
+    fn = state.read
+    if fn is None:
+        return int(lib.CURL_READFUNC_ABORT)
+    n = size * nitems
+    return fill(buffer, n, fn(n), "read")
+
+
+def seek_result(rv: Any) -> int:
+    """A seek callable's return: None is SEEKFUNC_OK, else 0, 1 or 2."""
+    if rv is None:
+        return 0
+    if not isinstance(rv, int):
+        raise TypeError(
+            "seek callback must return 0 (CURL_SEEKFUNC_OK), 1 (CURL_SEEKFUNC_FAIL), "
+            "2 (CURL_SEEKFUNC_CANTSEEK) or None"
+        )
+    code = c_int(rv, "seek")
+    if not 0 <= code <= 2:
+        raise ValueError(f"invalid return value for seek callback {code} not in (0, 1, 2)")
+    return code
+
+
+@trampoline("pcb_seek")
+def _seek(state: EasyCallbacks, userp: Any, offset: int, origin: int) -> int:
+    fn = state.seek
+    if fn is None:
+        return int(lib.CURL_SEEKFUNC_CANTSEEK)
+    return seek_result(fn(offset, origin))
+
+
+@trampoline("pcb_ioctl")
+def _ioctl(state: EasyCallbacks, handle: Any, cmd: int, clientp: Any) -> int:
+    fn = state.ioctl
+    if fn is None:
+        return int(lib.CURLIOE_UNKNOWNCMD)
+    rv = fn(cmd)
+    if rv is None:
+        return int(lib.CURLIOE_OK)
+    code = c_int(rv, "ioctl")
+    if not 0 <= code < lib.CURLIOE_LAST:
+        raise ValueError("ioctl callback returned invalid value")
+    return code
+
+
+def _progress_result(rv: Any, what: str) -> int:
+    if rv is None:
+        return 0
+    if isinstance(rv, int):
+        return c_int(rv, what)
+    return 1 if rv else 0
+
+
+@trampoline("pcb_xferinfo")
+def _xferinfo(state: EasyCallbacks, clientp: Any, dt: int, dn: int, ut: int, un: int) -> int:
+    fn = state.xferinfo
+    return 1 if fn is None else _progress_result(fn(dt, dn, ut, un), "xferinfo")
+
+
+@trampoline("pcb_progress")
+def _progress(state: EasyCallbacks, clientp: Any, dt: float, dn: float, ut: float, un: float) -> int:
+    fn = state.progress
+    return 1 if fn is None else _progress_result(fn(dt, dn, ut, un), "progress")
+
+
+@trampoline("pcb_debug")
+def _debug(state: EasyCallbacks, handle: Any, kind: int, data: Any, size: int, userp: Any) -> int:
+    fn = state.debug
+    if fn is not None:
+        fn(kind, ffi.unpack(data, size))  # its return value is ignored, as libcurl does
+    return 0
+
+
+# --- socket callbacks ------------------------------------------------------------------
 
 
 def _fd_of(result: Any) -> int:
-    """An fd for libcurl from what opensocket returned (socket object or int)."""
-    if type(result) is bool:
-        raise TypeError("opensocket must return a socket, an int fd or None, not bool")
+    """An fd for libcurl from what opensocket returned: an int as is, a socket dup()ed."""
     if isinstance(result, int):
+        if type(result) is bool:
+            raise TypeError("opensocket callback must return a socket, an int fd or None, not bool")
         if result < 0 and result != SOCKET_BAD:
-            raise ValueError(f"opensocket returned a negative fd {result}")
-        return _c_int(result, "opensocket")
-    fileno = getattr(result, "fileno", None)
-    if fileno is None:
+            raise ValueError(f"opensocket callback returned a negative fd {result}")
+        return c_int(result, "opensocket")
+    if getattr(result, "fileno", None) is None:
         raise TypeError(
-            "opensocket must return a socket object, an int fd, None, or a "
-            f"(socket_or_fd, address) tuple, not {type(result).__name__}"
+            "Open socket callback's return value must be a socket (an object with fileno()), "
+            f"an int fd, None, or a (socket_or_fd, address) tuple, not {type(result).__name__}"
         )
-    fd = fileno()
-    if type(fd) is not int:
-        raise TypeError(f"fileno() of the socket opensocket returned is {fd!r}, not an int")
+    fd = result.fileno()
+    if not isinstance(fd, int):
+        raise TypeError(
+            "Open socket callback returned an object whose fileno method did not return an integer"
+        )
     if fd < 0:
-        raise ValueError("opensocket returned a closed socket")
+        raise ValueError("opensocket callback returned a closed socket")
     return os.dup(fd)
-
-
-def _close_quietly(fd: int) -> None:
-    try:
-        os.close(fd)
-    except OSError:
-        pass
 
 
 def _open_fd(result: Any, address: Any) -> int:
@@ -239,7 +523,7 @@ def _open_fd(result: Any, address: Any) -> int:
         return _fd_of(result)
     if len(result) != 2:
         raise TypeError(
-            f"opensocket's tuple must be (socket_or_fd, address), got {len(result)} items"
+            f"opensocket callback's tuple must be (socket_or_fd, address), got {len(result)} items"
         )
     sock, new_addr = result
     try:
@@ -247,8 +531,8 @@ def _open_fd(result: Any, address: Any) -> int:
         sock_family = getattr(sock, "family", family)
         if sock_family != family:
             raise ValueError(
-                f"opensocket returned a socket of family {sock_family!r} with an address "
-                f"of family {socket.AddressFamily(family)!r}: {new_addr!r}"
+                f"opensocket callback returned a socket of family {sock_family!r} with an "
+                f"address of family {socket.AddressFamily(family)!r}: {new_addr!r}"
             )
         sockaddr.to_c(address, family, new_addr)
     except BaseException:
@@ -257,17 +541,24 @@ def _open_fd(result: Any, address: Any) -> int:
         raise
     fd = _fd_of(sock)
     if fd == SOCKET_BAD:
-        raise ValueError("opensocket returned an address with no socket")
+        raise ValueError("opensocket callback returned an address with no socket")
     return fd
 
 
-@trampoline("pcb_opensocket", SOCKET_BAD, 0)
+def _close_quietly(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+@trampoline("pcb_opensocket")
 def _opensocket(state: EasyCallbacks, clientp: Any, purpose: int, address: Any) -> int:
     fn = state.opensocket
     if fn is None:
         fd = int(lib.pcb_socket(address.family, address.socktype, address.protocol))
     else:
-        fd = _open_fd(fn(_SOCKTYPE.get(purpose, purpose), sockaddr.from_c(address)), address)
+        fd = _open_fd(fn(purpose, sockaddr.from_c(address)), address)
     if fd != SOCKET_BAD:
         state.live += 1
     return fd
@@ -286,158 +577,260 @@ def _warn_already_connected() -> None:
         )
 
 
-@trampoline("pcb_sockopt", lib.CURL_SOCKOPT_ERROR, 0)
+@trampoline("pcb_sockopt")
 def _sockopt(state: EasyCallbacks, clientp: Any, fd: int, purpose: int) -> int:
     fn = state.sockopt
     if fn is None:
         return _SOCKOPT_OK
-    rv = fn(fd, _SOCKTYPE.get(purpose, purpose))
+    rv = fn(fd, purpose)
     if rv is None:
         return _SOCKOPT_OK
-    if type(rv) is bool or not isinstance(rv, int):
-        raise TypeError(f"sockopt must return SOCKOPT_OK, _ERROR or _ALREADY_CONNECTED, not {rv!r}")
-    if rv not in _SOCKOPT_VALUES:
-        raise ValueError(f"sockopt must return SOCKOPT_OK, _ERROR or _ALREADY_CONNECTED, not {rv}")
-    if rv == lib.CURL_SOCKOPT_ALREADY_CONNECTED and _ALREADY_CONNECTED_BROKEN:
+    code = c_int(rv, "sockopt")
+    if code == lib.CURL_SOCKOPT_ALREADY_CONNECTED and _ALREADY_CONNECTED_BROKEN:
         _warn_already_connected()
-    return int(rv)
+    return code
 
 
-@trampoline("pcb_closesocket", 1, 0, after_failure=True)
+@trampoline("pcb_closesocket")
 def _closesocket(state: EasyCallbacks, clientp: Any, fd: int) -> int:
     try:
         fn = state.closesocket
         if fn is None:
             return int(lib.pcb_close(fd))
-        try:
-            rv = fn(fd)
-        except BaseException:
-            _close_quietly(fd)  # libcurl forgets this fd now: never leak it
+        # Once the callable ran it owns the fd, even if it raised: closing it
+        # here could close a descriptor that was meanwhile reused.
+        rv = fn(fd)
+        return 0 if rv is None else c_int(rv, "closesocket")
+    except Exception as exc:
+        if state.orphan is None:
             raise
-        return 0 if rv is None else _c_int(rv, "closesocket")
+        # The Curl is closed: nobody is left to raise this to.
+        report_unraisable(exc, "the closesocket callback of a closed Curl")
+        return 1
     finally:
         state.live -= 1
-        if state.orphan and state.live <= 0:
+        if state.orphan is not None and state.live <= 0:
             _ORPHANS.discard(state)
+            unregister(state.orphan)
+            state.orphan = None
 
 
-# --- data callbacks ---------------------------------------------------------------
+class _Unraisable(NamedTuple):
+    """The argument sys.unraisablehook takes."""
+
+    exc_value: BaseException
+    err_msg: Optional[str] = None
+    object: Any = None
+
+    @property
+    def exc_type(self) -> type[BaseException]:
+        return type(self.exc_value)
+
+    @property
+    def exc_traceback(self) -> Any:
+        return self.exc_value.__traceback__
 
 
-_SIZE_MAX = c_range("size_t", signed=False)[1]
-_INT_MIN, _INT_MAX = c_range("int")
+def report_unraisable(exc: BaseException, where: str, obj: Any = None) -> None:
+    """Hand ``exc`` to sys.unraisablehook (a finaliser has nobody to raise it to)."""
+    sys.unraisablehook(_Unraisable(exc, f"Exception ignored in {where}", obj))
 
 
-def _c_int(rv: Any, what: str) -> int:
-    """``rv`` as a C int return value; TypeError/ValueError naming the callback."""
-    if type(rv) is bool or not isinstance(rv, int):
-        raise TypeError(f"{what} must return None or an int, not {type(rv).__name__}")
-    if not _INT_MIN <= rv <= _INT_MAX:
-        raise ValueError(f"{what} returned {rv}, which does not fit a C int")
-    return int(rv)
+# --- protocol callbacks ----------------------------------------------------------------
 
 
-def _written(rv: Any, n: int, what: str) -> int:
-    if rv is None:
-        return n
-    if type(rv) is bool or not isinstance(rv, int):
-        raise TypeError(f"{what} must return None or an int, not {type(rv).__name__}")
-    if not 0 <= rv <= _SIZE_MAX:
-        raise ValueError(f"{what} returned {rv}: expected None or a byte count from 0 to {n}")
-    return int(rv)
+def _khkey(key: Any) -> Optional[KhKey]:
+    if key == ffi.NULL:
+        return None
+    n = key.len
+    raw = ffi.unpack(key.key, n) if n else ffi.string(key.key)
+    return KhKey(raw, int(lib.pcb_khkey_type(key)))
 
 
-@trampoline("pcb_write", lib.PCB_WRITEFUNC_ERROR, 3)
-def _write(state: EasyCallbacks, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
-    n = size * nmemb
-    return _written(state.write(ffi.unpack(ptr, n)), n, "the write callback")
+@trampoline("pcb_ssh_key")
+def _ssh_key(state: EasyCallbacks, easy: Any, known: Any, found: Any, match: int, clientp: Any) -> int:
+    fn = state.ssh_key
+    if fn is None:
+        return int(lib.CURLKHSTAT_REJECT)
+    return c_int(fn(_khkey(known), _khkey(found), match), "ssh key")
 
 
-@trampoline("pcb_header", lib.PCB_WRITEFUNC_ERROR, 3)
-def _header(state: EasyCallbacks, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
-    n = size * nmemb
-    return _written(state.header(ffi.unpack(ptr, n)), n, "the header callback")
+@trampoline("pcb_ssh_hostkey")
+def _ssh_hostkey(state: EasyCallbacks, clientp: Any, keytype: int, key: Any, keylen: int) -> int:
+    fn = state.ssh_hostkey
+    if fn is None:
+        return int(lib.CURLKHMATCH_MISMATCH)
+    return c_int(fn(keytype, ffi.unpack(key, keylen)), "ssh hostkey")
 
 
-@trampoline("pcb_read", lib.CURL_READFUNC_ABORT, 3)
-def _read(state: EasyCallbacks, buffer: Any, size: int, nitems: int, userdata: Any) -> int:
-    n = size * nitems
-    rv = state.read(n)
-    if isinstance(rv, str):
-        rv = rv.encode("ascii")
-    if isinstance(rv, (bytes, bytearray, memoryview)):
-        data = memoryview(rv).cast("B")
-        if len(data) > n:
-            raise ValueError(f"the read callback returned {len(data)} bytes, more than the {n} asked for")
-        ffi.memmove(buffer, data, len(data))
-        return len(data)
-    if type(rv) is int and rv in (lib.CURL_READFUNC_ABORT, lib.CURL_READFUNC_PAUSE):
-        return rv
-    raise TypeError(
-        "the read callback must return bytes, an ASCII str, READFUNC_ABORT or READFUNC_PAUSE, "
-        f"not {rv!r}"
+def _str(p: Any) -> str:
+    return "" if p == ffi.NULL else ffi.string(p).decode("ascii", "replace")
+
+
+@trampoline("pcb_prereq")
+def _prereq(state: EasyCallbacks, clientp: Any, primary: Any, local: Any, pport: int, lport: int) -> int:
+    fn = state.prereq
+    if fn is None:
+        return int(lib.CURL_PREREQFUNC_OK)
+    return c_int(fn(_str(primary), _str(local), pport, lport), "prereq")
+
+
+@trampoline("pcb_fnmatch")
+def _fnmatch(state: EasyCallbacks, ptr: Any, pattern: Any, string: Any) -> int:
+    fn = state.fnmatch
+    if fn is None:
+        return int(lib.CURL_FNMATCHFUNC_FAIL)
+    return c_int(fn(ffi.string(pattern), ffi.string(string)), "fnmatch")
+
+
+@trampoline("pcb_chunk_bgn")
+def _chunk_bgn(state: EasyCallbacks, transfer_info: Any, ptr: Any, remains: int) -> int:
+    fn = state.chunk_bgn
+    if fn is None:
+        return int(lib.CURL_CHUNK_BGN_FUNC_OK)
+    info = ffi.cast("struct curl_fileinfo *", transfer_info)
+    entry = FileInfo(
+        None if info.filename == ffi.NULL else ffi.string(info.filename),
+        int(info.filetype), info.perm, info.uid, info.gid, info.size, info.hardlinks, info.flags,
     )
+    rv = fn(entry, remains)
+    return int(lib.CURL_CHUNK_BGN_FUNC_OK) if rv is None else c_int(rv, "chunk_bgn")
 
 
-@trampoline("pcb_seek", lib.CURL_SEEKFUNC_FAIL, 0)
-def _seek(state: EasyCallbacks, userp: Any, offset: int, origin: int) -> int:
-    rv = state.seek(offset, origin)
-    if rv is None:
-        return _SEEKFUNC_OK
-    if type(rv) is not int or rv not in (0, 1, 2):
-        raise ValueError(f"the seek callback must return SEEKFUNC_OK, _FAIL or _CANTSEEK, not {rv!r}")
-    return rv
+@trampoline("pcb_chunk_end")
+def _chunk_end(state: EasyCallbacks, ptr: Any) -> int:
+    fn = state.chunk_end
+    if fn is None:
+        return int(lib.CURL_CHUNK_END_FUNC_OK)
+    rv = fn()
+    return int(lib.CURL_CHUNK_END_FUNC_OK) if rv is None else c_int(rv, "chunk_end")
 
 
-def _progress_rv(rv: Any) -> int:
-    if rv is None or rv is False:
+@trampoline("pcb_resolver_start")
+def _resolver_start(state: EasyCallbacks, resolver_state: Any, reserved: Any, userdata: Any) -> int:
+    fn = state.resolver_start
+    if fn is None:
         return 0
-    if rv is True:
-        return 1
-    return _c_int(rv, "the progress callback")
+    rv = fn()
+    return 0 if rv is None else c_int(rv, "resolver_start")
 
 
-@trampoline("pcb_xferinfo", 1, 0)
-def _xferinfo(state: EasyCallbacks, clientp: Any, dt: int, dn: int, ut: int, un: int) -> int:
-    return _progress_rv(state.xferinfo(dt, dn, ut, un))
+@trampoline("pcb_trailer")
+def _trailer(state: EasyCallbacks, slist: Any, userdata: Any) -> int:
+    slist[0] = ffi.NULL  # libcurl passes it uninitialised
+    fn = state.trailer
+    rv = None if fn is None else fn()
+    if rv is None:
+        return int(lib.CURL_TRAILERFUNC_OK)
+    if not isinstance(rv, (list, tuple)):
+        raise TypeError("trailer callback must return None or a list/tuple of header strings")
+    items = [_as_bytes(item, "a trailer header") for item in rv]
+    slist[0] = make_slist(items)
+    return int(lib.CURL_TRAILERFUNC_OK)
 
 
-@trampoline("pcb_progress", 1, 0)
-def _progress(state: EasyCallbacks, clientp: Any, dt: float, dn: float, ut: float, un: float) -> int:
-    return _progress_rv(state.progress(dt, dn, ut, un))
+def make_slist(items: list[bytes]) -> Any:
+    """A struct curl_slist of ``items`` (the caller, or libcurl, frees it)."""
+    slist = ffi.NULL
+    for item in items:
+        if b"\0" in item:
+            lib.curl_slist_free_all(slist)
+            raise ValueError("list items must not contain NUL bytes")
+        new = lib.curl_slist_append(slist, item)
+        if new == ffi.NULL:
+            lib.curl_slist_free_all(slist)
+            raise MemoryError("curl_slist_append failed")
+        slist = new
+    return slist
 
 
-@trampoline("pcb_debug", 0, 4)
-def _debug(state: EasyCallbacks, handle: Any, kind: int, data: Any, size: int, userp: Any) -> int:
-    state.debug(_INFOTYPE.get(kind, kind), ffi.unpack(data, size))
-    return 0
+_UTC = datetime.timezone.utc
 
 
-# --- multi callbacks ----------------------------------------------------------------
+def _expire_from_c(stamp: bytes) -> Optional[datetime.datetime]:
+    if stamp in (b"", b"unlimited"):
+        return None
+    return datetime.datetime.strptime(stamp.decode("ascii") + "+0000", "%Y%m%d %H:%M:%S%z")
+
+
+def _expire_to_c(value: Any) -> bytes:
+    if value is None:
+        return b""  # never expires
+    if not isinstance(value, datetime.datetime):
+        raise TypeError("hstsread callback: expire must be a datetime or None")
+    if value.tzinfo is not None:
+        value = value.astimezone(_UTC)
+    return value.strftime("%Y%m%d %H:%M:%S").encode("ascii")
+
+
+@trampoline("pcb_hstsread")
+def _hstsread(state: EasyCallbacks, easy: Any, entry: Any, userp: Any) -> int:
+    fn = state.hstsread
+    rv = None if fn is None else fn()
+    if rv is None:
+        return int(lib.CURLSTS_DONE)
+    if not isinstance(rv, tuple) or len(rv) != 3:
+        raise TypeError(
+            "hstsread callback must return None or a 3-tuple (host, expire, include_subdomains)"
+        )
+    host = _as_bytes(rv[0], "hstsread callback: host")
+    if len(host) > entry.namelen:
+        raise ValueError(
+            f"hstsread callback: host length {len(host)} exceeds libcurl maximum {entry.namelen}"
+        )
+    expire = _expire_to_c(rv[1])
+    if len(expire) >= ffi.sizeof(entry.expire):
+        raise ValueError("hstsread callback: formatted expire does not fit in libcurl's buffer")
+    include = bool(rv[2])
+    ffi.memmove(entry.name, host + b"\0", len(host) + 1)
+    entry.namelen = len(host)
+    ffi.memmove(entry.expire, expire + b"\0", len(expire) + 1)
+    entry.includeSubDomains = 1 if include else 0
+    return int(lib.CURLSTS_OK)
+
+
+@trampoline("pcb_hstswrite")
+def _hstswrite(state: EasyCallbacks, easy: Any, entry: Any, index: Any, userp: Any) -> int:
+    fn = state.hstswrite
+    if fn is None:
+        return int(lib.CURLSTS_OK)
+    item = HstsEntry(
+        ffi.unpack(entry.name, entry.namelen),
+        _expire_from_c(ffi.string(entry.expire)),
+        bool(entry.includeSubDomains),
+    )
+    rv = fn(item, HstsIndex(index.index, index.total))
+    if rv is None:
+        return int(lib.CURLSTS_OK)
+    code = c_int(rv, "hstswrite")
+    if not 0 <= code <= lib.CURLSTS_FAIL:
+        raise ValueError("hstswrite callback returned an invalid CURLSTScode")
+    return code
+
+
+# --- multi callbacks -------------------------------------------------------------------
 #
 # Neither multi trampoline hands libcurl -1 for an exception: on libcurl 7.88.1 a
 # timer callback returning -1 from curl_multi_add_handle leaves the multi so that a
 # later curl_multi_socket_action crashes, and -1 from the socket callback marks the
-# whole multi dead for good.  The exception is raised by the driving call instead;
-# a raising socket callback's transfer is removed from the multi (failed), the
-# other transfers go on.  An explicit -1 *returned* by the socket callback is
-# passed on: libcurl then aborts every transfer (CURLMOPT_SOCKETFUNCTION(3)).
+# whole multi dead for good.  The driving call raises instead; a failing socket
+# callback's transfer is removed from the multi (failed), the others go on.  A -1
+# *returned* by the socket callable is passed on: libcurl then aborts every transfer
+# (CURLMOPT_SOCKETFUNCTION(3)); one returned by the timer callable is handled like an
+# exception (pycurl's contract: the driving call raises pycurl.error).
 
 
-@trampoline("pcb_multi_socket", 0, 3, after_failure=True)
+@trampoline("pcb_multi_socket")
 def _multi_socket(
     state: MultiCallbacks, easy: Any, fd: int, what: int, clientp: Any, socketp: Any
 ) -> int:
     obj = ffi.from_handle(socketp) if socketp != ffi.NULL else None
     try:
-        if state.socket is None:
-            return 0
-        rv = state.socket(_POLL.get(what, what), fd, state.multi(), obj)
+        fn = state.socket
+        rv = None if fn is None else fn(what, fd, state.multi(), obj)
         if rv is None:
             return 0
-        if type(rv) is not int or rv not in (0, -1):
-            raise ValueError(f"the socket callback must return None, 0 or -1, not {rv!r}")
-        return rv
+        return -1 if c_int(rv, "multi socket") == -1 else 0
     except BaseException:
         state.doomed.append(easy)
         raise
@@ -448,13 +841,18 @@ def _multi_socket(
                 del state.assigned[fd]  # libcurl has forgotten it too
 
 
-@trampoline("pcb_multi_timer", 0, 2, after_failure=True)
+@trampoline("pcb_multi_timer")
 def _multi_timer(state: MultiCallbacks, multi: Any, timeout_ms: int, clientp: Any) -> int:
-    if state.timer is None:
-        return 0
-    rv = state.timer(timeout_ms)
-    if rv is not None and rv != 0:
-        raise ValueError(
-            f"the timer callback must return None or 0, not {rv!r} (a -1 from it can crash libcurl 7.88)"
-        )
+    fn = state.timer
+    rv = None if fn is None else fn(timeout_ms)
+    if rv is not None and c_int(rv, "multi timer") == -1:
+        state.aborted = True
     return 0
+
+
+@trampoline("pcb_multi_notify")
+def _multi_notify(state: MultiCallbacks, multi: Any, notification: int, easy: Any, user: Any) -> None:
+    fn = state.notify
+    if fn is not None:
+        owner = state.multi()
+        fn(notification, None if owner is None else owner.curl_of(easy))

@@ -1,42 +1,72 @@
-"""The lifecycle Curl and CurlMulti share: an explicit, idempotent close().
+"""The lifecycle every pycurlcb handle type shares (Curl, CurlMulti, CurlShare ...).
 
-No ``ffi.gc`` on CURL*/CURLM*: finaliser order is random, and libcurl may call
-back into Python while it cleans up.  ``close()`` runs from ``__del__`` only as
-a fallback, never while the handle is inside a libcurl call.
+* ``close()`` is explicit and idempotent; ``closed`` says whether it ran; the
+  handle is a context manager.
+* ``__del__`` is pycurl's finaliser: it closes the handle with its Python
+  callbacks enabled, and hands whatever they raised to ``sys.unraisablehook``
+  (a finaliser has nobody to raise to).  A subclass whose ``__del__`` does not
+  call ``super().__del__()`` skips that: the C release attached with ffi.gc
+  then frees the libcurl handle when the object is collected, without calling
+  Python (handles.h).
+* A handle object owns one C handle: copy, deepcopy and pickle raise TypeError.
+* A missing attribute raises AttributeError with pycurl's wording.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
-from ._ffi import ffi
+from ._callbacks import report_unraisable
+from .errors import error
 
-_T = TypeVar("_T", bound="Closable")
+_T = TypeVar("_T", bound="Handle")
 
 
-class Closable:
-    """``closed``, ``with handle:``, and close() as the finaliser's fallback."""
+class Handle:
+    """The lifecycle of a pycurlcb handle; subclasses implement close() and closed."""
 
-    _handle: Any  # the CURL* or CURLM*, ffi.NULL once closed
-    _busy: bool  # inside a libcurl call that may run callbacks
+    #: False until __init__ has made the C handle: a failed __init__ leaves
+    #: nothing for __del__ to do.
+    _ready = False
 
     def close(self) -> None:
         raise NotImplementedError
 
     @property
     def closed(self) -> bool:
-        """True once close() has run."""
-        return bool(self._handle == ffi.NULL)
+        raise NotImplementedError
 
     def __del__(self) -> None:
+        if not self._ready:
+            return
         try:
-            if self._handle != ffi.NULL and not self._busy:
-                self.close()
-        except BaseException:  # noqa: B036 - nowhere to raise to from a finaliser
-            pass
+            self.close()
+        except BaseException as exc:  # noqa: B036 - nowhere to raise to from a finaliser
+            # Report what the user's callback raised, not the wrapper around it.
+            cause = exc.__cause__ if isinstance(exc, error) else None
+            report_unraisable(cause or exc, f"{type(self).__name__}.__del__", self)
 
     def __enter__(self: _T) -> _T:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def __copy__(self) -> NoReturn:
+        raise TypeError(f"{type(self).__name__} objects do not support copying")
+
+    def __deepcopy__(self, memo: Any) -> NoReturn:
+        raise TypeError(f"{type(self).__name__} objects do not support copying")
+
+    def __reduce_ex__(self, protocol: Any) -> NoReturn:
+        raise TypeError(f"{type(self).__name__} objects do not support serialization")
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for a name found nowhere else.
+        raise AttributeError(f"trying to obtain a non-existing attribute: {name}")
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            object.__delattr__(self, name)
+        except AttributeError:
+            raise AttributeError(f"trying to delete a non-existing attribute: {name}") from None

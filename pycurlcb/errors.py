@@ -1,38 +1,49 @@
-"""The exception hierarchy and the one function that checks libcurl's codes.
+"""The exception hierarchy, and the one funnel every handle type raises through.
 
 ``error`` has pycurl's shape: ``error.args == (code, message)``, where code is
-the CURLcode (an int) and message is the CURLOPT_ERRORBUFFER text, or
+the libcurl result code (an int) and message the CURLOPT_ERRORBUFFER text, or
 curl_easy_strerror(code) when libcurl left the buffer empty.  Beyond pycurl,
 each instance carries ``.code``, ``.name`` (``'CURLE_COULDNT_CONNECT'``) and
 ``.detail`` (the error-buffer text, possibly empty), and the families below
 also subclass the matching built-in, so ``except TimeoutError`` and
 ``except ConnectionError`` work as well as ``except pycurlcb.error``.
 
-Multi-interface failures (CURLMcode) raise ``MultiError``, a subclass of
-``error`` whose code is the CURLMcode and name ``'CURLM_...'``.
+The exception contract (``outcome``): when a callback raised an ``Exception``
+during a call into libcurl, that call raises ``error`` for the code libcurl
+reported, with the callback's exception as ``__cause__`` (traceback intact);
+a ``KeyboardInterrupt`` or ``SystemExit`` is raised as itself.  Multi, share
+and URL failures raise ``MultiError``, ``ShareError`` and ``UrlError``, whose
+code is a CURLMcode, CURLSHcode or CURLUcode.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from ._ffi import ffi, lib
 
 
-def _names(prefix: str) -> dict[int, str]:
+def _names(prefix: str, exclude: str = "") -> dict[int, str]:
     out: dict[int, str] = {}
     for name in sorted(dir(lib)):
-        if name.startswith(prefix) and not name.endswith("_LAST"):
-            out.setdefault(getattr(lib, name), name)
+        if name.startswith(prefix) and not name.endswith(("_LAST", "_LASTENTRY")):
+            if not (exclude and name.startswith(exclude)):
+                out.setdefault(getattr(lib, name), name)
     return out
 
 
 #: CURLcode value -> 'CURLE_...' name, from the installed header.
 CODE_NAMES: dict[int, str] = _names("CURLE_")
 #: CURLMcode value -> 'CURLM_...' name.
-MULTI_CODE_NAMES: dict[int, str] = {
-    v: n for v, n in _names("CURLM_").items() if not n.startswith("CURLMSG")
-}
+MULTI_CODE_NAMES: dict[int, str] = _names("CURLM_", exclude="CURLMSG")
+#: CURLSHcode value -> 'CURLSHE_...' name.
+SHARE_CODE_NAMES: dict[int, str] = _names("CURLSHE_")
+#: CURLUcode value -> 'CURLUE_...' name.
+URL_CODE_NAMES: dict[int, str] = _names("CURLUE_")
+
+#: CURLM_ABORTED_BY_CALLBACK, which libcurl has from 7.81.0; older ones have no
+#: code for it, and pycurlcb reports its own multi callbacks' failures with it.
+MULTI_ABORTED_BY_CALLBACK: int = getattr(lib, "CURLM_ABORTED_BY_CALLBACK", 11)
 
 
 class error(Exception):  # noqa: N801 - pycurl's name
@@ -71,8 +82,8 @@ class CurlTLSError(error):
 class CallbackError(error):
     """A callback aborted the transfer (CURLE_ABORTED_BY_CALLBACK, CURLE_WRITE_ERROR ...).
 
-    When the callback raised, perform() raises that exception instead; this
-    is raised when a callback *returned* an abort value.
+    ``__cause__`` is the exception the callback raised, if it raised; None
+    when it asked libcurl to abort by its return value.
     """
 
 
@@ -86,6 +97,22 @@ class MultiError(error):
     @staticmethod
     def _name_of(code: int) -> str:
         return MULTI_CODE_NAMES.get(code, f"CURLM_{code}")
+
+
+class ShareError(error):
+    """A CURLSHcode other than CURLSHE_OK from the share interface."""
+
+    @staticmethod
+    def _name_of(code: int) -> str:
+        return SHARE_CODE_NAMES.get(code, f"CURLSHE_{code}")
+
+
+class UrlError(error):
+    """A CURLUcode other than CURLUE_OK from the URL API (curl_url_get(3) ...)."""
+
+    @staticmethod
+    def _name_of(code: int) -> str:
+        return URL_CODE_NAMES.get(code, f"CURLUE_{code}")
 
 
 def _family(*names: str) -> list[int]:
@@ -127,27 +154,105 @@ def error_class(code: int) -> type[error]:
     return _FAMILY.get(code, error)
 
 
-def strerror(code: int) -> str:
-    """curl_easy_strerror(3) as a str."""
-    return str(ffi.string(lib.curl_easy_strerror(code)).decode("utf-8", "replace"))
+def version_text(num: int) -> str:
+    """'7.88.1' for LIBCURL_VERSION_NUM 0x075801."""
+    return f"{num >> 16}.{(num >> 8) & 0xFF}.{num & 0xFF}"
 
 
-def make_error(code: int, errbuf: Optional[object] = None) -> error:
+def _text(p: Any) -> str:
+    return "" if p == ffi.NULL else str(ffi.string(p).decode("utf-8", "replace"))
+
+
+def _check_code(code: Any, what: str) -> int:
+    if not isinstance(code, int) or type(code) is bool:
+        raise TypeError(f"{what}() expects an int error code, not {type(code).__name__}")
+    return code
+
+
+def easy_strerror(code: int) -> str:
+    """curl_easy_strerror(3): the text of a CURLcode."""
+    return _text(lib.curl_easy_strerror(_check_code(code, "easy_strerror")))
+
+
+def multi_strerror(code: int) -> str:
+    """curl_multi_strerror(3): the text of a CURLMcode."""
+    return _text(lib.curl_multi_strerror(_check_code(code, "multi_strerror")))
+
+
+def share_strerror(code: int) -> str:
+    """curl_share_strerror(3): the text of a CURLSHcode."""
+    return _text(lib.curl_share_strerror(_check_code(code, "share_strerror")))
+
+
+def url_strerror(code: int) -> str:
+    """curl_url_strerror(3) (libcurl 7.80.0): the text of a CURLUcode."""
+    return _text(lib.pcb_url_strerror(_check_code(code, "url_strerror")))
+
+
+strerror = easy_strerror
+
+
+def make_error(code: int, errbuf: Optional[Any] = None) -> error:
     """The exception for CURLcode ``code``; ``errbuf`` is the CURLOPT_ERRORBUFFER cdata."""
-    detail = ""
-    if errbuf is not None:
-        detail = ffi.string(errbuf).decode("utf-8", "replace")
-    return error_class(code)(code, detail or strerror(code), detail)
+    detail = "" if errbuf is None else ffi.string(errbuf).decode("utf-8", "replace")
+    return error_class(code)(code, detail or easy_strerror(code), detail)
 
 
-def check(code: int, errbuf: Optional[object] = None) -> None:
-    """Raise the matching ``error`` for a CURLcode other than CURLE_OK."""
-    if code != 0:
-        raise make_error(code, errbuf)
+def outcome(
+    code: int,
+    errbuf: Optional[Any] = None,
+    cause: Optional[BaseException] = None,
+    *,
+    message: Optional[str] = None,
+    cls: Optional[type[error]] = None,
+) -> Optional[BaseException]:
+    """What a call into libcurl that returned ``code`` raises, or None: the funnel.
+
+    ``cause`` is what a callback raised during the call.  A KeyboardInterrupt
+    or SystemExit is returned as itself.  Otherwise an ``error`` (``cls``, or
+    the class for the CURLcode's family) whose ``__cause__`` is ``cause``; a
+    callback that raised while libcurl still reported success is reported as
+    CURLE_ABORTED_BY_CALLBACK (MultiError: CURLM_ABORTED_BY_CALLBACK).
+    ``message`` overrides the error buffer / strerror text.
+    """
+    if cause is not None and not isinstance(cause, Exception):
+        return cause
+    if code == 0:
+        if cause is None:
+            return None
+        code = MULTI_ABORTED_BY_CALLBACK if cls is MultiError else lib.CURLE_ABORTED_BY_CALLBACK
+    if cls is None:
+        err = make_error(code, errbuf)
+        if message is not None:
+            err.args = (code, message)
+    else:
+        err = cls(code, message or _default_message(cls, code))
+    if cause is not None:
+        err.__cause__ = cause
+    return err
 
 
-def check_multi(code: int) -> None:
-    """Raise ``MultiError`` for a CURLMcode other than CURLM_OK."""
-    if code != 0:
-        message = ffi.string(lib.curl_multi_strerror(code)).decode("utf-8", "replace")
-        raise MultiError(code, message)
+def _default_message(cls: type[error], code: int) -> str:
+    if issubclass(cls, MultiError):
+        return multi_strerror(code)
+    if issubclass(cls, ShareError):
+        return share_strerror(code)
+    if issubclass(cls, UrlError):
+        return url_strerror(code)
+    return easy_strerror(code)
+
+
+def check(code: int, errbuf: Optional[Any] = None, cause: Optional[BaseException] = None) -> None:
+    """Raise what ``outcome`` gives for a CURLcode (nothing for CURLE_OK and no cause)."""
+    if code or cause is not None:
+        exc = outcome(code, errbuf, cause)
+        if exc is not None:
+            raise exc
+
+
+def check_multi(code: int, cause: Optional[BaseException] = None, message: Optional[str] = None) -> None:
+    """Raise ``MultiError`` for a CURLMcode other than CURLM_OK, or for ``cause``."""
+    if code or cause is not None:
+        exc = outcome(code, None, cause, message=message, cls=MultiError)
+        if exc is not None:
+            raise exc

@@ -1,144 +1,185 @@
-"""CurlMulti: one libcurl multi handle (curl_multi_init(3)), pycurl-compatible.
+"""CurlMulti: one libcurl multi handle (curl_multi_init(3)), pycurl 7.49's interface.
 
 The socket interface: M_SOCKETFUNCTION is called as ``fn(what, fd, multi,
 socketp)`` (pycurl's order), M_TIMERFUNCTION as ``fn(timeout_ms)``; the
 application waits on the fds and calls ``socket_action(fd, ev_bitmask)``.
 
-Errors: an exception raised in a multi callback, or in a callback of a Curl
-this multi drives, is re-raised by the call that drove it (socket_action,
-perform, add_handle, remove_handle, close) as the same object; the Curl's
-transfer alone is failed (its callback returned the abort value), others go
-on.  A multi callback that raises or returns -1 makes libcurl abort every
-transfer of this multi (CURLMOPT_SOCKETFUNCTION(3)).
+Errors (the exception contract):
 
-Lifetimes: the multi holds a strong reference to every Curl added to it; its
-own callbacks' clientp lives as long as it does, so they may fire from
-add_handle, remove_handle, pause and close (POLL_REMOVE during
-curl_multi_cleanup).  A closed Curl whose connection sits in this multi's
-cache keeps its callbacks alive until libcurl closes that socket.
+* an exception raised in a callback of a Curl this multi drives fails that
+  transfer alone: no driving call raises it; ``info_read()`` lists the Curl in
+  its error list and ``curl.callback_error`` holds the exception;
+* an exception raised in this multi's own socket or timer callback (or a -1
+  returned by the timer callback) is raised by the call that ran it as
+  ``MultiError`` (CURLM_ABORTED_BY_CALLBACK) with the exception as
+  ``__cause__``; the transfer whose socket callback failed is removed, the
+  others go on (libcurl is not handed -1, which crashes 7.88.1 later);
+* KeyboardInterrupt and SystemExit from any callback are raised as themselves.
+
+Lifetimes: the multi holds a strong reference to every Curl added to it, each
+Curl a weak one to its multi; its callbacks may fire from add_handle,
+remove_handle, pause and close (POLL_REMOVE during curl_multi_cleanup).
 """
 
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
-from . import errors
-from ._callbacks import EasyCallbacks, MultiCallbacks, has_stray, take_stray
+from . import _callbacks, errors
+from ._callbacks import MultiCallbacks, register, take_parked, unregister
 from ._ffi import c_range, ffi, lib
-from ._handle import Closable
+from ._handle import Handle
 from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MOpt
-from .easy import Curl, _address
-from .errors import MultiError, OptionError, error
+from .easy import _TRAMPOLINES, Curl
+from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, OptionError, error
 
 _LONG_MIN, _LONG_MAX = c_range("long")
 _OFF_MIN, _OFF_MAX = c_range("curl_off_t")
-_CALLBACK_ATTR = {
-    int(MOpt.SOCKETFUNCTION): "socket",
-    int(MOpt.TIMERFUNCTION): "timer",
+#: Callback option id -> its row of the callback table (multi rows this build has).
+CALLBACK_ROWS = {
+    int(getattr(MOpt, row.option)): row
+    for row in _callbacks.ROWS.values()
+    if row.owner == "multi" and row.option in MOpt.__members__
 }
 
 
-class CurlMulti(Closable):
-    """A libcurl multi handle: ``m = pycurlcb.CurlMulti()``.
+def _release(m: Any) -> None:
+    """ffi.gc's release of a struct pcb_multi: the CurlMulti was collected unclosed."""
+    clientp = _KEYS.pop(m, None)
+    if clientp is not None:
+        unregister(clientp)
+    lib.pcb_multi_free(m)
 
-    ``close_handles``: when true, close() also closes every Curl still added
-    (pycurl's ``CurlMulti(close_handles=True)``).
+
+_KEYS: dict[Any, Any] = {}
+
+
+class CurlMulti(Handle):
+    """A libcurl multi handle: ``m = pycurl.CurlMulti()``.
+
+    ``close_handles`` (keyword only): when true, close() also closes every
+    Curl still added (pycurl's ``CurlMulti(close_handles=True)``).
     """
 
-    def __init__(self, close_handles: bool = False) -> None:
-        self._handle = lib.curl_multi_init()
-        if self._handle == ffi.NULL:
-            raise MemoryError("curl_multi_init() failed")
-        self.close_handles = close_handles
+    def __new__(cls, *args: Any, **kwargs: Any) -> CurlMulti:
+        self = super().__new__(cls)
+        m = lib.pcb_multi_new()
+        if m == ffi.NULL:
+            raise error(lib.CURLE_FAILED_INIT, "initializing curl-multi failed")
+        self._m = ffi.gc(m, _release)
         self._cb = MultiCallbacks(weakref.ref(self))
-        self._curls: dict[int, Curl] = {}  # CURL* address -> Curl
+        self._clientp = register(self._cb)
+        _KEYS[m] = self._clientp
+        self._curls: dict[Any, Curl] = {}  # CURL* -> Curl, in the order they were added
         self._out = ffi.new("int[2]")  # out-parameters: running handles, messages queued
-        self._failed: list[EasyCallbacks] = []  # Curls whose callback raised
-        #: Raise a Curl callback's exception from the driving call (True), or
-        #: leave it on the Curl for whoever collects the result (AsyncCurlMulti).
-        self._raise_easy_errors = True
         self._busy = False
         #: A socket callback returned -1: libcurl aborted every transfer and
         #: 7.88.1 crashes if driven again; only remove_handle and close remain.
         self._dead = False
+        self.close_handles = False
+        self._ready = True
+        return self
+
+    def __init__(self, *, close_handles: bool = False) -> None:
+        self.close_handles = bool(close_handles)
 
     # --- lifecycle ------------------------------------------------------------
 
-    def _usable(self, what: str) -> Any:
-        if self._handle == ffi.NULL:
+    @property
+    def closed(self) -> bool:
+        """True once close() has run."""
+        return bool(self._m.m == ffi.NULL)
+
+    def _handle(self, what: str) -> Any:
+        m = self._m.m
+        if m == ffi.NULL:
             raise error(lib.CURLE_BAD_FUNCTION_ARGUMENT, f"cannot invoke {what}() - multi-stack is closed")
         if self._busy:
             raise MultiError(
                 lib.CURLM_RECURSIVE_API_CALL,
-                f"cannot invoke {what}() from inside a callback of this CurlMulti",
+                f"cannot invoke {what}() - multi_perform() is currently running",
             )
-        return self._handle
+        return m
 
     def close(self) -> None:
         """Remove every Curl, then curl_multi_cleanup(3); idempotent.
 
         Socket callbacks (POLL_REMOVE) and closesocket callbacks may run here;
-        an exception from them is raised after the cleanup is complete.
-        With ``close_handles`` the removed Curls are closed too.
+        what they raised is raised after the cleanup is complete.  With
+        ``close_handles`` the removed Curls are closed too.
         """
-        if self._handle == ffi.NULL:
+        if self._m.m == ffi.NULL:
             return
-        self._usable("close")
+        self._handle("close")
+        cb = self._cb
+        _callbacks.reactivate(self._clientp, cb)  # a finaliser: the collector cleared it
         curls = list(self._curls.values())
-        for curl in curls:
-            self._remove(curl)
-        handle = self._handle
         self._busy = True
         try:
-            lib.curl_multi_cleanup(handle)
+            for curl in curls:
+                self._detach(curl)
+            lib.pcb_multi_close(self._m)
         finally:
             self._busy = False
-            self._handle = ffi.NULL
-            self._cb.assigned.clear()
+            cb.assigned.clear()
+            cb.doomed.clear()
+            _KEYS.pop(self._m, None)
+            unregister(self._clientp)
+        pending = self._pending()
         if self.close_handles:
             for curl in curls:
                 curl.close()
-        self._raise_pending()
+        if pending is not None:
+            raise pending
 
     def __contains__(self, curl: object) -> bool:
-        return isinstance(curl, Curl) and curl._multi is self
+        return isinstance(curl, Curl) and curl.multi() is self
 
     # --- errors ---------------------------------------------------------------
 
     def _drivable(self, what: str) -> Any:
         """The handle, for a call that makes libcurl run transfers."""
-        handle = self._usable(what)
+        m = self._handle(what)
         if self._dead:
             raise MultiError(
-                lib.CURLM_ABORTED_BY_CALLBACK,
+                MULTI_ABORTED_BY_CALLBACK,
                 f"cannot invoke {what}() - the socket callback returned -1, libcurl aborted every "
                 "transfer of this multi; remove them and close it",
             )
-        return handle
+        return m
 
-    def _check_rc(self, rc: int) -> None:
-        """check_multi, noting a multi that libcurl has given up (-1 from a callback)."""
-        if rc == lib.CURLM_ABORTED_BY_CALLBACK:
+    def _check(self, rc: int, what: str) -> None:
+        """Raise for a CURLMcode: a -1 from a callback leaves libcurl's multi dead."""
+        if rc == MULTI_ABORTED_BY_CALLBACK and getattr(lib, "CURLM_ABORTED_BY_CALLBACK", None) == rc:
             self._dead = True
-        errors.check_multi(rc)
+        errors.check_multi(rc, message=f"{what} failed: {errors.multi_strerror(rc)}" if rc else None)
 
-    def _raise_pending(self) -> None:
-        """Raise a multi callback's exception, else the first Curl callback's.
+    def _pending(self) -> Optional[BaseException]:
+        """What the driving call that just returned must raise, or None.
 
-        First the transfers whose socket callback raised are removed: failed.
+        First the transfers whose socket callback failed are removed (failed).
         """
         cb = self._cb
-        if not (cb.doomed or cb.exc is not None or self._failed or has_stray()):
-            return
+        parked = take_parked()
+        if parked is not None:
+            return parked
+        if not (cb.doomed or cb.exc is not None or cb.aborted):
+            return None
         doomed, cb.doomed = cb.doomed, []
         for easy in doomed:
-            curl = self._curls.get(_address(easy))
+            curl = self._curls.get(easy)
             if curl is not None:
-                self._remove(curl)
-        exc = take_stray() or self._cb.take()
-        while exc is None and self._failed:
-            exc = self._failed.pop(0).take()
+                self._detach(curl)
+        exc, cb.exc = cb.exc, None
+        if cb.aborted:
+            cb.aborted = False
+            if exc is None:
+                return MultiError(MULTI_ABORTED_BY_CALLBACK, "the timer callback returned -1")
+        return errors.outcome(0, None, exc, cls=MultiError, message="a multi callback raised")
+
+    def _raise_pending(self) -> None:
+        exc = self._pending()
         if exc is not None:
             raise exc
 
@@ -147,43 +188,53 @@ class CurlMulti(Closable):
     def setopt(self, option: int, value: Any) -> None:
         """curl_multi_setopt(3); every CURLMoption of the installed headers.
 
-        M_SOCKETFUNCTION and M_TIMERFUNCTION take a callable (None removes
-        it); long options an int, passed to libcurl as a C long.  Raises
-        TypeError/ValueError naming the option, OptionError for an unknown or
-        unsupported one, MultiError if libcurl refuses.
+        M_SOCKETFUNCTION, M_TIMERFUNCTION (and M_NOTIFYFUNCTION where libcurl
+        has it) take a callable (None removes it); long options an int,
+        passed to libcurl as a C long.  Raises TypeError/OverflowError naming
+        the option, OptionError for an unknown or unsupported one, MultiError
+        if libcurl refuses.
         """
-        handle = self._usable("setopt")
-        if type(option) is bool or not isinstance(option, int):
-            raise TypeError(f"option must be an int such as pycurlcb.M_MAXCONNECTS, not {option!r}")
+        m = self._handle("setopt")
+        if not isinstance(option, int) or type(option) is bool:
+            raise TypeError(f"option must be an int such as pycurl.M_MAXCONNECTS, not {option!r}")
         try:
             name = MOpt(option).name
         except ValueError:
             raise OptionError(lib.CURLE_UNKNOWN_OPTION, f"unknown multi option {option}") from None
-        if option in _CALLBACK_ATTR:
+        row = CALLBACK_ROWS.get(option)
+        if row is not None:
             if value is not None and not callable(value):
                 raise TypeError(f"setopt(M_{name}) expects a callable, not {type(value).__name__}")
-            setattr(self._cb, _CALLBACK_ATTR[option], value)
-            wanted = self._cb.socket is not None or self._cb.timer is not None
-            errors.check_multi(
-                lib.pcb_multi_set_callbacks(handle, self._cb.handle if wanted else ffi.NULL)
-            )
+            setattr(self._cb, row.attr, value)
+            self._install(option, value is not None)
         elif MOPT_LONG <= option < MOPT_OBJECTPOINT or option >= MOPT_OFF_T:
             is_long = option < MOPT_OBJECTPOINT
             ctype, low, high = (
                 ("long", _LONG_MIN, _LONG_MAX) if is_long else ("curl_off_t", _OFF_MIN, _OFF_MAX)
             )
-            if type(value) is bool:
-                value = int(value)
             if not isinstance(value, int):
-                raise TypeError(f"setopt(M_{name}) expects an int ({ctype}), not {type(value).__name__}")
+                raise TypeError(f"setopt(M_{name}) expects an int, not {type(value).__name__}")
             if not low <= value <= high:
-                raise ValueError(f"setopt(M_{name}): {value} does not fit a C {ctype}")
+                raise OverflowError(f"setopt(M_{name}): {value} does not fit in a C {ctype}")
             setter = lib.pcb_multi_setopt_long if is_long else lib.pcb_multi_setopt_off_t
-            errors.check_multi(setter(handle, option, value))
+            errors.check_multi(setter(m, option, int(value)))
         else:
             raise OptionError(
                 lib.CURLE_UNKNOWN_OPTION, f"setopt(M_{name}) is managed by or not supported in pycurlcb"
             )
+
+    def unsetopt(self, option: int) -> None:
+        """Remove a callback option (setopt(option, None))."""
+        self.setopt(option, None)
+
+    def _install(self, option: int, on: bool) -> None:
+        row = CALLBACK_ROWS[option]
+        m = self._m.m
+        fn = _TRAMPOLINES[row.trampoline] if on else ffi.NULL
+        errors.check_multi(lib.pcb_multi_setopt_fn(m, option, fn))
+        errors.check_multi(
+            lib.pcb_multi_setopt_ptr(m, int(getattr(MOpt, row.data)), self._clientp if on else ffi.NULL)
+        )
 
     # --- handles ----------------------------------------------------------------
 
@@ -191,55 +242,66 @@ class CurlMulti(Closable):
         """curl_multi_add_handle(3).  The multi keeps ``curl`` alive until removed.
 
         Raises error if ``curl`` is closed or already in a CurlMulti; the timer
-        callback may run from here and its exception is raised.
+        callback may run from here: if it fails, ``curl`` is not added.
         """
-        handle = self._drivable("add_handle")
+        self._drivable("add_handle")
         if not isinstance(curl, Curl):
             raise TypeError(f"add_handle() expects a Curl, not {type(curl).__name__}")
-        easy = curl._idle("add_handle")
-        if curl._multi is not None:
-            raise error(lib.CURLE_BAD_FUNCTION_ARGUMENT, "curl object already on a multi-stack")
-        self._attach(curl)
-        rc = self._drive(lib.curl_multi_add_handle, handle, easy)
-        if rc != lib.CURLM_OK:
-            self._detach(curl)
-        self._raise_pending()
-        self._check_rc(rc)
-
-    def _attach(self, curl: Curl) -> None:
-        self._curls[curl._key] = curl
-        curl._multi = self
-        curl._cb.home = self._failed
-        curl._cb.sink = self._failed if self._raise_easy_errors else None
+        if curl.closed:
+            raise error(lib.CURLE_BAD_FUNCTION_ARGUMENT, "curl object already closed")
+        current = curl.multi()
+        if current is self:
+            raise error(lib.CURLE_BAD_FUNCTION_ARGUMENT, "curl object already on this multi-stack")
+        if current is not None:
+            raise error(
+                lib.CURLE_BAD_FUNCTION_ARGUMENT, "curl object already on another multi-stack"
+            )
+        curl._handle("add_handle")
+        e = curl._e
         curl._cb.exc = None
-        curl._errbuf[0] = b"\0"
-
-    def _detach(self, curl: Curl) -> None:
-        self._curls.pop(curl._key, None)
-        curl._multi = None
-        curl._cb.sink = None
+        e.errbuf[0] = b"\0"
+        self._curls[e.h] = curl
+        curl._multi_ref = weakref.ref(self)
+        rc = self._call(lib.pcb_multi_add, self._m, e)
+        if rc != lib.CURLM_OK:
+            self._curls.pop(e.h, None)
+            curl._multi_ref = None
+        elif self._cb.aborted or self._cb.exc is not None:
+            self._cb.doomed.append(e.h)  # the timer callback failed: this transfer with it
+        self._raise_pending()
+        self._check(rc, "curl_multi_add_handle()")
 
     def remove_handle(self, curl: Curl) -> None:
         """curl_multi_remove_handle(3); the multi drops its reference to ``curl``.
 
-        Callbacks may run from here; their exception is raised after removal.
+        A closed Curl is accepted and ignored (pycurl).  Callbacks may run
+        from here; what they raised is raised after the removal.
         """
-        self._usable("remove_handle")
+        self._handle("remove_handle")
         if not isinstance(curl, Curl):
             raise TypeError(f"remove_handle() expects a Curl, not {type(curl).__name__}")
-        if curl._multi is not self:
+        if curl.closed:
+            return
+        if curl.multi() is not self:
             raise error(lib.CURLE_BAD_FUNCTION_ARGUMENT, "curl object not on this multi-stack")
-        rc = self._remove(curl)
+        rc = self._detach(curl)
         self._raise_pending()
-        errors.check_multi(rc)
+        self._check(rc, "curl_multi_remove_handle()")
 
-    def _remove(self, curl: Curl) -> int:
-        rc: int = self._drive(lib.curl_multi_remove_handle, self._handle, curl._handle)
+    def _detach(self, curl: Curl) -> int:
+        """curl_multi_remove_handle with callbacks allowed; forget ``curl`` if libcurl did."""
+        e = curl._e
+        rc: int = self._call(lib.pcb_multi_remove, self._m, e)
         if rc == lib.CURLM_OK:
-            self._detach(curl)
+            self._curls.pop(e.h, None)
+            curl._multi_ref = None
         return rc
 
-    def _drive(self, fn: Callable[..., int], *args: Any) -> int:
+    def _forget(self, curl: Curl) -> None:
+        """``curl`` is being closed: remove it (its own close does libcurl's part)."""
+        self._detach(curl)
+
+    def _call(self, fn: Any, *args: Any) -> Any:
         """Call into libcurl with callbacks allowed to run, re-entry refused."""
         self._busy = True
         try:
@@ -247,24 +309,28 @@ class CurlMulti(Closable):
         finally:
             self._busy = False
 
-    # --- driving ------------------------------------------------------------------
+    def handles(self) -> list[Curl]:
+        """The Curls currently added, in the order they were added."""
+        return list(self._curls.values())
 
-    def _socket_action(self, fd: int, ev_bitmask: int) -> tuple[int, int]:
-        out = self._out
-        rc = self._drive(lib.curl_multi_socket_action, self._handle, fd, ev_bitmask, out)
-        return rc, out[0]
+    def curl_of(self, easy: Any) -> Optional[Curl]:
+        """The Curl of a CURL* libcurl handed to a callback (None if not added here)."""
+        return self._curls.get(easy)
+
+    # --- driving ------------------------------------------------------------------
 
     def socket_action(self, fd: int, ev_bitmask: int) -> tuple[int, int]:
         """curl_multi_socket_action(3): ``(ret, running_handles)``.
 
         ``fd`` is a socket or SOCKET_TIMEOUT; ``ev_bitmask`` CSELECT_IN|OUT|ERR
-        or 0.  Raises the exception of a callback that ran, else MultiError.
+        or 0.  Raises as the module docstring says.
         """
-        self._drivable("socket_action")
-        rc, running = self._socket_action(fd, ev_bitmask)
+        m = self._drivable("socket_action")
+        out = self._out
+        rc = self._call(lib.curl_multi_socket_action, m, fd, ev_bitmask, out)
         self._raise_pending()
-        self._check_rc(rc)
-        return rc, running
+        self._check(rc, "multi_socket_action")
+        return rc, out[0]
 
     def socket_all(self) -> tuple[int, int]:
         """socket_action(SOCKET_TIMEOUT, 0): let libcurl act on every due transfer."""
@@ -272,18 +338,18 @@ class CurlMulti(Closable):
 
     def perform(self) -> tuple[int, int]:
         """curl_multi_perform(3): ``(ret, num_handles)`` as pycurl."""
-        handle = self._drivable("perform")
-        running = ffi.new("int *")
-        rc = self._drive(lib.curl_multi_perform, handle, running)
+        m = self._drivable("perform")
+        out = self._out
+        rc = self._call(lib.curl_multi_perform, m, out)
         self._raise_pending()
-        self._check_rc(rc)
-        return rc, running[0]
+        self._check(rc, "perform")
+        return rc, out[0]
 
     def timeout(self) -> int:
         """curl_multi_timeout(3): milliseconds until socket_action(SOCKET_TIMEOUT), -1 for none."""
-        handle = self._usable("timeout")
+        m = self._handle("timeout")
         out = ffi.new("long *")
-        errors.check_multi(lib.curl_multi_timeout(handle, out))
+        errors.check_multi(lib.curl_multi_timeout(m, out))
         return int(out[0])
 
     def select(self, timeout: float) -> int:
@@ -292,20 +358,20 @@ class CurlMulti(Closable):
         curl_multi_poll(3) with the GIL released; returns the number of
         sockets with activity.  For the perform() style, not with socket_action.
         """
-        handle = self._usable("select")
+        m = self._handle("select")
         if not isinstance(timeout, (int, float)) or timeout < 0:
             raise ValueError(f"select() expects a timeout in seconds >= 0, not {timeout!r}")
         numfds = ffi.new("int *")
-        errors.check_multi(lib.curl_multi_poll(handle, ffi.NULL, 0, int(timeout * 1000), numfds))
+        errors.check_multi(lib.curl_multi_poll(m, ffi.NULL, 0, int(timeout * 1000), numfds))
         return int(numfds[0])
 
     def fdset(self) -> tuple[list[int], list[int], list[int]]:
         """curl_multi_fdset(3) as pycurl: ``(read_fds, write_fds, exc_fds)``."""
-        handle = self._usable("fdset")
+        m = self._handle("fdset")
         cap = lib.PCB_FD_SETSIZE
         r, w, e = ffi.new("int[]", cap), ffi.new("int[]", cap), ffi.new("int[]", cap)
         nr, nw, ne = ffi.new("int *"), ffi.new("int *"), ffi.new("int *")
-        errors.check_multi(lib.pcb_multi_fdset(handle, r, w, e, cap, nr, nw, ne))
+        errors.check_multi(lib.pcb_multi_fdset(m, r, w, e, cap, nr, nw, ne))
         return list(r[0 : nr[0]]), list(w[0 : nw[0]]), list(e[0 : ne[0]])
 
     def info_read(
@@ -315,26 +381,32 @@ class CurlMulti(Closable):
 
         ok_list holds the Curls that completed; err_list ``(curl, code,
         message)`` for those that failed, message the Curl's error buffer or
-        curl_easy_strerror(code).  At most ``max_objects`` messages are read.
+        curl_easy_strerror(code).  If a callback of the Curl raised, that
+        exception is ``curl.callback_error``.  At most ``max_objects``
+        messages are read.
         """
-        handle = self._usable("info_read")
-        if max_objects is not None and (not isinstance(max_objects, int) or max_objects < 1):
-            raise ValueError(f"info_read() expects max_objects >= 1, not {max_objects!r}")
+        m = self._handle("info_read")
+        if max_objects is not None:
+            if not isinstance(max_objects, int) or max_objects < 1:
+                raise error(
+                    lib.CURLE_BAD_FUNCTION_ARGUMENT, "argument to info_read must be greater than zero"
+                )
         queued = self._out + 1
         ok: list[Curl] = []
         err: list[tuple[Curl, int, str]] = []
+        curls = self._curls
         while max_objects is None or len(ok) + len(err) < max_objects:
-            msg = lib.curl_multi_info_read(handle, queued)
+            msg = lib.curl_multi_info_read(m, queued)
             if msg == ffi.NULL:
                 break
             if msg.msg != lib.CURLMSG_DONE:
                 continue
-            curl = self._curls[_address(msg.easy_handle)]
+            curl = curls[msg.easy_handle]
             code = msg.data.result
             if code == lib.CURLE_OK:
                 ok.append(curl)
             else:
-                err.append((curl, code, errors.make_error(code, curl._errbuf).args[1]))
+                err.append((curl, code, errors.make_error(code, curl._e.errbuf).args[1]))
         return int(queued[0]), ok, err
 
     def assign(self, fd: int, obj: Any) -> None:
@@ -345,27 +417,49 @@ class CurlMulti(Closable):
         socket callback; the value is seen from the next callback on.  None
         is the same as unassign(fd).
         """
-        handle = self._handle
-        if handle == ffi.NULL:
+        m = self._m.m
+        if m == ffi.NULL:
             raise error(lib.CURLE_BAD_FUNCTION_ARGUMENT, "cannot invoke assign() - multi-stack is closed")
         if obj is None:
             self.unassign(fd)
             return
         entry = (obj, ffi.new_handle(obj))
-        errors.check_multi(lib.curl_multi_assign(handle, fd, entry[1]))
+        errors.check_multi(lib.curl_multi_assign(m, fd, entry[1]))
         self._cb.assigned[fd] = entry
 
     def unassign(self, fd: int) -> None:
         """Forget the object assigned to ``fd`` (curl_multi_assign(fd, NULL))."""
-        handle = self._handle
-        if handle == ffi.NULL:
+        m = self._m.m
+        if m == ffi.NULL:
             raise error(lib.CURLE_BAD_FUNCTION_ARGUMENT, "cannot invoke unassign() - multi-stack is closed")
         known = self._cb.assigned.pop(fd, None) is not None
-        rc = lib.curl_multi_assign(handle, fd, ffi.NULL)
+        rc = lib.curl_multi_assign(m, fd, ffi.NULL)
         if rc != lib.CURLM_OK and not known:
             errors.check_multi(rc)
 
-    def handles(self) -> list[Curl]:
-        """The Curls currently added, in the order they were added."""
-        return list(self._curls.values())
+    # --- notifications (libcurl 8.17.0) ---------------------------------------------
 
+    def notify_enable(self, *notifications: int) -> None:
+        """curl_multi_notify_enable(3) for each of ``notifications`` (M_NOTIFY_INFO_READ ...):
+        M_NOTIFYFUNCTION is then called as ``fn(notification, curl_or_None)``."""
+        self._notify("notify_enable", notifications, 1)
+
+    def notify_disable(self, *notifications: int) -> None:
+        """curl_multi_notify_disable(3) for each of ``notifications``."""
+        self._notify("notify_disable", notifications, 0)
+
+    def _notify(self, what: str, notifications: tuple[int, ...], on: int) -> None:
+        m = self._handle(what)
+        if not hasattr(lib, "pcb_multi_notify_set"):
+            raise NotImplementedError(
+                f"{what}() needs libcurl 8.17.0 or newer; pycurlcb was built against "
+                f"libcurl {errors.version_text(lib.LIBCURL_VERSION_NUM)}"
+            )
+        if not notifications:
+            raise TypeError(f"{what} requires at least one notification")
+        for notification in notifications:
+            if not isinstance(notification, int):
+                raise TypeError(f"{what}() expects int notifications, not {type(notification).__name__}")
+            if not 0 <= notification <= 0xFFFFFFFF:
+                raise OverflowError(f"{what} notification value out of range")
+            errors.check_multi(lib.pcb_multi_notify_set(m, notification, on), message=f"{what} failed")

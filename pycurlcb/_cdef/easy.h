@@ -3,6 +3,7 @@
  * typed shims in shim.h. */
 
 CURLcode curl_global_init(long flags);
+void curl_global_cleanup(void);
 char *curl_version(void);
 curl_version_info_data *curl_version_info(CURLversion);
 const char *curl_easy_strerror(CURLcode);

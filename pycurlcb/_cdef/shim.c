@@ -1,6 +1,8 @@
-/* C side of pycurlcb: typed wrappers for libcurl's variadic functions and the
- * installation of the extern "Python" trampolines (declared in callbacks.h,
- * implemented in pycurlcb/_callbacks.py). */
+/* C side of pycurlcb: typed wrappers for libcurl's variadic functions, and
+ * the few things Python cannot do itself (read an enum field, a stdio
+ * stream, a version-gated libcurl function).  The extern "Python"
+ * trampolines are declared by build_ffi.py from pycurlcb/_cbtable.py and
+ * installed from Python through pcb_easy_setopt_fn / pcb_multi_setopt_fn. */
 #include <curl/curl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -19,20 +21,6 @@
 #define PCB_WRITEFUNC_ERROR 0xFFFFFFFF
 #endif
 
-/* Forward declarations of the trampolines cffi generates below. */
-static curl_socket_t pcb_opensocket(void *, curlsocktype, struct curl_sockaddr *);
-static int pcb_sockopt(void *, curl_socket_t, curlsocktype);
-static int pcb_closesocket(void *, curl_socket_t);
-static size_t pcb_write(char *, size_t, size_t, void *);
-static size_t pcb_header(char *, size_t, size_t, void *);
-static size_t pcb_read(char *, size_t, size_t, void *);
-static int pcb_seek(void *, curl_off_t, int);
-static int pcb_xferinfo(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t);
-static int pcb_progress(void *, double, double, double, double);
-static int pcb_debug(CURL *, curl_infotype, char *, size_t, void *);
-static int pcb_multi_socket(CURL *, curl_socket_t, int, void *, void *);
-static int pcb_multi_timer(CURLM *, long, void *);
-
 static CURLcode pcb_easy_setopt_long(CURL *h, CURLoption option, long value)
 { return curl_easy_setopt(h, option, value); }
 
@@ -42,35 +30,16 @@ static CURLcode pcb_easy_setopt_off_t(CURL *h, CURLoption option, curl_off_t val
 static CURLcode pcb_easy_setopt_ptr(CURL *h, CURLoption option, const void *value)
 { return curl_easy_setopt(h, option, value); }
 
-/* Removing a callback (clientp == NULL) restores libcurl's defaults for the
- * function and its data: WRITEDATA stdout and READDATA stdin (libcurl's
- * default fwrite/fread use them), NULL for the others. */
-#define PCB_SET(fnopt, fn, dataopt, dflt)                                    \
-    case fnopt:                                                              \
-        rc = curl_easy_setopt(h, fnopt, clientp ? fn : NULL);                \
-        if(rc == CURLE_OK)                                                   \
-            rc = curl_easy_setopt(h, dataopt, clientp ? clientp : (void *)(dflt)); \
-        return rc;
+/* Callback options take a function pointer; every trampoline is passed as
+ * pcb_fn and libcurl reads it back as its own callback type (all function
+ * pointers share one representation on the platforms libcurl supports). */
+typedef void (*pcb_fn)(void);
 
-static CURLcode pcb_easy_set_callback(CURL *h, CURLoption fnoption, void *clientp)
-{
-    CURLcode rc;
-    switch(fnoption) {
-    PCB_SET(CURLOPT_OPENSOCKETFUNCTION, pcb_opensocket, CURLOPT_OPENSOCKETDATA, NULL)
-    PCB_SET(CURLOPT_SOCKOPTFUNCTION, pcb_sockopt, CURLOPT_SOCKOPTDATA, NULL)
-    PCB_SET(CURLOPT_CLOSESOCKETFUNCTION, pcb_closesocket, CURLOPT_CLOSESOCKETDATA, NULL)
-    PCB_SET(CURLOPT_WRITEFUNCTION, pcb_write, CURLOPT_WRITEDATA, stdout)
-    PCB_SET(CURLOPT_HEADERFUNCTION, pcb_header, CURLOPT_HEADERDATA, NULL)
-    PCB_SET(CURLOPT_READFUNCTION, pcb_read, CURLOPT_READDATA, stdin)
-    PCB_SET(CURLOPT_SEEKFUNCTION, pcb_seek, CURLOPT_SEEKDATA, NULL)
-    PCB_SET(CURLOPT_XFERINFOFUNCTION, pcb_xferinfo, CURLOPT_XFERINFODATA, NULL)
-    PCB_SET(CURLOPT_PROGRESSFUNCTION, pcb_progress, CURLOPT_PROGRESSDATA, NULL)
-    PCB_SET(CURLOPT_DEBUGFUNCTION, pcb_debug, CURLOPT_DEBUGDATA, NULL)
-    default:
-        return CURLE_UNKNOWN_OPTION;
-    }
-}
-#undef PCB_SET
+static CURLcode pcb_easy_setopt_fn(CURL *h, CURLoption option, pcb_fn fn)
+{ return curl_easy_setopt(h, option, fn); }
+
+static void *pcb_stdout(void) { return stdout; }
+static void *pcb_stdin(void) { return stdin; }
 
 static CURLcode pcb_easy_getinfo_long(CURL *h, CURLINFO info, long *out)
 { return curl_easy_getinfo(h, info, out); }
@@ -96,24 +65,35 @@ static CURLMcode pcb_multi_setopt_off_t(CURLM *m, CURLMoption option, curl_off_t
 static CURLMcode pcb_multi_setopt_ptr(CURLM *m, CURLMoption option, const void *value)
 { return curl_multi_setopt(m, option, value); }
 
-static CURLMcode pcb_multi_set_callbacks(CURLM *m, void *clientp)
-{
-    CURLMcode rc;
-    rc = curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, clientp ? pcb_multi_socket : NULL);
-    if(rc == CURLM_OK)
-        rc = curl_multi_setopt(m, CURLMOPT_SOCKETDATA, clientp);
-    if(rc == CURLM_OK)
-        rc = curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, clientp ? pcb_multi_timer : NULL);
-    if(rc == CURLM_OK)
-        rc = curl_multi_setopt(m, CURLMOPT_TIMERDATA, clientp);
-    return rc;
-}
+static CURLMcode pcb_multi_setopt_fn(CURLM *m, CURLMoption option, pcb_fn fn)
+{ return curl_multi_setopt(m, option, fn); }
 
 static int pcb_socket(int family, int socktype, int protocol)
 { return socket(family, socktype, protocol); }
 
 static int pcb_close(int fd)
 { return close(fd); }
+
+static int pcb_khkey_type(const struct curl_khkey *key)
+{ return (int)key->keytype; }
+
+static const char *pcb_url_strerror(int code)
+{
+#if LIBCURL_VERSION_NUM >= 0x075000
+    return curl_url_strerror((CURLUcode)code);
+#else
+    (void)code;
+    return NULL;
+#endif
+}
+
+#if LIBCURL_VERSION_NUM >= 0x081100
+static CURLMcode pcb_multi_notify_set(CURLM *m, unsigned int notification, int on)
+{
+    return on ? curl_multi_notify_enable(m, notification)
+              : curl_multi_notify_disable(m, notification);
+}
+#endif
 
 static int pcb_sockopt_already_connected_broken(void)
 {
@@ -142,27 +122,36 @@ static CURLMcode pcb_multi_fdset(CURLM *m, int *rfds, int *wfds, int *efds, int 
     return CURLM_OK;
 }
 
-static CURLMcode pcb_perform_step(CURLM *m, CURL *e, int timeout_ms, int *state, CURLcode *result)
+static CURLMcode pcb_perform_step(struct pcb_easy *e, int timeout_ms)
 {
     int running = 0, queued = 0;
     CURLMsg *msg;
     CURLMcode rc;
-    if(*state == 0) {
-        rc = curl_multi_add_handle(m, e);
+    if(!e->perform)
+        return CURLM_BAD_HANDLE;
+    if(e->state == 0) {
+        rc = curl_multi_add_handle(e->perform, e->h);
         if(rc != CURLM_OK)
             return rc;
-        *state = 1;
+        e->state = 1;
     }
-    rc = curl_multi_poll(m, NULL, 0, timeout_ms, NULL);
+    rc = curl_multi_poll(e->perform, NULL, 0, timeout_ms, NULL);
     if(rc == CURLM_OK)
-        rc = curl_multi_perform(m, &running);
+        rc = curl_multi_perform(e->perform, &running);
     if(rc == CURLM_OK) {
-        msg = curl_multi_info_read(m, &queued);
+        msg = curl_multi_info_read(e->perform, &queued);
         if(msg && msg->msg == CURLMSG_DONE) {
-            *result = msg->data.result;
-            *state = 2;
-            rc = curl_multi_remove_handle(m, e);
+            e->result = msg->data.result;
+            e->state = 2;
+            rc = curl_multi_remove_handle(e->perform, e->h);
         }
     }
     return rc;
+}
+
+static CURLM *pcb_easy_perform_multi(struct pcb_easy *e)
+{
+    if(!e->perform)
+        e->perform = curl_multi_init();
+    return e->perform;
 }

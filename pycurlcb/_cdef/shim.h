@@ -4,10 +4,12 @@
 CURLcode pcb_easy_setopt_long(CURL *h, CURLoption option, long value);
 CURLcode pcb_easy_setopt_off_t(CURL *h, CURLoption option, curl_off_t value);
 CURLcode pcb_easy_setopt_ptr(CURL *h, CURLoption option, const void *value);
-/* Install (clientp != NULL) or remove (clientp == NULL) the trampoline for the
- * callback option `fnoption`, with its data option pointing at clientp;
- * removing restores libcurl's defaults (WRITEDATA stdout, READDATA stdin). */
-CURLcode pcb_easy_set_callback(CURL *h, CURLoption fnoption, void *clientp);
+/* A callback option: `fn` is a trampoline (lib.pcb_*) cast to pcb_fn, or NULL. */
+typedef void (*pcb_fn)(void);
+CURLcode pcb_easy_setopt_fn(CURL *h, CURLoption option, pcb_fn fn);
+/* libcurl's defaults for WRITEDATA and READDATA, used by its fwrite/fread. */
+void *pcb_stdout(void);
+void *pcb_stdin(void);
 
 CURLcode pcb_easy_getinfo_long(CURL *h, CURLINFO info, long *out);
 CURLcode pcb_easy_getinfo_double(CURL *h, CURLINFO info, double *out);
@@ -18,13 +20,18 @@ CURLcode pcb_easy_getinfo_socket(CURL *h, CURLINFO info, curl_socket_t *out);
 CURLMcode pcb_multi_setopt_long(CURLM *m, CURLMoption option, long value);
 CURLMcode pcb_multi_setopt_off_t(CURLM *m, CURLMoption option, curl_off_t value);
 CURLMcode pcb_multi_setopt_ptr(CURLM *m, CURLMoption option, const void *value);
-/* Install or remove the socket and timer trampolines of a multi handle. */
-CURLMcode pcb_multi_set_callbacks(CURLM *m, void *clientp);
+CURLMcode pcb_multi_setopt_fn(CURLM *m, CURLMoption option, pcb_fn fn);
 
 /* The default socket behaviour, for the trampolines when no Python callable
  * is set: socket(2) and close(2), without a Python socket object. */
 int pcb_socket(int family, int socktype, int protocol);
 int pcb_close(int fd);
+
+/* struct curl_khkey's keytype (an enum curl_khtype), as an int. */
+int pcb_khkey_type(const struct curl_khkey *key);
+
+/* curl_url_strerror(3) where libcurl has it (7.80.0), else NULL. */
+const char *pcb_url_strerror(int code);
 
 /* The value a write/header callback returns to make libcurl fail the
  * transfer: CURL_WRITEFUNC_ERROR where the header has it, else 0xFFFFFFFF,
@@ -40,10 +47,13 @@ CURLMcode pcb_multi_fdset(CURLM *m, int *rfds, int *wfds, int *efds, int cap,
                           int *nr, int *nw, int *ne);
 #define PCB_FD_SETSIZE ...
 
-/* One step of a blocking transfer of `e` on the private multi handle `m`, as
- * libcurl's own curl_easy_perform() loops (lib/easy.c easy_transfer).
- * *state: 0 = not added yet (the step adds it), 1 = running, 2 = done (the
- * step has read its CURLcode into *result and removed it).  A step waits in
- * curl_multi_poll() for at most timeout_ms, then calls curl_multi_perform();
- * returning to Python between steps lets signal handlers (Ctrl-C) run. */
-CURLMcode pcb_perform_step(CURLM *m, CURL *e, int timeout_ms, int *state, CURLcode *result);
+/* One step of a blocking transfer of e on its private multi handle
+ * (pcb_easy_perform_multi), as libcurl's own curl_easy_perform() loops
+ * (lib/easy.c easy_transfer).  e->state: 0 = not added yet (the step adds
+ * it), 1 = running, 2 = done (the step has read its CURLcode into e->result
+ * and removed it).  A step waits in curl_multi_poll() for at most timeout_ms,
+ * then calls curl_multi_perform(); returning to Python between steps lets
+ * signal handlers (Ctrl-C) run. */
+CURLMcode pcb_perform_step(struct pcb_easy *e, int timeout_ms);
+/* e's private multi handle for perform(), made on first use; NULL on failure. */
+CURLM *pcb_easy_perform_multi(struct pcb_easy *e);

@@ -14,6 +14,9 @@ typedef int... CURLMcode;
 typedef int... CURLMoption;
 typedef int... CURLMSG;
 typedef int... CURLversion;
+typedef int... CURLSHcode;
+typedef int... CURLSHoption;
+typedef int... curlfiletype;
 typedef int... sa_family_t;
 
 typedef void CURL;
@@ -56,6 +59,22 @@ struct curl_easyoption {
     CURLoption id;
     curl_easytype type;
     unsigned int flags;
+};
+
+/* SSH_KEYFUNCTION's keys; keytype (an enum) is read through pcb_khkey_type(). */
+struct curl_khkey { const char *key; size_t len; ...; };
+
+/* CHUNK_BGN_FUNCTION's transfer_info (FTP wildcard matching). */
+struct curl_fileinfo {
+    char *filename;
+    curlfiletype filetype;
+    unsigned int perm;
+    int uid;
+    int gid;
+    curl_off_t size;
+    long int hardlinks;
+    unsigned int flags;
+    ...;
 };
 
 struct curl_certinfo { int num_of_certs; struct curl_slist **certinfo; };

@@ -1,0 +1,234 @@
+/* Lifetimes of the libcurl handles (declarations and rationale: handles.h). */
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <pthread.h>
+
+struct pcb_multi {
+    CURLM *m;
+    long refs;
+};
+
+struct pcb_share {
+    void *sh;
+    long refs;
+    pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+};
+
+struct pcb_easy {
+    CURL *h;
+    CURLM *perform;
+    struct pcb_multi *multi;
+    struct pcb_share *share;
+    int state;
+    CURLcode result;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+static void pcb_multi_decref(struct pcb_multi *m)
+{
+    if(--m->refs == 0) {
+        if(m->m)
+            curl_multi_cleanup(m->m);
+        free(m);
+    }
+}
+
+static void pcb_share_decref(struct pcb_share *s)
+{
+    int i;
+    if(--s->refs == 0) {
+        if(s->sh)
+            curl_share_cleanup((CURLSH *)s->sh);
+        for(i = 0; i < CURL_LOCK_DATA_LAST; i++)
+            pthread_mutex_destroy(&s->locks[i]);
+        free(s);
+    }
+}
+
+static struct pcb_easy *pcb_easy_new(struct pcb_easy *src)
+{
+    struct pcb_easy *e = calloc(1, sizeof(*e));
+    if(!e)
+        return NULL;
+    e->h = src ? curl_easy_duphandle(src->h) : curl_easy_init();
+    if(!e->h) {
+        free(e);
+        return NULL;
+    }
+    /* a duplicate would write into the source's buffer */
+    curl_easy_setopt(e->h, CURLOPT_ERRORBUFFER, e->errbuf);
+    if(src && src->share) {
+        /* curl_easy_duphandle copies CURLOPT_SHARE: count the reference */
+        e->share = src->share;
+        e->share->refs++;
+    }
+    return e;
+}
+
+static void pcb_easy_close(struct pcb_easy *e)
+{
+    if(!e->h)
+        return;
+    if(e->multi) {
+        struct pcb_multi *m = e->multi;
+        e->multi = NULL;
+        if(m->m)
+            curl_multi_remove_handle(m->m, e->h);
+        pcb_multi_decref(m);
+    }
+    if(e->perform) {  /* closes perform()'s cached connections */
+        curl_multi_cleanup(e->perform);
+        e->perform = NULL;
+    }
+    if(e->share) {
+        struct pcb_share *s = e->share;
+        e->share = NULL;
+        curl_easy_setopt(e->h, CURLOPT_SHARE, NULL);
+        pcb_share_decref(s);
+    }
+    curl_easy_cleanup(e->h);
+    e->h = NULL;
+}
+
+static void pcb_easy_free(struct pcb_easy *e)
+{
+    pcb_easy_close(e);
+    free(e);
+}
+
+static struct pcb_multi *pcb_multi_new(void)
+{
+    struct pcb_multi *m = calloc(1, sizeof(*m));
+    if(!m)
+        return NULL;
+    m->m = curl_multi_init();
+    if(!m->m) {
+        free(m);
+        return NULL;
+    }
+    m->refs = 1;
+    return m;
+}
+
+static CURLMcode pcb_multi_close(struct pcb_multi *m)
+{
+    CURLMcode rc = CURLM_OK;
+    if(m->m) {
+        rc = curl_multi_cleanup(m->m);
+        m->m = NULL;
+    }
+    return rc;
+}
+
+static void pcb_multi_free(struct pcb_multi *m)
+{
+    pcb_multi_close(m);
+    pcb_multi_decref(m);
+}
+
+static CURLMcode pcb_multi_add(struct pcb_multi *m, struct pcb_easy *e)
+{
+    CURLMcode rc;
+    if(!m->m || !e->h || e->multi)
+        return CURLM_BAD_HANDLE;
+    rc = curl_multi_add_handle(m->m, e->h);
+    if(rc == CURLM_OK) {
+        e->multi = m;
+        m->refs++;
+    }
+    return rc;
+}
+
+static CURLMcode pcb_multi_remove(struct pcb_multi *m, struct pcb_easy *e)
+{
+    CURLMcode rc = CURLM_OK;
+    if(e->multi != m)
+        return CURLM_BAD_EASY_HANDLE;
+    if(m->m && e->h)
+        rc = curl_multi_remove_handle(m->m, e->h);
+    if(rc == CURLM_OK) {
+        e->multi = NULL;
+        pcb_multi_decref(m);
+    }
+    return rc;
+}
+
+static void pcb_share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *userptr)
+{
+    struct pcb_share *s = userptr;
+    (void)handle;
+    (void)access;
+    if((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_lock(&s->locks[data]);
+}
+
+static void pcb_share_unlock(CURL *handle, curl_lock_data data, void *userptr)
+{
+    struct pcb_share *s = userptr;
+    (void)handle;
+    if((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_unlock(&s->locks[data]);
+}
+
+static struct pcb_share *pcb_share_new(void)
+{
+    int i;
+    struct pcb_share *s = calloc(1, sizeof(*s));
+    if(!s)
+        return NULL;
+    s->sh = curl_share_init();
+    if(!s->sh) {
+        free(s);
+        return NULL;
+    }
+    for(i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&s->locks[i], NULL);
+    curl_share_setopt((CURLSH *)s->sh, CURLSHOPT_LOCKFUNC, pcb_share_lock);
+    curl_share_setopt((CURLSH *)s->sh, CURLSHOPT_UNLOCKFUNC, pcb_share_unlock);
+    curl_share_setopt((CURLSH *)s->sh, CURLSHOPT_USERDATA, s);
+    s->refs = 1;
+    return s;
+}
+
+static CURLSHcode pcb_share_setopt_long(struct pcb_share *s, CURLSHoption option, long value)
+{
+    if(!s->sh)
+        return CURLSHE_INVALID;
+    return curl_share_setopt((CURLSH *)s->sh, option, value);
+}
+
+static CURLSHcode pcb_share_close(struct pcb_share *s)
+{
+    CURLSHcode rc;
+    if(!s->sh)
+        return CURLSHE_OK;
+    if(s->refs > 1)
+        return CURLSHE_IN_USE;
+    rc = curl_share_cleanup((CURLSH *)s->sh);
+    if(rc == CURLSHE_OK)
+        s->sh = NULL;
+    return rc;
+}
+
+static void pcb_share_free(struct pcb_share *s)
+{
+    pcb_share_decref(s);
+}
+
+static CURLcode pcb_easy_set_share(struct pcb_easy *e, struct pcb_share *s)
+{
+    CURLcode rc;
+    if(!e->h)
+        return CURLE_BAD_FUNCTION_ARGUMENT;
+    if(s && !s->sh)
+        return CURLE_BAD_FUNCTION_ARGUMENT;
+    rc = curl_easy_setopt(e->h, CURLOPT_SHARE, s ? (CURLSH *)s->sh : NULL);
+    if(rc != CURLE_OK)
+        return rc;
+    if(e->share)
+        pcb_share_decref(e->share);
+    e->share = s;
+    if(s)
+        s->refs++;
+    return CURLE_OK;
+}

@@ -1,0 +1,58 @@
+/* The C side of each handle's lifetime (implemented in handles.c).
+ *
+ * A Curl owns a struct pcb_easy, a CurlMulti a struct pcb_multi, a CurlShare
+ * a struct pcb_share, each through ffi.gc: when the Python object is
+ * collected without having been closed (a subclass __del__ that does not call
+ * super(), a garbage cycle), the release below frees the libcurl handle in an
+ * order that is safe whatever order the garbage collector picks, because an
+ * easy handle holds a reference on the multi and share it is attached to.
+ * Normally close() runs first, with the Python callbacks enabled, and the
+ * release only frees memory. */
+
+struct pcb_multi {
+    CURLM *m;               /* NULL once closed */
+    long refs;              /* its CurlMulti, plus one per easy handle added */
+    ...;
+};
+
+struct pcb_share {
+    void *sh;               /* the CURLSH *, NULL once cleaned up */
+    long refs;              /* its CurlShare, plus one per easy handle using it */
+    ...;
+};
+
+struct pcb_easy {
+    CURL *h;                /* NULL once closed */
+    CURLM *perform;         /* perform()'s private multi handle, or NULL */
+    struct pcb_multi *multi;    /* the multi it is added to, or NULL */
+    struct pcb_share *share;    /* the share it uses, or NULL */
+    int state;              /* pcb_perform_step's progress */
+    CURLcode result;        /* the transfer's CURLcode once state is 2 */
+    char errbuf[...];       /* CURLOPT_ERRORBUFFER */
+    ...;
+};
+
+/* curl_easy_init() (or curl_easy_duphandle(src)) with ERRORBUFFER set; NULL
+ * if libcurl fails. */
+struct pcb_easy *pcb_easy_new(struct pcb_easy *src);
+/* Leave the multi and the share, clean up the private multi and the handle;
+ * callbacks may run.  Idempotent. */
+void pcb_easy_close(struct pcb_easy *e);
+/* The ffi.gc release: pcb_easy_close, then free the memory. */
+void pcb_easy_free(struct pcb_easy *e);
+
+struct pcb_multi *pcb_multi_new(void);
+/* curl_multi_cleanup(); the easy handles still added are left detached. */
+CURLMcode pcb_multi_close(struct pcb_multi *m);
+void pcb_multi_free(struct pcb_multi *m);
+CURLMcode pcb_multi_add(struct pcb_multi *m, struct pcb_easy *e);
+CURLMcode pcb_multi_remove(struct pcb_multi *m, struct pcb_easy *e);
+
+/* A share handle whose lock callbacks are C: one mutex per curl_lock_data,
+ * so easy handles in different threads share safely without the GIL. */
+struct pcb_share *pcb_share_new(void);
+CURLSHcode pcb_share_setopt_long(struct pcb_share *s, CURLSHoption option, long value);
+/* curl_share_cleanup(); CURLSHE_IN_USE while an easy handle uses it. */
+CURLSHcode pcb_share_close(struct pcb_share *s);
+void pcb_share_free(struct pcb_share *s);
+CURLcode pcb_easy_set_share(struct pcb_easy *e, struct pcb_share *s);

@@ -233,6 +233,7 @@ _FLAT_PREFIXES = (
     ("CURLALTSVC_", "ALTSVC_"),
     ("CURLMSG_", "MSG_"),
 )
+_C_PREFIXES = tuple(cprefix for cprefix, _ in _FLAT_PREFIXES)
 
 
 #: pycurl names these long options after their _LARGE (curl_off_t) twins.
@@ -255,8 +256,8 @@ def _flat_names() -> dict[str, int]:
     for member in InfoType:
         flat["INFOTYPE_" + member.name] = member.value
     for cname in sorted(dir(lib)):
-        if cname.endswith(("_LASTENTRY", "_LASTONE")):  # enum ends pycurl does not export
-            continue
+        if not cname.startswith(_C_PREFIXES) or cname.endswith(("_LASTENTRY", "_LASTONE")):
+            continue  # not a flat name's, or an enum end pycurl does not export
         for cprefix, pyprefix in _FLAT_PREFIXES:
             if cname.startswith(cprefix):
                 flat.setdefault(pyprefix + cname[len(cprefix):], _as_c_long(getattr(lib, cname)))

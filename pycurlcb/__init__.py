@@ -32,11 +32,17 @@ from .errors import (
 )
 from .multi import CurlMulti
 from .sockaddr import CurlSockAddr
-from .version import LIBCURL_VERSION_NUM, version, version_info
+from .version import (
+    COMPILE_LIBCURL_VERSION_NUM,
+    COMPILE_PY_VERSION_HEX,
+    COMPILE_SSL_LIB,
+    LIBCURL_VERSION_NUM,
+    version,
+    version_info,
+)
+from .version import __version__ as __version__
 
 globals().update(FLAT)
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AsyncCurlMulti",
@@ -59,6 +65,9 @@ __all__ = [
     "MultiError",
     "OptionError",
     "LIBCURL_VERSION_NUM",
+    "COMPILE_LIBCURL_VERSION_NUM",
+    "COMPILE_PY_VERSION_HEX",
+    "COMPILE_SSL_LIB",
     "version",
     "version_info",
     *FLAT,

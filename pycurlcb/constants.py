@@ -6,8 +6,12 @@ Nothing here is typed in by hand:
   so every option of the *loaded* libcurl.so is settable, with its type;
 * every other integer constant comes from the installed <curl/curl.h>
   (build_ffi.py lists their names, the compiler gives their values);
-* pycurl's flat names are derived from both by the prefix rules in
-  ``_FLAT_PREFIXES`` (CURLE_X -> E_X, CURLAUTH_X -> HTTPAUTH_X, ...).
+* pycurl's flat names come from pycurl's own table (``_pycurl_names.NAMES``,
+  generated from pycurl's src/module.c: pycurl name, C name, and whether pycurl
+  also makes it readable on Curl, CurlMulti or CurlShare objects), resolved
+  against the loaded libcurl and the installed header; names newer than pycurl
+  are derived by the prefix rules in ``_FLAT_PREFIXES`` (CURLE_X -> E_X,
+  CURLAUTH_X -> HTTPAUTH_X, ...). Where both give a name, pycurl's table wins.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import enum
 from typing import Any, NamedTuple
 
 from ._ffi import c_range, ffi, lib
+from ._pycurl_names import NAMES
 
 _LONG_MAX = c_range("long")[1]
 _ULONG_MAX = c_range("unsigned long", signed=False)[1]
@@ -228,6 +233,7 @@ _FLAT_PREFIXES = (
     ("CURLALTSVC_", "ALTSVC_"),
     ("CURLMSG_", "MSG_"),
 )
+_C_PREFIXES = tuple(cprefix for cprefix, _ in _FLAT_PREFIXES)
 
 
 #: pycurl names these long options after their _LARGE (curl_off_t) twins.
@@ -250,13 +256,40 @@ def _flat_names() -> dict[str, int]:
     for member in InfoType:
         flat["INFOTYPE_" + member.name] = member.value
     for cname in sorted(dir(lib)):
-        if cname.endswith(("_LASTENTRY", "_LASTONE")):  # enum ends pycurl does not export
-            continue
+        if not cname.startswith(_C_PREFIXES) or cname.endswith(("_LASTENTRY", "_LASTONE")):
+            continue  # not a flat name's, or an enum end pycurl does not export
         for cprefix, pyprefix in _FLAT_PREFIXES:
             if cname.startswith(cprefix):
                 flat.setdefault(pyprefix + cname[len(cprefix):], _as_c_long(getattr(lib, cname)))
     return flat
 
 
+def _c_value(c_name: str) -> int | None:
+    """The value of a C constant for the loaded libcurl; None if it does not have it.
+
+    CURLOPT_X comes from the run-time option table (an option of a newer
+    libcurl.so than the header counts), anything else from the header, as the
+    C long pycurl's insint() makes of it.
+    """
+    if c_name.startswith("CURLOPT_"):
+        return _OPTION_IDS.get(c_name[len("CURLOPT_"):])
+    value = getattr(lib, c_name, None)
+    return None if value is None else _as_c_long(value)
+
+
+def _pycurl_names() -> tuple[dict[str, int], dict[str, int], dict[str, int], dict[str, int]]:
+    """(flat, curl, multi, share): pycurl's table over the derived names; one int object each."""
+    flat = _flat_names()
+    scoped: dict[str, dict[str, int]] = {"module": {}, "curl": {}, "multi": {}, "share": {}}
+    for name, c_name, scope in NAMES:
+        value = _c_value(c_name)
+        if value is not None:  # pycurl's #if gates, decided by the loaded libcurl
+            flat[name] = scoped[scope][name] = value
+    return flat, scoped["curl"], scoped["multi"], scoped["share"]
+
+
 #: Every flat name, pycurl-style: URL, RESPONSE_CODE, E_COULDNT_CONNECT, ...
-FLAT: dict[str, int] = _flat_names()
+#: CURL_CONSTANTS, MULTI_CONSTANTS, SHARE_CONSTANTS: the names pycurl also makes
+#: readable on Curl, CurlMulti and CurlShare objects (``c.URL``), each value the
+#: very int object FLAT holds (``c.URL is pycurl.URL``).
+FLAT, CURL_CONSTANTS, MULTI_CONSTANTS, SHARE_CONSTANTS = _pycurl_names()

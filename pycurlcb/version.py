@@ -1,10 +1,17 @@
-"""libcurl's version, as pycurl reports it (curl_version(3), curl_version_info(3))."""
+"""libcurl's version, as pycurl reports it (curl_version(3), curl_version_info(3)),
+and pycurl's build-information names (COMPILE_*)."""
 
 from __future__ import annotations
 
+import re
+import sys
 from typing import Any, Optional
 
 from ._ffi import ffi, lib
+from ._pycurl_names import PYCURL_VERSION
+
+#: pycurlcb's own version.
+__version__ = "0.1.0"
 
 
 def _str(p: Any) -> Optional[str]:
@@ -36,5 +43,45 @@ def version_info() -> tuple[Any, ...]:
 
 #: The loaded libcurl's version number, e.g. 0x075801 for 7.88.1.
 LIBCURL_VERSION_NUM: int = lib.curl_version_info(lib.CURLVERSION_NOW).version_num
-#: pycurl-style version string: 'PycURL/<ours> libcurl/7.88.1 OpenSSL/3.0 ...'.
-version = "pycurlcb/0.1.0 " + _libcurl_version()
+
+#: pycurl's version string with ours appended: 'PycURL/7.49.0 libcurl/7.88.1
+#: OpenSSL/3.0.19 ... pycurlcb/0.1.0' (pycurl: 'PycURL/' + its version + ' ' +
+#: curl_version(3)); the pycurl version is the one whose names pycurlcb offers.
+version: str = f"PycURL/{PYCURL_VERSION} {_libcurl_version()} pycurlcb/{__version__}"
+#: The default CURLOPT_USERAGENT of a new Curl: pycurl sends its version string.
+USER_AGENT: str = version
+
+#: LIBCURL_VERSION_NUM of the <curl/curl.h> pycurlcb was compiled against
+#: (LIBCURL_VERSION_NUM above is the loaded library's, which may be newer).
+COMPILE_LIBCURL_VERSION_NUM: int = lib.LIBCURL_VERSION_NUM
+#: pycurl: PY_VERSION_HEX of the Python headers it was compiled with. pycurlcb's
+#: compiled module is built by cffi for the running interpreter (its file name
+#: carries the ABI tag, e.g. cpython-311), so the compiling Python had the same
+#: major.minor; the micro release is not recorded in the module, so this is
+#: sys.hexversion.
+COMPILE_PY_VERSION_HEX: int = sys.hexversion
+
+# (curl_version_info ssl_version prefix, pycurl's name): the table pycurl's module
+# init uses to check that the loaded libcurl's TLS library is the one it was built
+# for (pycurl src/module.c and src/pycurl.h spell the names).
+_SSL_LIBS = (
+    ("OpenSSL/", "openssl"), ("LibreSSL/", "openssl"), ("BoringSSL", "openssl"),
+    ("wolfSSL/", "wolfssl"), ("GnuTLS/", "gnutls"), ("NSS/", "nss"), ("mbedTLS/", "mbedtls"),
+    ("Secure Transport", "secure-transport"), ("Schannel", "schannel"),
+)
+
+
+def ssl_lib(ssl_version: Optional[str]) -> str:
+    """pycurl's COMPILE_SSL_LIB name for a curl_version_info(3) ssl_version string.
+
+    'openssl', 'wolfssl', 'gnutls', 'nss', 'mbedtls', 'secure-transport',
+    'schannel', or 'none/other' (no TLS, or a library pycurl does not name).
+    A multi-TLS libcurl puts the backends not in use in parentheses
+    ('(OpenSSL/3.0.2) Schannel'); the one in use decides.
+    """
+    active = re.sub(r"\([^)]*\)", "", ssl_version or "").strip()
+    return next((name for prefix, name in _SSL_LIBS if active.startswith(prefix)), "none/other")
+
+
+#: The TLS library of the loaded libcurl, named as pycurl's COMPILE_SSL_LIB.
+COMPILE_SSL_LIB: str = ssl_lib(_str(lib.curl_version_info(lib.CURLVERSION_NOW).ssl_version))

@@ -1,14 +1,18 @@
 """pycurlcb: the system libcurl from Python, with its socket callbacks.
 
-``import pycurlcb as pycurl`` works for code written against pycurl's Curl,
-CurlMulti and AsyncCurlMulti; every pycurl-style flat constant (URL,
-RESPONSE_CODE, E_COULDNT_CONNECT, SOCKTYPE_IPCXN, POLL_IN ...) is a
-module attribute.
+``import pycurlcb as pycurl`` is a drop-in for pycurl 7.49: Curl, CurlMulti,
+CurlShare, CurlMime, CurlUrl, AsyncCurlMulti, every pycurl constant (URL,
+RESPONSE_CODE, E_COULDNT_CONNECT, SOCKTYPE_IPCXN, POLL_IN ...) and pycurl's
+module functions.  AsyncCurlMulti (and asyncio with it) is imported on first
+use.
 """
 
 from __future__ import annotations
 
-from .aio import AsyncCurlMulti
+from typing import Any
+
+from ._callbacks import FileInfo, HstsEntry, HstsIndex, KhKey
+from ._ffi import global_cleanup, global_init
 from .constants import (
     FLAT,
     CSelect,
@@ -28,7 +32,13 @@ from .errors import (
     CurlTLSError,
     MultiError,
     OptionError,
+    ShareError,
+    UrlError,
+    easy_strerror,
     error,
+    multi_strerror,
+    share_strerror,
+    url_strerror,
 )
 from .multi import CurlMulti
 from .sockaddr import CurlSockAddr
@@ -44,14 +54,34 @@ from .version import __version__ as __version__
 
 globals().update(FLAT)
 
+#: Imported on first use (asyncio costs more than the rest of pycurlcb).
+_LAZY = {"AsyncCurlMulti": ("aio", "AsyncCurlMulti"), "async_multi": ("aio", None), "aio": ("aio", None)}
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'pycurlcb' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(f".{target[0]}", __name__)
+    value = module if target[1] is None else getattr(module, target[1])
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "AsyncCurlMulti",
     "Curl",
     "CurlMulti",
     "CurlSockAddr",
     "CSelect",
+    "FileInfo",
+    "HstsEntry",
+    "HstsIndex",
     "Info",
     "InfoType",
+    "KhKey",
     "MOpt",
     "Opt",
     "Poll",
@@ -64,6 +94,14 @@ __all__ = [
     "CurlTLSError",
     "MultiError",
     "OptionError",
+    "ShareError",
+    "UrlError",
+    "easy_strerror",
+    "multi_strerror",
+    "share_strerror",
+    "url_strerror",
+    "global_init",
+    "global_cleanup",
     "LIBCURL_VERSION_NUM",
     "COMPILE_LIBCURL_VERSION_NUM",
     "COMPILE_PY_VERSION_HEX",

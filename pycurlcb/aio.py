@@ -17,9 +17,12 @@ How it drives libcurl (curl_multi_socket_action(3)):
   from inside a libcurl callback; there is no polling loop.
 
 Each Curl's future resolves to the Curl, or fails with what Curl.perform()
-would raise: an exception from that Curl's own callbacks fails that future
-alone, as the same object.  Cancelling a future (or the task awaiting
-perform()) removes that Curl cleanly; it can be used again.
+would raise: ``pycurlcb.error`` whose ``__cause__`` is what that Curl's own
+callbacks raised, failing that future alone.  Cancelling a future (or the
+task awaiting perform()) removes that Curl cleanly; it can be used again.
+
+It is built on CurlMulti's public methods only (socket_action, assign,
+info_read, handles, remove_handle): another driver can do the same.
 """
 
 from __future__ import annotations
@@ -28,10 +31,10 @@ import asyncio
 import socket
 from typing import Any, Optional
 
-from ._callbacks import take_stray
+from . import errors
 from ._ffi import lib
 from .constants import MOpt
-from .easy import Curl, _address
+from .easy import Curl
 from .errors import error
 from .multi import CurlMulti
 
@@ -82,7 +85,6 @@ class AsyncCurlMulti:
 
     def __init__(self, close_handles: bool = False) -> None:
         self._multi = CurlMulti()
-        self._multi._raise_easy_errors = False
         self._multi.setopt(lib.CURLMOPT_SOCKETFUNCTION, self._on_socket)
         self._multi.setopt(lib.CURLMOPT_TIMERFUNCTION, self._on_timer)
         self.close_handles = close_handles
@@ -220,21 +222,21 @@ class AsyncCurlMulti:
             self._timer = None
         if self._multi.closed:
             return
-        self._multi._socket_action(fd, events)
-        stray = take_stray()  # KeyboardInterrupt from a signal handler: out of the loop
-        if stray is not None:
-            raise stray
-        cb = self._multi._cb
-        exc = cb.take()
-        if exc is not None:  # the driver's own socket/timer callback failed (add_reader ...)
-            doomed, cb.doomed = cb.doomed, []
-            curls = [self._multi._curls.get(_address(easy)) for easy in doomed]
-            failed = [c for c in curls if c is not None] or list(self._futures)
-            for curl in failed:  # the socket callback's transfer; for the timer's, all
+        try:
+            self._multi.socket_action(fd, events)
+        except errors.MultiError as exc:
+            # The driver's own socket/timer callback failed (add_reader ...):
+            # the multi removed the transfer whose socket callback failed; for
+            # the timer's, every transfer is failed.
+            self._collect()
+            running = set(self._multi.handles())
+            gone = [c for c in self._futures if c not in running] or list(self._futures)
+            for curl in gone:
                 future = self._futures.pop(curl, None)
                 self._detach(curl)
                 if future is not None and not future.done():
                     future.set_exception(exc)
+            return
         self._collect()
 
     def _collect(self) -> None:
@@ -244,13 +246,13 @@ class AsyncCurlMulti:
             if not ok and not err:
                 return
             for curl in ok:
-                self._finish(curl, lib.CURLE_OK)
-            for curl, code, _ in err:
-                self._finish(curl, code)
+                self._finish(curl, lib.CURLE_OK, None)
+            for curl, code, message in err:
+                self._finish(curl, code, message)
 
-    def _finish(self, curl: Curl, code: int) -> None:
+    def _finish(self, curl: Curl, code: int, message: Optional[str]) -> None:
         future = self._futures.pop(curl, None)
-        outcome = curl._outcome(code)
+        outcome = errors.outcome(code, None, curl.callback_error, message=message)
         self._detach(curl)
         if future is None or future.done():
             return
@@ -261,8 +263,7 @@ class AsyncCurlMulti:
 
     def _detach(self, curl: Curl) -> None:
         if curl in self._multi:
-            self._multi._remove(curl)
-            curl._cb.exc = None
+            self._multi.remove_handle(curl)
 
     def _on_future_done(self, curl: Curl, future: asyncio.Future[Curl]) -> None:
         if future.cancelled():

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import os
 import warnings
-import weakref
 from typing import Any, Callable, Optional
 
 from . import _callbacks, errors
 from ._callbacks import EasyCallbacks, Row, register, take_parked, unregister
 from ._ffi import c_range, ffi, lib
 from ._handle import Handle
-from .constants import OPTIONS, InfoKind, Opt, OptionSpec, OptType, info_kind
+from .constants import CURL_CONSTANTS, OPTIONS, InfoKind, Opt, OptionSpec, OptType, info_kind
 from .errors import OptionError, error
+from .version import USER_AGENT
 
 _INFO_MAX = c_range("CURLINFO")[1]
 _LONG_MIN, _LONG_MAX = c_range("long")
@@ -769,13 +769,8 @@ def _decoded(item: Any) -> Any:
 _TRAMPOLINES = {name: ffi.cast("pcb_fn", getattr(lib, name)) for name in _callbacks.ROWS}
 #: Copies what other modules keep per handle into a duphandle()'s copy.
 _DUP_HOOKS: list[Callable[[Curl, Curl], None]] = []
-_USER_AGENT = ffi.new("char[]", b"")  # replaced below once version.py is imported
+#: pycurl's default User-Agent: its version string (libcurl copies it).
+_USER_AGENT = USER_AGENT.encode("ascii", "replace")
 
-
-def _set_user_agent(text_: str) -> None:
-    global _USER_AGENT
-    _USER_AGENT = ffi.new("char[]", text_.encode("ascii", "replace"))
-
-
-def _weak(obj: Any) -> Callable[[], Any]:
-    return weakref.ref(obj)
+for _name, _value in CURL_CONSTANTS.items():
+    setattr(Curl, _name, _value)  # pycurl's constants, readable on handles: c.URL

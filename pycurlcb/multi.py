@@ -30,7 +30,7 @@ from . import _callbacks, errors
 from ._callbacks import MultiCallbacks, register, take_parked, unregister
 from ._ffi import c_range, ffi, lib
 from ._handle import Handle
-from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MOpt
+from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MULTI_CONSTANTS, MOpt
 from .easy import _TRAMPOLINES, Curl
 from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, OptionError, error
 
@@ -463,3 +463,7 @@ class CurlMulti(Handle):
             if not 0 <= notification <= 0xFFFFFFFF:
                 raise OverflowError(f"{what} notification value out of range")
             errors.check_multi(lib.pcb_multi_notify_set(m, notification, on), message=f"{what} failed")
+
+
+for _name, _value in MULTI_CONSTANTS.items():
+    setattr(CurlMulti, _name, _value)  # pycurl's constants, readable on handles: m.M_MAXCONNECTS

@@ -37,7 +37,7 @@ from typing import Any
 
 import pytest
 
-from pycurlcb._callbacks import take_stray
+from pycurlcb._callbacks import take_parked as take_stray
 
 # pytest's default import mode already puts tests/ on sys.path; importlib mode does not.
 _HERE = str(Path(__file__).parent)

@@ -2,6 +2,8 @@
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <pthread.h>
+#include <string.h>
+#include <dlfcn.h>
 
 struct pcb_multi {
     CURLM *m;
@@ -22,7 +24,11 @@ struct pcb_easy {
     int state;
     CURLcode result;
     char errbuf[CURL_ERROR_SIZE];
+    char *cacerts;              /* PEM text for set_ca_certs(), or NULL */
+    size_t cacerts_len;
 };
+
+static CURLcode pcb_easy_set_ca_certs(struct pcb_easy *e, const char *pem, size_t len);
 
 static void pcb_multi_decref(struct pcb_multi *m)
 {
@@ -57,6 +63,12 @@ static struct pcb_easy *pcb_easy_new(struct pcb_easy *src)
     }
     /* a duplicate would write into the source's buffer */
     curl_easy_setopt(e->h, CURLOPT_ERRORBUFFER, e->errbuf);
+    if(src && src->cacerts &&
+       pcb_easy_set_ca_certs(e, src->cacerts, src->cacerts_len) != CURLE_OK) {
+        curl_easy_cleanup(e->h);
+        free(e);
+        return NULL;
+    }
     if(src && src->share) {
         /* curl_easy_duphandle copies CURLOPT_SHARE: count the reference */
         e->share = src->share;
@@ -88,6 +100,8 @@ static void pcb_easy_close(struct pcb_easy *e)
     }
     curl_easy_cleanup(e->h);
     e->h = NULL;
+    free(e->cacerts);
+    e->cacerts = NULL;
 }
 
 static void pcb_easy_free(struct pcb_easy *e)
@@ -230,5 +244,85 @@ static CURLcode pcb_easy_set_share(struct pcb_easy *e, struct pcb_share *s)
     e->share = s;
     if(s)
         s->refs++;
+    return CURLE_OK;
+}
+
+/* set_ca_certs(): add PEM certificates to OpenSSL's store from
+ * CURLOPT_SSL_CTX_FUNCTION, as pycurl does.  OpenSSL is reached through the
+ * symbols libcurl already loaded (dlsym), so pycurlcb needs no OpenSSL headers;
+ * with another TLS backend the symbols are missing and set_ca_certs refuses. */
+struct pcb_openssl {
+    void *(*BIO_new_mem_buf)(const void *, int);
+    int (*BIO_free)(void *);
+    void *(*PEM_read_bio_X509)(void *, void **, void *, void *);
+    void *(*SSL_CTX_get_cert_store)(const void *);
+    int (*X509_STORE_add_cert)(void *, void *);
+    void (*X509_free)(void *);
+    void (*ERR_clear_error)(void);
+};
+
+static int pcb_openssl_load(struct pcb_openssl *o)
+{
+    void *self = dlopen(NULL, RTLD_LAZY);
+    if(!self)
+        return 0;
+    *(void **)&o->BIO_new_mem_buf = dlsym(self, "BIO_new_mem_buf");
+    *(void **)&o->BIO_free = dlsym(self, "BIO_free");
+    *(void **)&o->PEM_read_bio_X509 = dlsym(self, "PEM_read_bio_X509");
+    *(void **)&o->SSL_CTX_get_cert_store = dlsym(self, "SSL_CTX_get_cert_store");
+    *(void **)&o->X509_STORE_add_cert = dlsym(self, "X509_STORE_add_cert");
+    *(void **)&o->X509_free = dlsym(self, "X509_free");
+    *(void **)&o->ERR_clear_error = dlsym(self, "ERR_clear_error");
+    return o->BIO_new_mem_buf && o->BIO_free && o->PEM_read_bio_X509 &&
+           o->SSL_CTX_get_cert_store && o->X509_STORE_add_cert && o->X509_free &&
+           o->ERR_clear_error;
+}
+
+static CURLcode pcb_ssl_ctx_add_certs(CURL *curl, void *sslctx, void *userptr)
+{
+    struct pcb_easy *e = userptr;
+    struct pcb_openssl o;
+    void *bio, *store, *cert;
+    int loaded = 0;
+    (void)curl;
+    if(!e->cacerts || e->cacerts_len > 0x7FFFFFFF || !pcb_openssl_load(&o))
+        return CURLE_FAILED_INIT;
+    bio = o.BIO_new_mem_buf(e->cacerts, (int)e->cacerts_len);
+    if(!bio)
+        return CURLE_OUT_OF_MEMORY;
+    store = o.SSL_CTX_get_cert_store(sslctx);
+    while(store && (cert = o.PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        o.X509_STORE_add_cert(store, cert);  /* "already in the store" is no error */
+        o.X509_free(cert);
+        loaded++;
+    }
+    o.BIO_free(bio);
+    o.ERR_clear_error();
+    return loaded ? CURLE_OK : CURLE_FAILED_INIT;
+}
+
+static CURLcode pcb_easy_set_ca_certs(struct pcb_easy *e, const char *pem, size_t len)
+{
+    struct pcb_openssl o;
+    char *copy;
+    CURLcode rc;
+    if(!e->h)
+        return CURLE_BAD_FUNCTION_ARGUMENT;
+    if(!pcb_openssl_load(&o))
+        return CURLE_NOT_BUILT_IN;
+    copy = malloc(len ? len : 1);
+    if(!copy)
+        return CURLE_OUT_OF_MEMORY;
+    memcpy(copy, pem, len);
+    rc = curl_easy_setopt(e->h, CURLOPT_SSL_CTX_FUNCTION, pcb_ssl_ctx_add_certs);
+    if(rc == CURLE_OK)
+        rc = curl_easy_setopt(e->h, CURLOPT_SSL_CTX_DATA, e);
+    if(rc != CURLE_OK) {
+        free(copy);
+        return rc;
+    }
+    free(e->cacerts);
+    e->cacerts = copy;
+    e->cacerts_len = len;
     return CURLE_OK;
 }

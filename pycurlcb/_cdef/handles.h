@@ -48,6 +48,11 @@ void pcb_multi_free(struct pcb_multi *m);
 CURLMcode pcb_multi_add(struct pcb_multi *m, struct pcb_easy *e);
 CURLMcode pcb_multi_remove(struct pcb_multi *m, struct pcb_easy *e);
 
+/* set_ca_certs(): trust PEM certificates besides the default CAs, added to
+ * OpenSSL's store from a C CURLOPT_SSL_CTX_FUNCTION (CURLE_NOT_BUILT_IN if
+ * libcurl does not use OpenSSL).  The text is copied. */
+CURLcode pcb_easy_set_ca_certs(struct pcb_easy *e, const char *pem, size_t len);
+
 /* A share handle whose lock callbacks are C: one mutex per curl_lock_data,
  * so easy handles in different threads share safely without the GIL. */
 struct pcb_share *pcb_share_new(void);

@@ -264,6 +264,15 @@ def take_parked() -> Optional[BaseException]:
     return exc
 
 
+def take_failure(state: _State) -> Optional[BaseException]:
+    """What the driving call that just returned must raise for ``state``: a parked
+    KeyboardInterrupt/SystemExit first, else the state's recorded exception.
+    Both are cleared."""
+    parked = take_parked()
+    exc = state.take()
+    return parked if parked is not None else exc
+
+
 def _backstop(abort: Any) -> Callable[..., Any]:
     """cffi's onerror: an exception that escaped the decorator's ``try``.
 

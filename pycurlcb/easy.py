@@ -19,7 +19,7 @@ import warnings
 from typing import Any, Callable, Optional
 
 from . import _callbacks, errors
-from ._callbacks import EasyCallbacks, Row, register, take_parked, unregister
+from ._callbacks import EasyCallbacks, Row, register, take_failure, take_parked, unregister
 from ._ffi import c_range, ffi, lib
 from ._handle import Handle
 from .constants import CURL_CONSTANTS, OPTIONS, InfoKind, Opt, OptionSpec, OptType, info_kind
@@ -106,7 +106,7 @@ def _release(e: Any) -> None:
     No Python runs from here on (its clientp is unregistered first), so the
     order the collector frees things in does not matter (handles.h).
     """
-    clientp = _KEYS.pop(e, None)
+    clientp = _KEYS.pop(ffi.cast("void *", e), None)
     if clientp is not None:
         unregister(clientp)
     lib.pcb_easy_free(e)
@@ -192,7 +192,7 @@ class Curl(Handle):
         self._e = e
         self._cb = cb
         self._clientp = register(cb)
-        _KEYS[e] = self._clientp
+        _KEYS[ffi.cast("void *", e)] = self._clientp
         self._busy = False
         self._slists: dict[int, tuple[Any, list[bytes]]] = {}  # option -> (slist, items)
         self._keep: dict[int, Any] = {}  # option -> Python objects libcurl points into
@@ -237,6 +237,7 @@ class Curl(Handle):
             return
         self._handle("close")
         cb = self._cb
+        cb.exc = None  # what an earlier transfer's callbacks raised was reported then
         _callbacks.reactivate(self._clientp, cb)  # a finaliser: the collector cleared it
         multi = self.multi()
         self._busy = True
@@ -247,10 +248,10 @@ class Curl(Handle):
         finally:
             self._busy = False
             self._multi_ref = None
-            _KEYS.pop(e, None)
+            _KEYS.pop(ffi.cast("void *", e), None)
             cb.release(self._clientp)
             self._forget_objects()
-        errors.check(0, None, take_parked() or cb.take())
+        errors.check(0, None, take_failure(cb))
 
     def _forget_objects(self) -> None:
         """Drop what the closed handle pinned, as pycurl does on close()."""
@@ -552,7 +553,7 @@ class Curl(Handle):
                 lib.curl_multi_remove_handle(e.perform, h)
                 e.state = 0
             self._busy = False
-        exc = errors.outcome(result, e.errbuf, take_parked() or cb.take())
+        exc = errors.outcome(result, e.errbuf, take_failure(cb))
         if exc is not None:
             raise exc
 
@@ -595,7 +596,7 @@ class Curl(Handle):
             raise TypeError(f"pause() expects an int bitmask, not {type(bitmask).__name__}")
         cb = self._cb
         rc = lib.curl_easy_pause(e.h, bitmask)
-        errors.check(rc, e.errbuf, take_parked() or (cb.take() if self.multi() is None else None))
+        errors.check(rc, e.errbuf, take_parked() if self.multi() is not None else take_failure(cb))
 
     def unpause(self) -> None:
         """pause(PAUSE_CONT)."""

@@ -46,7 +46,7 @@ CALLBACK_ROWS = {
 
 def _release(m: Any) -> None:
     """ffi.gc's release of a struct pcb_multi: the CurlMulti was collected unclosed."""
-    clientp = _KEYS.pop(m, None)
+    clientp = _KEYS.pop(ffi.cast("void *", m), None)
     if clientp is not None:
         unregister(clientp)
     lib.pcb_multi_free(m)
@@ -70,7 +70,7 @@ class CurlMulti(Handle):
         self._m = ffi.gc(m, _release)
         self._cb = MultiCallbacks(weakref.ref(self))
         self._clientp = register(self._cb)
-        _KEYS[m] = self._clientp
+        _KEYS[ffi.cast("void *", m)] = self._clientp
         self._curls: dict[Any, Curl] = {}  # CURL* -> Curl, in the order they were added
         self._out = ffi.new("int[2]")  # out-parameters: running handles, messages queued
         self._busy = False
@@ -124,7 +124,7 @@ class CurlMulti(Handle):
             self._busy = False
             cb.assigned.clear()
             cb.doomed.clear()
-            _KEYS.pop(self._m, None)
+            _KEYS.pop(ffi.cast("void *", self._m), None)
             unregister(self._clientp)
         pending = self._pending()
         if self.close_handles:

@@ -98,15 +98,16 @@ def load_real(cache: Path) -> suite.Result:
     if not cache.exists():
         raise SetupError(f"no cached real-pycurl results at {cache}: run without --only first")
     data = json.loads(cache.read_text())
-    return suite.Result(outcomes=data["outcomes"], collected=set(data["outcomes"]),
-                        seconds=data["seconds"])
+    return suite.Result(outcomes=data["outcomes"], collected=set(data["outcomes"]))
 
 
 def save_real(cache: Path, real: suite.Result, full_run: bool) -> None:
     """The whole run replaces the cache; a selection updates its tests only."""
     outcomes = {} if full_run or not cache.exists() else json.loads(cache.read_text())["outcomes"]
     outcomes.update(real.outcomes)
-    cache.write_text(json.dumps({"outcomes": outcomes, "seconds": real.seconds}, indent=0))
+    partial = cache.with_suffix(f".{os.getpid()}.tmp")  # another worktree may be reading it
+    partial.write_text(json.dumps({"outcomes": outcomes}, indent=0))
+    os.replace(partial, cache)
 
 
 def main(argv: list[str]) -> int:
@@ -140,7 +141,7 @@ def main(argv: list[str]) -> int:
                           if test in cb.collected or test.split("::")[0] in cb.collect_errors}
     scope = real.collected | cb.collected
     print()
-    verdict.summary("real pycurl", real, scope)
+    verdict.summary("real pycurl" + (" (cached)" if only_pycurlcb else ""), real, scope)
     verdict.summary("pycurlcb   ", cb, scope)
     verdict.per_file_table(real, cb, scope)
     return 0 if verdict.judge(real, cb, scope, allowed, full_run) else 1

@@ -56,7 +56,8 @@ def outcome(result: Result, test: str) -> str:
 def summary(label: str, result: Result, scope: set[str]) -> None:
     counts = Counter(outcome(result, test) for test in scope)
     parts = ", ".join(f"{counts[name]} {name}" for name in OUTCOMES if counts[name])
-    print(f"{label}: {len(scope)} tests in {result.seconds:.0f} s: {parts}")
+    took = f" in {result.seconds:.0f} s" if result.seconds else ""
+    print(f"{label}: {len(scope)} tests{took}: {parts}")
     for path, message in sorted(result.collect_errors.items()):
         print(f"  collection error in {path}: {message}")
     for note in result.notes:

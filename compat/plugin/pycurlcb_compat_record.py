@@ -67,9 +67,10 @@ class _Recorder:
             config.hook.pytest_deselected(items=dropped)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
+        if report.failed:  # the first error line is the cause: an import's, say
             lines = str(report.longrepr).strip().splitlines() or [""]
-            self._write(event="collect-error", path=report.nodeid, message=lines[-1])
+            cause = next((line for line in lines if line.startswith("E ")), lines[-1])
+            self._write(event="collect-error", path=report.nodeid, message=cause[1:].strip())
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self._write(event="collected", ids=[item.nodeid for item in session.items])

@@ -6,6 +6,7 @@
 #   make lint      ruff check + mypy (strict, settings in pyproject.toml)
 #   make bench     benchmarks/run.py
 #   make memcheck  a few test modules under valgrind
+#   make compat    pycurl 7.49.0's own test suite against real pycurl and pycurlcb (compat/README.md)
 #   make clean     remove the venv and build products
 
 PYTHON ?= python3
@@ -20,7 +21,7 @@ SUDO_HINT    := sudo apt-get install -y $(APT_PACKAGES)
 # Anything that changes what `pip install -e` builds.
 BUILD_INPUTS := $(wildcard pyproject.toml setup.py build_ffi.py pycurlcb/_cdef/* pycurlcb/_cbtable.py)
 
-.PHONY: all venv headers test demo lint bench memcheck clean
+.PHONY: all venv headers test demo lint bench memcheck compat clean
 
 all: test
 
@@ -117,6 +118,22 @@ memcheck: venv
 	echo "memcheck: $$(ls "$$logs" | wc -l) processes checked, $$(echo $$bad | wc -w) with errors" \
 	  "or no summary; pytest exit status $$status"; \
 	test -z "$$bad" && test $$status = 0
+
+# pycurl 7.49.0's own test suite, run against real pycurl and against pycurlcb
+# imported as pycurl, and judged against compat/allowed-failures.txt.  Its test
+# dependencies are the `compat` extra; the compat stamp installs `.[test,compat]`
+# once (again only when the build inputs change) and stands for the venv stamp too.
+# Extra pytest arguments or test files: make compat COMPAT_ARGS="tests/write_test.py";
+# reuse the cached real-pycurl results: COMPAT_ARGS="--only pycurlcb ...".
+COMPAT_STAMP := $(VENV)/.compat
+$(COMPAT_STAMP): $(BUILD_INPUTS) | $(VENV)/bin/python
+	@$(MAKE) --no-print-directory headers
+	$(VPIP) install -e '.[test,compat]'
+	@touch $(STAMP) $@
+
+compat: $(COMPAT_STAMP)
+	@$(MAKE) --no-print-directory $(PYCURL_STAMP)  # after, not beside, the other pip install
+	$(VPY) compat/run.py $(COMPAT_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .tox .pytest_cache .mypy_cache .ruff_cache \

@@ -44,6 +44,7 @@ from typing import Any, Callable, NamedTuple, Optional
 from . import sockaddr
 from ._cbtable import Row, rows_for
 from ._ffi import c_range, ffi, lib
+from .errors import ReturnOverflow
 
 #: The rows this build has: declared by build_ffi.py for the header's version.
 ROWS: dict[str, Row] = {
@@ -79,9 +80,10 @@ class HstsEntry(NamedTuple):
 
 
 class HstsIndex(NamedTuple):
-    """Where an entry stands in the cache being saved (struct curl_index)."""
+    """Where an entry stands in the cache being saved (struct curl_index); ``idx``
+    as in pycurl (``index`` would shadow tuple.index)."""
 
-    index: int
+    idx: int
     total: int
 
 
@@ -99,108 +101,114 @@ class FileInfo(NamedTuple):
 
 
 # --- the state objects clientp points at --------------------------------------------
+#
+# A Curl (CurlMulti) is its own callback state: its callables live in slots of
+# the handle object itself, so libcurl's clientp stands for the handle and the
+# handle is what refers to the user's callables (as in pycurl, where
+# gc.get_referrers(callback) is the Curl).  The slots and methods are
+# underscored so that they never meet the attributes users set on handles.
+
+
+def slot(attr: str) -> str:
+    """The slot of a state object that holds the callable of the row with ``attr``."""
+    return "_cb_" + attr
 
 
 def _slots(owner: str) -> tuple[str, ...]:
-    return tuple(sorted({r.attr for r in ROWS.values() if r.owner == owner}))
+    return tuple(sorted({slot(r.attr) for r in ROWS.values() if r.owner == owner}))
 
 
-EASY_ATTRS = _slots("easy")
-MULTI_ATTRS = _slots("multi")
+EASY_SLOTS = _slots("easy")
+MULTI_SLOTS = _slots("multi")
 
 
-class _State:
+class State:
     """A recorded failure: the first exception raised by a callback of the owner."""
 
-    __slots__ = ("exc", "__weakref__")
+    __slots__ = ("_exc",)
 
-    exc: Optional[BaseException]
+    _exc: Optional[BaseException]
 
-    def fail(self, exc: BaseException) -> None:
-        if self.exc is None:
-            self.exc = exc
+    def _fail(self, exc: BaseException) -> None:
+        if self._exc is None:
+            self._exc = exc
         if not isinstance(exc, Exception):
             _park(exc)
 
-    def take(self) -> Optional[BaseException]:
+    def _take(self) -> Optional[BaseException]:
         """The recorded exception, cleared."""
-        exc, self.exc = self.exc, None
+        exc, self._exc = self._exc, None
         return exc
 
 
-class EasyCallbacks(_State):
-    """A Curl's callables (one slot per easy row of the table) and its failure."""
+class EasyCallbacks(State):
+    """A Curl's callables (one slot per easy row of the table), its failure and sockets."""
 
-    __slots__ = (*EASY_ATTRS, "write_mv", "header_mv", "live", "orphan")
+    __slots__ = (*EASY_SLOTS, "_write_mv", "_header_mv", "_live", "_orphan")
 
-    def __init__(self) -> None:
-        self.exc = None
-        self.live = 0  # sockets opened through opensocket and not yet closed
-        self.orphan: Any = None  # the clientp, while closed with sockets alive
-        self.clear()
+    def _init_callbacks(self) -> None:
+        self._exc = None
+        self._live = 0  # sockets opened through opensocket and not yet closed
+        self._orphan: Any = None  # the clientp, while closed with sockets alive
+        self._clear_callbacks()
 
-    def clear(self) -> None:
-        """Forget every callable (curl_easy_reset, or a teardown without Python)."""
-        for name in EASY_ATTRS:
+    def _clear_callbacks(self) -> None:
+        """Forget every callable (curl_easy_reset, close)."""
+        for name in EASY_SLOTS:
             setattr(self, name, None)
-        self.write_mv = self.header_mv = False
+        self._write_mv = self._header_mv = False
 
-    def copy_from(self, other: EasyCallbacks) -> None:
+    def _copy_callbacks(self, other: EasyCallbacks) -> None:
         """Share ``other``'s callables (curl_easy_duphandle)."""
-        for name in (*EASY_ATTRS, "write_mv", "header_mv"):
+        for name in (*EASY_SLOTS, "_write_mv", "_header_mv"):
             setattr(self, name, getattr(other, name))
 
-    def release(self, clientp: Any) -> None:
+    def _release_callbacks(self, clientp: Any) -> None:
         """The Curl is closed: stay registered while libcurl holds sockets it opened."""
-        if self.live > 0:
-            self.orphan = clientp
+        if self._live > 0:
+            self._orphan = clientp
             _ORPHANS.add(self)
         else:
             unregister(clientp)
 
 
-class MultiCallbacks(_State):
+class MultiCallbacks(State):
     """A CurlMulti's callables, its assigned objects, and the transfers to fail."""
 
-    __slots__ = (*MULTI_ATTRS, "multi", "assigned", "doomed", "aborted")
+    __slots__ = (*MULTI_SLOTS, "_assigned", "_doomed", "_aborted")
 
-    def __init__(self, multi: Callable[[], Any]) -> None:
-        self.exc = None
-        self.multi = multi  # a weakref to the CurlMulti, passed to the socket callable
-        for name in MULTI_ATTRS:
+    def _init_callbacks(self) -> None:
+        self._exc = None
+        for name in MULTI_SLOTS:
             setattr(self, name, None)
         #: fd -> (object, its ffi handle) given to curl_multi_assign().
-        self.assigned: dict[int, tuple[Any, Any]] = {}
+        self._assigned: dict[int, tuple[Any, Any]] = {}
         #: CURL* of the transfers whose socket callback failed: the driving call
         #: removes them (they fail, the others go on).
-        self.doomed: list[Any] = []
+        self._doomed: list[Any] = []
         #: The timer callback asked to abort (returned -1).
-        self.aborted = False
-
-    def clear(self) -> None:
-        for name in MULTI_ATTRS:
-            setattr(self, name, None)
+        self._aborted = False
 
 
-#: Callback states of closed Curls that still have sockets open in libcurl.
-_ORPHANS: set[EasyCallbacks] = set()
+#: Closed Curls that still have sockets open in libcurl.
+_ORPHANS: set[Any] = set()
 
 
 class _Disabled:
     """A state without callables: what a key with no live state stands for."""
 
-    __slots__ = ("exc", "live", "orphan", "write_mv", "header_mv", "assigned", "doomed",
-                 "aborted", *EASY_ATTRS, *MULTI_ATTRS)
+    __slots__ = ("_exc", "_live", "_orphan", "_write_mv", "_header_mv", "_assigned", "_doomed",
+                 "_aborted", *EASY_SLOTS, *MULTI_SLOTS)
 
     def __init__(self) -> None:
         for name in self.__slots__:
             setattr(self, name, None)
-        self.live = 0
-        self.write_mv = self.header_mv = self.aborted = False
-        self.assigned = {}
-        self.doomed = _Discard()
+        self._live = 0
+        self._write_mv = self._header_mv = self._aborted = False
+        self._assigned = {}
+        self._doomed = _Discard()
 
-    def fail(self, exc: BaseException) -> None:
+    def _fail(self, exc: BaseException) -> None:
         pass  # nobody is left to raise it to
 
 
@@ -216,14 +224,14 @@ _STATES: dict[Any, Any] = {}
 _keys = itertools.count(1)
 
 
-def register(state: _State) -> Any:
+def register(state: State) -> Any:
     """A new clientp for ``state``: a key, never reused, cast to void *."""
     clientp = ffi.cast("void *", next(_keys))
     _STATES[clientp] = weakref.ref(state)
     return clientp
 
 
-def reactivate(clientp: Any, state: _State) -> None:
+def reactivate(clientp: Any, state: State) -> None:
     """Register ``state`` under ``clientp`` again (a finaliser closing with callbacks:
     the collector has already cleared the weak references to garbage)."""
     _STATES[clientp] = weakref.ref(state)
@@ -264,12 +272,12 @@ def take_parked() -> Optional[BaseException]:
     return exc
 
 
-def take_failure(state: _State) -> Optional[BaseException]:
+def take_failure(state: State) -> Optional[BaseException]:
     """What the driving call that just returned must raise for ``state``: a parked
     KeyboardInterrupt/SystemExit first, else the state's recorded exception.
     Both are cleared."""
     parked = take_parked()
-    exc = state.take()
+    exc = state._take()
     return parked if parked is not None else exc
 
 
@@ -316,12 +324,12 @@ def trampoline(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             state = None if ref is None else ref()
             if state is None:
                 state = _DISABLED
-            elif state.exc is not None and not after:
+            elif state._exc is not None and not after:
                 return abort
             try:
                 return body(state, *args)
             except BaseException as exc:  # noqa: B036 - KeyboardInterrupt aborts too
-                state.fail(exc)
+                state._fail(exc)
                 return abort
 
         call.__name__ = call.__qualname__ = name
@@ -334,12 +342,17 @@ def trampoline(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 # --- return values ---------------------------------------------------------------------
 
 
-def c_int(rv: Any, what: str) -> int:
-    """An int return value that must fit a C int, as pycurl checks it."""
+def c_int(rv: Any, what: str, direct: bool = True) -> int:
+    """An int return value that must fit a C int, as pycurl checks it.
+
+    Too large: errors.ReturnOverflow (raised by the driving call as itself),
+    or with ``direct=False`` an OverflowError (the cause of a pycurl.error).
+    """
     if not isinstance(rv, int):
         raise TypeError(f"{what} callback returned {_repr(rv)} which is not an integer")
     if not _INT_MIN <= rv <= _INT_MAX:
-        raise OverflowError(f"{what} callback returned {rv} which does not fit in an int")
+        cls = ReturnOverflow if direct else OverflowError
+        raise cls(f"{what} callback returned {rv} which does not fit in an int")
     return int(rv)
 
 
@@ -387,13 +400,13 @@ def _deliver(fn: Any, memoryview_arg: bool, ptr: Any, n: int, what: str) -> int:
 
 
 @trampoline("pcb_write")
-def _write(state: EasyCallbacks, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
-    return _deliver(state.write, state.write_mv, ptr, size * nmemb, "write")
+def _write(state: Any, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
+    return _deliver(state._cb_write, state._write_mv, ptr, size * nmemb, "write")
 
 
 @trampoline("pcb_header")
 def _header(state: EasyCallbacks, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
-    return _deliver(state.header, state.header_mv, ptr, size * nmemb, "header")
+    return _deliver(state._cb_header, state._header_mv, ptr, size * nmemb, "header")
 
 
 def fill(buffer: Any, n: int, rv: Any, what: str) -> int:
@@ -427,7 +440,7 @@ def fill(buffer: Any, n: int, rv: Any, what: str) -> int:
 
 @trampoline("pcb_read")
 def _read(state: EasyCallbacks, buffer: Any, size: int, nitems: int, userdata: Any) -> int:
-    fn = state.read
+    fn = state._cb_read
     if fn is None:
         return int(lib.CURL_READFUNC_ABORT)
     n = size * nitems
@@ -443,7 +456,7 @@ def seek_result(rv: Any) -> int:
             "seek callback must return 0 (CURL_SEEKFUNC_OK), 1 (CURL_SEEKFUNC_FAIL), "
             "2 (CURL_SEEKFUNC_CANTSEEK) or None"
         )
-    code = c_int(rv, "seek")
+    code = c_int(rv, "seek", direct=False)
     if not 0 <= code <= 2:
         raise ValueError(f"invalid return value for seek callback {code} not in (0, 1, 2)")
     return code
@@ -451,7 +464,7 @@ def seek_result(rv: Any) -> int:
 
 @trampoline("pcb_seek")
 def _seek(state: EasyCallbacks, userp: Any, offset: int, origin: int) -> int:
-    fn = state.seek
+    fn = state._cb_seek
     if fn is None:
         return int(lib.CURL_SEEKFUNC_CANTSEEK)
     return seek_result(fn(offset, origin))
@@ -459,13 +472,13 @@ def _seek(state: EasyCallbacks, userp: Any, offset: int, origin: int) -> int:
 
 @trampoline("pcb_ioctl")
 def _ioctl(state: EasyCallbacks, handle: Any, cmd: int, clientp: Any) -> int:
-    fn = state.ioctl
+    fn = state._cb_ioctl
     if fn is None:
         return int(lib.CURLIOE_UNKNOWNCMD)
     rv = fn(cmd)
     if rv is None:
         return int(lib.CURLIOE_OK)
-    code = c_int(rv, "ioctl")
+    code = c_int(rv, "ioctl", direct=False)
     if not 0 <= code < lib.CURLIOE_LAST:
         raise ValueError("ioctl callback returned invalid value")
     return code
@@ -475,25 +488,25 @@ def _progress_result(rv: Any, what: str) -> int:
     if rv is None:
         return 0
     if isinstance(rv, int):
-        return c_int(rv, what)
+        return c_int(rv, what, direct=False)
     return 1 if rv else 0
 
 
 @trampoline("pcb_xferinfo")
 def _xferinfo(state: EasyCallbacks, clientp: Any, dt: int, dn: int, ut: int, un: int) -> int:
-    fn = state.xferinfo
+    fn = state._cb_xferinfo
     return 1 if fn is None else _progress_result(fn(dt, dn, ut, un), "xferinfo")
 
 
 @trampoline("pcb_progress")
 def _progress(state: EasyCallbacks, clientp: Any, dt: float, dn: float, ut: float, un: float) -> int:
-    fn = state.progress
+    fn = state._cb_progress
     return 1 if fn is None else _progress_result(fn(dt, dn, ut, un), "progress")
 
 
 @trampoline("pcb_debug")
 def _debug(state: EasyCallbacks, handle: Any, kind: int, data: Any, size: int, userp: Any) -> int:
-    fn = state.debug
+    fn = state._cb_debug
     if fn is not None:
         fn(kind, ffi.unpack(data, size))  # its return value is ignored, as libcurl does
     return 0
@@ -563,13 +576,13 @@ def _close_quietly(fd: int) -> None:
 
 @trampoline("pcb_opensocket")
 def _opensocket(state: EasyCallbacks, clientp: Any, purpose: int, address: Any) -> int:
-    fn = state.opensocket
+    fn = state._cb_opensocket
     if fn is None:
         fd = int(lib.pcb_socket(address.family, address.socktype, address.protocol))
     else:
         fd = _open_fd(fn(purpose, sockaddr.from_c(address)), address)
     if fd != SOCKET_BAD:
-        state.live += 1
+        state._live += 1
     return fd
 
 
@@ -588,7 +601,7 @@ def _warn_already_connected() -> None:
 
 @trampoline("pcb_sockopt")
 def _sockopt(state: EasyCallbacks, clientp: Any, fd: int, purpose: int) -> int:
-    fn = state.sockopt
+    fn = state._cb_sockopt
     if fn is None:
         return _SOCKOPT_OK
     rv = fn(fd, purpose)
@@ -603,25 +616,26 @@ def _sockopt(state: EasyCallbacks, clientp: Any, fd: int, purpose: int) -> int:
 @trampoline("pcb_closesocket")
 def _closesocket(state: EasyCallbacks, clientp: Any, fd: int) -> int:
     try:
-        fn = state.closesocket
+        fn = state._cb_closesocket
         if fn is None:
             return int(lib.pcb_close(fd))
         # Once the callable ran it owns the fd, even if it raised: closing it
-        # here could close a descriptor that was meanwhile reused.
-        rv = fn(fd)
-        return 0 if rv is None else c_int(rv, "closesocket")
+        # here could close a descriptor that was meanwhile reused.  libcurl
+        # ignores what it returns, so pycurlcb does not check it either.
+        fn(fd)
+        return 0
     except Exception as exc:
-        if state.orphan is None:
+        if state._orphan is None:
             raise
         # The Curl is closed: nobody is left to raise this to.
         report_unraisable(exc, "the closesocket callback of a closed Curl")
         return 1
     finally:
-        state.live -= 1
-        if state.orphan is not None and state.live <= 0:
+        state._live -= 1
+        if state._orphan is not None and state._live <= 0:
             _ORPHANS.discard(state)
-            unregister(state.orphan)
-            state.orphan = None
+            unregister(state._orphan)
+            state._orphan = None
 
 
 class _Unraisable(NamedTuple):
@@ -658,7 +672,7 @@ def _khkey(key: Any) -> Optional[KhKey]:
 
 @trampoline("pcb_ssh_key")
 def _ssh_key(state: EasyCallbacks, easy: Any, known: Any, found: Any, match: int, clientp: Any) -> int:
-    fn = state.ssh_key
+    fn = state._cb_ssh_key
     if fn is None:
         return int(lib.CURLKHSTAT_REJECT)
     return c_int(fn(_khkey(known), _khkey(found), match), "ssh key")
@@ -666,7 +680,7 @@ def _ssh_key(state: EasyCallbacks, easy: Any, known: Any, found: Any, match: int
 
 @trampoline("pcb_ssh_hostkey")
 def _ssh_hostkey(state: EasyCallbacks, clientp: Any, keytype: int, key: Any, keylen: int) -> int:
-    fn = state.ssh_hostkey
+    fn = state._cb_ssh_hostkey
     if fn is None:
         return int(lib.CURLKHMATCH_MISMATCH)
     return c_int(fn(keytype, ffi.unpack(key, keylen)), "ssh hostkey")
@@ -678,7 +692,7 @@ def _str(p: Any) -> str:
 
 @trampoline("pcb_prereq")
 def _prereq(state: EasyCallbacks, clientp: Any, primary: Any, local: Any, pport: int, lport: int) -> int:
-    fn = state.prereq
+    fn = state._cb_prereq
     if fn is None:
         return int(lib.CURL_PREREQFUNC_OK)
     return c_int(fn(_str(primary), _str(local), pport, lport), "prereq")
@@ -686,7 +700,7 @@ def _prereq(state: EasyCallbacks, clientp: Any, primary: Any, local: Any, pport:
 
 @trampoline("pcb_fnmatch")
 def _fnmatch(state: EasyCallbacks, ptr: Any, pattern: Any, string: Any) -> int:
-    fn = state.fnmatch
+    fn = state._cb_fnmatch
     if fn is None:
         return int(lib.CURL_FNMATCHFUNC_FAIL)
     return c_int(fn(ffi.string(pattern), ffi.string(string)), "fnmatch")
@@ -694,7 +708,7 @@ def _fnmatch(state: EasyCallbacks, ptr: Any, pattern: Any, string: Any) -> int:
 
 @trampoline("pcb_chunk_bgn")
 def _chunk_bgn(state: EasyCallbacks, transfer_info: Any, ptr: Any, remains: int) -> int:
-    fn = state.chunk_bgn
+    fn = state._cb_chunk_bgn
     if fn is None:
         return int(lib.CURL_CHUNK_BGN_FUNC_OK)
     info = ffi.cast("struct curl_fileinfo *", transfer_info)
@@ -703,21 +717,21 @@ def _chunk_bgn(state: EasyCallbacks, transfer_info: Any, ptr: Any, remains: int)
         int(info.filetype), info.perm, info.uid, info.gid, info.size, info.hardlinks, info.flags,
     )
     rv = fn(entry, remains)
-    return int(lib.CURL_CHUNK_BGN_FUNC_OK) if rv is None else c_int(rv, "chunk_bgn")
+    return int(lib.CURL_CHUNK_BGN_FUNC_OK) if rv is None else c_int(rv, "chunk_bgn", direct=False)
 
 
 @trampoline("pcb_chunk_end")
 def _chunk_end(state: EasyCallbacks, ptr: Any) -> int:
-    fn = state.chunk_end
+    fn = state._cb_chunk_end
     if fn is None:
         return int(lib.CURL_CHUNK_END_FUNC_OK)
     rv = fn()
-    return int(lib.CURL_CHUNK_END_FUNC_OK) if rv is None else c_int(rv, "chunk_end")
+    return int(lib.CURL_CHUNK_END_FUNC_OK) if rv is None else c_int(rv, "chunk_end", direct=False)
 
 
 @trampoline("pcb_resolver_start")
 def _resolver_start(state: EasyCallbacks, resolver_state: Any, reserved: Any, userdata: Any) -> int:
-    fn = state.resolver_start
+    fn = state._cb_resolver_start
     if fn is None:
         return 0
     rv = fn()
@@ -727,7 +741,7 @@ def _resolver_start(state: EasyCallbacks, resolver_state: Any, reserved: Any, us
 @trampoline("pcb_trailer")
 def _trailer(state: EasyCallbacks, slist: Any, userdata: Any) -> int:
     slist[0] = ffi.NULL  # libcurl passes it uninitialised
-    fn = state.trailer
+    fn = state._cb_trailer
     rv = None if fn is None else fn()
     if rv is None:
         return int(lib.CURL_TRAILERFUNC_OK)
@@ -774,7 +788,7 @@ def _expire_to_c(value: Any) -> bytes:
 
 @trampoline("pcb_hstsread")
 def _hstsread(state: EasyCallbacks, easy: Any, entry: Any, userp: Any) -> int:
-    fn = state.hstsread
+    fn = state._cb_hstsread
     rv = None if fn is None else fn()
     if rv is None:
         return int(lib.CURLSTS_DONE)
@@ -800,7 +814,7 @@ def _hstsread(state: EasyCallbacks, easy: Any, entry: Any, userp: Any) -> int:
 
 @trampoline("pcb_hstswrite")
 def _hstswrite(state: EasyCallbacks, easy: Any, entry: Any, index: Any, userp: Any) -> int:
-    fn = state.hstswrite
+    fn = state._cb_hstswrite
     if fn is None:
         return int(lib.CURLSTS_OK)
     item = HstsEntry(
@@ -835,33 +849,32 @@ def _multi_socket(
 ) -> int:
     obj = ffi.from_handle(socketp) if socketp != ffi.NULL else None
     try:
-        fn = state.socket
-        rv = None if fn is None else fn(what, fd, state.multi(), obj)
+        fn = state._cb_socket
+        rv = None if fn is None else fn(what, fd, state, obj)
         if rv is None:
             return 0
-        return -1 if c_int(rv, "multi socket") == -1 else 0
+        return -1 if c_int(rv, "multi socket", direct=False) == -1 else 0
     except BaseException:
-        state.doomed.append(easy)
+        state._doomed.append(easy)
         raise
     finally:
         if what == lib.CURL_POLL_REMOVE:
-            entry = state.assigned.get(fd)
+            entry = state._assigned.get(fd)
             if entry is not None and entry[1] == socketp:
-                del state.assigned[fd]  # libcurl has forgotten it too
+                del state._assigned[fd]  # libcurl has forgotten it too
 
 
 @trampoline("pcb_multi_timer")
 def _multi_timer(state: MultiCallbacks, multi: Any, timeout_ms: int, clientp: Any) -> int:
-    fn = state.timer
+    fn = state._cb_timer
     rv = None if fn is None else fn(timeout_ms)
-    if rv is not None and c_int(rv, "multi timer") == -1:
-        state.aborted = True
+    if rv is not None and c_int(rv, "multi timer", direct=False) == -1:
+        state._aborted = True
     return 0
 
 
 @trampoline("pcb_multi_notify")
 def _multi_notify(state: MultiCallbacks, multi: Any, notification: int, easy: Any, user: Any) -> None:
-    fn = state.notify
+    fn = state._cb_notify
     if fn is not None:
-        owner = state.multi()
-        fn(notification, None if owner is None else owner.curl_of(easy))
+        fn(notification, state.curl_of(easy))

@@ -3,8 +3,9 @@
 * ``close()`` is explicit and idempotent; ``closed`` says whether it ran; the
   handle is a context manager.
 * ``__del__`` is pycurl's finaliser: it closes the handle with its Python
-  callbacks enabled, and hands whatever they raised to ``sys.unraisablehook``
-  (a finaliser has nobody to raise to).  A subclass whose ``__del__`` does not
+  callbacks enabled; close() hands what they raise to ``sys.unraisablehook``
+  (teardown has nobody to raise to), and so does __del__ with close()'s own
+  refusal (``__del__()`` called from inside a running transfer).  A subclass whose ``__del__`` does not
   call ``super().__del__()`` skips that: the C release attached with ffi.gc
   then frees the libcurl handle when the object is collected, without calling
   Python (handles.h).
@@ -17,7 +18,6 @@ from __future__ import annotations
 from typing import Any, NoReturn, TypeVar
 
 from ._callbacks import report_unraisable
-from .errors import error
 
 _T = TypeVar("_T", bound="Handle")
 
@@ -40,11 +40,9 @@ class Handle:
         if not self._ready:
             return
         try:
-            self.close()
+            self.close()  # reports what callbacks raise itself
         except BaseException as exc:  # noqa: B036 - nowhere to raise to from a finaliser
-            # Report what the user's callback raised, not the wrapper around it.
-            cause = exc.__cause__ if isinstance(exc, error) else None
-            report_unraisable(cause or exc, f"{type(self).__name__}.__del__", self)
+            report_unraisable(exc, f"{type(self).__name__}.__del__", self)
 
     def __enter__(self: _T) -> _T:
         return self

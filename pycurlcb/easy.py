@@ -14,16 +14,27 @@ raised during perform() comes out as ``pycurlcb.error`` with that exception as
 
 from __future__ import annotations
 
+import errno
 import os
+import threading
 import warnings
 from typing import Any, Callable, Optional
 
 from . import _callbacks, errors
-from ._callbacks import EasyCallbacks, Row, register, take_failure, take_parked, unregister
+from ._callbacks import (
+    EasyCallbacks,
+    Row,
+    register,
+    report_unraisable,
+    slot,
+    take_failure,
+    take_parked,
+    unregister,
+)
 from ._ffi import c_range, ffi, lib
 from ._handle import Handle
 from .constants import CURL_CONSTANTS, OPTIONS, InfoKind, Opt, OptionSpec, OptType, info_kind
-from .errors import OptionError, error
+from .errors import error
 from .version import USER_AGENT
 
 _INFO_MAX = c_range("CURLINFO")[1]
@@ -49,8 +60,8 @@ _FILE_OPTIONS = {
     int(Opt.READDATA): (int(Opt.READFUNCTION), "read"),
 }
 #: opensocket and closesocket are installed together (see _callbacks: lifetimes).
-_SOCKET_PAIR = ("opensocket", "closesocket")
-_MEMORYVIEW_OPTIONS = {int(Opt.WRITEFUNCTION): "write_mv", int(Opt.HEADERFUNCTION): "header_mv"}
+_SOCKET_PAIR = (int(Opt.OPENSOCKETFUNCTION), int(Opt.CLOSESOCKETFUNCTION))
+_MEMORYVIEW_OPTIONS = {int(Opt.WRITEFUNCTION): "_write_mv", int(Opt.HEADERFUNCTION): "_header_mv"}
 _DEPRECATED_CALLBACKS = {
     "PROGRESSFUNCTION": "PROGRESSFUNCTION is deprecated; use XFERINFOFUNCTION",
     "IOCTLFUNCTION": "IOCTLFUNCTION is deprecated; use SEEKFUNCTION",
@@ -66,6 +77,9 @@ _DEPRECATED_STRINGS = frozenset(
     if n in Opt.__members__
 )
 _POSTFIELDS = int(Opt.POSTFIELDS)
+#: Long options pycurl 7.49 takes a string for (its setopt lists WILDCARDMATCH
+#: among the strings; libcurl reads the pointer as a non-zero long: enabled).
+_TEXT_ENABLES = frozenset(int(getattr(Opt, n)) for n in ("WILDCARDMATCH",) if n in Opt.__members__)
 _MAXCONNECTS = int(Opt.MAXCONNECTS)
 _PRIVATE = int(Opt.PRIVATE)
 _INFILESIZE = tuple(int(getattr(Opt, n)) for n in ("INFILESIZE", "INFILESIZE_LARGE"))
@@ -123,9 +137,7 @@ def _option(option: Any) -> OptionSpec:
     if spec is None:
         if option <= 0:
             raise TypeError("invalid arguments to setopt")
-        raise OptionError(
-            lib.CURLE_UNKNOWN_OPTION, f"option {option} is not a CURLoption of this libcurl"
-        )
+        raise error(lib.CURLE_UNKNOWN_OPTION, f"option {option} is not a CURLoption of this libcurl")
     return spec
 
 
@@ -160,7 +172,7 @@ def _slist_items(slist: Any) -> list[bytes]:
     return items
 
 
-class Curl(Handle):
+class Curl(EasyCallbacks, Handle):
     """A libcurl easy handle: ``import pycurlcb as pycurl; c = pycurl.Curl()``.
 
     Takes no arguments.  Not thread-safe: use one Curl per thread
@@ -172,15 +184,17 @@ class Curl(Handle):
 
     #: The CurlMulti it is added to (a weak reference), or None.
     _multi_ref: Optional[Callable[[], Any]] = None
+    #: The thread running a transfer of this handle (perform()), or None.
+    _running: Optional[int] = None
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Curl:
         # The handle is made here, not in __init__: a subclass __init__ need
-        # not call super().__init__() (pycurl's types are made in tp_new).
+        # not call super().__init__() (pycurl makes its objects in tp_new).
         self = super().__new__(cls)
         e = lib.pcb_easy_new(ffi.NULL)
         if e == ffi.NULL:
-            raise error(lib.CURLE_FAILED_INIT, "initializing curl failed")
-        self._setup(ffi.gc(e, _release), EasyCallbacks())
+            raise error("initializing curl failed")
+        self._setup(ffi.gc(e, _release))
         lib.pcb_easy_setopt_long(e.h, int(Opt.NOPROGRESS), 1)
         lib.pcb_easy_setopt_ptr(e.h, int(Opt.USERAGENT), _USER_AGENT)
         return self
@@ -188,12 +202,11 @@ class Curl(Handle):
     def __init__(self) -> None:
         pass
 
-    def _setup(self, e: Any, cb: EasyCallbacks) -> None:
+    def _setup(self, e: Any) -> None:
         self._e = e
-        self._cb = cb
-        self._clientp = register(cb)
+        self._init_callbacks()
+        self._clientp = register(self)
         _KEYS[ffi.cast("void *", e)] = self._clientp
-        self._busy = False
         self._slists: dict[int, tuple[Any, list[bytes]]] = {}  # option -> (slist, items)
         self._keep: dict[int, Any] = {}  # option -> Python objects libcurl points into
         self._installed: set[int] = set()  # callback options whose trampoline is set
@@ -213,52 +226,54 @@ class Curl(Handle):
         """The CURL*, for a call that needs an open handle not in a transfer."""
         e = self._e
         if e.h == ffi.NULL:
-            raise error(lib.CURLE_BAD_FUNCTION_ARGUMENT, f"cannot invoke {what}() - no curl handle")
-        if self._busy or self._multi_busy():
-            raise error(
-                lib.CURLE_RECURSIVE_API_CALL,
-                f"cannot invoke {what}() - perform() is currently running",
-            )
+            raise error(f"cannot invoke {what}() - no curl handle")
+        if self._running is not None or self._multi_running() is not None:
+            raise error(f"cannot invoke {what}() - perform() is currently running")
         return e.h
 
-    def _multi_busy(self) -> bool:
-        multi = self.multi()
-        return multi is not None and multi._busy
+    def _multi_running(self) -> Optional[int]:
+        ref = self._multi_ref
+        multi = None if ref is None else ref()
+        return None if multi is None else multi._running
 
     def close(self) -> None:
         """curl_easy_cleanup(3); idempotent.  Removes the handle from its CurlMulti.
 
-        Closes this handle's cached connections, so closesocket may run:
-        what it raises comes out as ``pycurlcb.error`` with it as __cause__.
-        Raises ``error`` if called from inside one of this handle's callbacks.
+        Closing is teardown, as in pycurl: it closes this handle's cached
+        connections, so closesocket (and HSTS saving, progress) callbacks may
+        run, and what they raise goes to ``sys.unraisablehook``, not to the
+        caller.  Raises ``error`` if called from inside one of this handle's
+        callbacks while it transfers.
         """
         e = self._e
         if e.h == ffi.NULL:
             return
         self._handle("close")
-        cb = self._cb
-        cb.exc = None  # what an earlier transfer's callbacks raised was reported then
-        _callbacks.reactivate(self._clientp, cb)  # a finaliser: the collector cleared it
+        self._exc = None  # what an earlier transfer's callbacks raised was reported then
+        _callbacks.reactivate(self._clientp, self)  # a finaliser: the collector cleared it
         multi = self.multi()
-        self._busy = True
+        self._running = threading.get_ident()
         try:
             if multi is not None:
-                multi._forget(self)
+                multi._detach(self)
             lib.pcb_easy_close(e)  # leaves multi and share, cleans up; callbacks may run
         finally:
-            self._busy = False
+            self._running = None
             self._multi_ref = None
             _KEYS.pop(ffi.cast("void *", e), None)
-            cb.release(self._clientp)
+            self._release_callbacks(self._clientp)
             self._forget_objects()
-        errors.check(0, None, take_failure(cb))
+        failure = take_failure(self)
+        if failure is not None:
+            report_unraisable(failure, f"{type(self).__name__}.close()", self)
 
     def _forget_objects(self) -> None:
         """Drop what the closed handle pinned, as pycurl does on close()."""
         self._slists.clear()
         self._keep.clear()
         self._private = None
-        self._cb.clear()
+        self._installed.clear()
+        self._clear_callbacks()
 
     def multi(self) -> Any:
         """The CurlMulti this handle is added to, or None (pycurl's Curl.multi())."""
@@ -275,15 +290,15 @@ class Curl(Handle):
         As pycurl: the User-Agent and NOPROGRESS defaults are set again.
         """
         h = self._handle("reset")
-        lib.curl_easy_reset(h)
         e = self._e
+        lib.pcb_easy_leave_perform(e)
+        lib.curl_easy_reset(h)
         lib.pcb_easy_setopt_ptr(h, int(Opt.ERRORBUFFER), e.errbuf)
         lib.pcb_easy_setopt_long(h, int(Opt.NOSIGNAL), 1)
         lib.pcb_easy_setopt_long(h, int(Opt.NOPROGRESS), 1)
         lib.pcb_easy_setopt_ptr(h, int(Opt.USERAGENT), _USER_AGENT)
         if e.share != ffi.NULL:
             lib.pcb_easy_set_share(e, ffi.NULL)  # curl_easy_reset dropped CURLOPT_SHARE
-        self._installed.clear()
         self._forget_objects()
         self._maxconnects = _MAXCONNECTS_DEFAULT
         self._sync_maxconnects()
@@ -291,16 +306,21 @@ class Curl(Handle):
     def duphandle(self) -> Curl:
         """curl_easy_duphandle(3): a new Curl of this class, with the same options.
 
-        The callables are shared; lists (HTTPHEADER ...) are rebuilt for the
-        copy, so closing either handle never frees memory the other uses.
+        Callables and attributes set on the handle are shared with the copy;
+        lists (HTTPHEADER ...) are rebuilt for it, so closing either handle
+        never frees memory the other uses.  Allowed from inside a callback.
         """
-        self._handle("duphandle")
+        if self._e.h == ffi.NULL:
+            raise error("cannot invoke duphandle() - no curl handle")
         e = lib.pcb_easy_new(self._e)
         if e == ffi.NULL:
-            raise error(lib.CURLE_FAILED_INIT, "duplicating curl failed")
+            raise error("duplicating curl failed")
         new = object.__new__(type(self))
-        new._setup(ffi.gc(e, _release), EasyCallbacks())
-        new._cb.copy_from(self._cb)
+        new.__dict__.update(
+            {k: v for k, v in self.__dict__.items() if k not in _PER_HANDLE}
+        )
+        new._setup(ffi.gc(e, _release))
+        new._copy_callbacks(self)
         new._maxconnects = self._maxconnects
         new._private = self._private
         new._keep = dict(self._keep)
@@ -325,8 +345,9 @@ class Curl(Handle):
         the call instead of bytes), a file-like object for WRITEDATA/
         WRITEHEADER/READDATA, a CurlShare/CurlMime/CurlUrl for SHARE/MIMEPOST/
         CURLU, any object for PRIVATE; ``None`` unsets (see unsetopt).
-        Raises TypeError/ValueError naming what was expected, ``OptionError``
-        for an unknown or unsupported option, ``error`` if libcurl refuses.
+        Raises TypeError/ValueError/OverflowError naming what was expected,
+        ``error`` (E_UNKNOWN_OPTION) for an option this libcurl does not know,
+        ``error`` with libcurl's code if libcurl refuses the value.
         """
         h = self._handle("setopt")
         spec = _option(option)
@@ -349,6 +370,8 @@ class Curl(Handle):
         elif option == _PRIVATE:
             self._private = value
         elif kind in (OptType.LONG, OptType.VALUES):
+            if option in _TEXT_ENABLES and isinstance(value, (str, bytes)):
+                value = 1  # pycurl passes the text's address: libcurl reads "enabled"
             v = _int_in(spec, value, _LONG_MIN, _LONG_MAX, "long")
             errors.check(lib.pcb_easy_setopt_long(h, option, v))
             if option == _MAXCONNECTS:
@@ -367,7 +390,7 @@ class Curl(Handle):
         elif kind is OptType.BLOB:
             self._set_blob(option, value)
         else:
-            raise OptionError(
+            raise error(
                 lib.CURLE_UNKNOWN_OPTION,
                 f"setopt({spec.name}): pycurlcb does not support this {kind.name} option",
             )
@@ -406,19 +429,19 @@ class Curl(Handle):
     def _set_blob(self, option: int, value: Any) -> None:
         if isinstance(value, str):
             value = value.encode("ascii")
-        if isinstance(value, (int, float)) or not hasattr(value, "__buffer__") and not isinstance(
-            value, (bytes, bytearray, memoryview)
-        ):
+        try:
+            view = memoryview(value)
+        except TypeError:
             raise TypeError(
                 "blob option value must be a byte string, ASCII-only Unicode string, or a buffer object"
-            )
-        view = memoryview(value)
+            ) from None
         if not view.c_contiguous:
-            raise BufferError("blob option value must be a contiguous buffer")
-        blob = ffi.new("struct curl_blob *", {"len": view.nbytes, "flags": lib.CURL_BLOB_COPY})
-        data = ffi.from_buffer(view)
-        blob.data = data
-        errors.check(lib.pcb_easy_setopt_ptr(self._e.h, option, blob))  # libcurl copies it
+            raise BufferError("blob option value must be a C-contiguous buffer")
+        with ffi.from_buffer(value) as data:
+            blob = ffi.new("struct curl_blob *", {"len": len(data), "flags": lib.CURL_BLOB_COPY})
+            blob.data = data
+            rc = lib.pcb_easy_setopt_ptr(self._e.h, option, blob)  # libcurl copies it
+        errors.check(rc)
 
     def unsetopt(self, option: int) -> None:
         """Reset an option to libcurl's default (pycurl's unsetopt).
@@ -456,39 +479,36 @@ class Curl(Handle):
             raise TypeError(f"setopt({spec.name}) expects a callable, not {type(fn).__name__}")
         row = CALLBACK_ROWS.get(option)
         if row is None:
-            raise OptionError(
-                lib.CURLE_UNKNOWN_OPTION,
-                f"setopt({spec.name}): this callback needs a newer libcurl than pycurlcb was built "
-                "against",
+            raise error(
+                lib.CURLE_NOT_BUILT_IN,
+                f"setopt({spec.name}): the libcurl headers pycurlcb was built against "
+                f"({errors.version_text(lib.LIBCURL_VERSION_NUM)}) lack this callback",
             )
         deprecated = _DEPRECATED_CALLBACKS.get(spec.name)
         if deprecated:
             warnings.warn(deprecated, DeprecationWarning, stacklevel=3)
-        setattr(self._cb, row.attr, fn)
+        setattr(self, slot(row.attr), fn)
         if option in _MEMORYVIEW_OPTIONS:
-            setattr(self._cb, _MEMORYVIEW_OPTIONS[option], use_memoryview)
-        if row.attr in _SOCKET_PAIR:
-            for attr in _SOCKET_PAIR:
-                self._install(int(getattr(Opt, f"{attr.upper()}FUNCTION")))
-        else:
-            self._install(option)
+            setattr(self, _MEMORYVIEW_OPTIONS[option], use_memoryview)
+        for opt in _SOCKET_PAIR if option in _SOCKET_PAIR else (option,):
+            if opt not in self._installed:
+                self._install(opt)
 
     def _unset_callback(self, option: int) -> None:
         row = CALLBACK_ROWS.get(option)
         if row is None:
             return  # never installed
-        setattr(self._cb, row.attr, None)
-        if row.attr in _SOCKET_PAIR:
-            if self._cb.opensocket is None and self._cb.closesocket is None:
-                for attr in _SOCKET_PAIR:
-                    self._uninstall(int(getattr(Opt, f"{attr.upper()}FUNCTION")))
-        else:
+        setattr(self, slot(row.attr), None)
+        if option not in _SOCKET_PAIR:
             self._uninstall(option)
+        elif self._cb_opensocket is None and self._cb_closesocket is None:
+            for opt in _SOCKET_PAIR:
+                self._uninstall(opt)
 
     def _install(self, option: int) -> None:
         row = CALLBACK_ROWS[option]
         h = self._e.h
-        errors.check(lib.pcb_easy_setopt_fn(h, option, _TRAMPOLINES[row.trampoline]))
+        errors.check(lib.pcb_easy_setopt_fn(h, option, TRAMPOLINES[row.trampoline]))
         errors.check(lib.pcb_easy_setopt_ptr(h, int(getattr(Opt, row.data)), self._clientp))
         self._installed.add(option)
 
@@ -517,22 +537,18 @@ class Curl(Handle):
         """
         h = self._handle("perform")
         if self.multi() is not None:
-            raise error(
-                lib.CURLE_BAD_FUNCTION_ARGUMENT,
-                "cannot invoke perform() - the handle is added to a CurlMulti",
-            )
+            raise error("cannot invoke perform() - the handle is added to a CurlMulti")
         e = self._e
         if e.perform == ffi.NULL:
             if lib.pcb_easy_perform_multi(e) == ffi.NULL:
                 raise error(lib.CURLE_OUT_OF_MEMORY, "curl_multi_init() failed")
             self._sync_maxconnects()
-        e.state = 0
+        lib.pcb_easy_leave_perform(e)
         e.errbuf[0] = b"\0"
-        cb = self._cb
-        cb.exc = None
+        self._exc = None
         result = lib.CURLE_OK
         late = 0
-        self._busy = True
+        self._running = threading.get_ident()
         try:
             while e.state != 2:
                 rc = lib.pcb_perform_step(e, PERFORM_STEP_MS)
@@ -540,20 +556,20 @@ class Curl(Handle):
                     errors.check_multi(rc)
                 if e.state == 2:
                     result = e.result
-                elif cb.exc is not None:
+                elif self._exc is not None:
                     # A callback raised and libcurl goes on (the debug callback
                     # cannot abort): one more step for libcurl to fail on its
                     # own, then stop it.
                     late += 1
-                    if late > 1 or not isinstance(cb.exc, Exception):
+                    if late > 1 or not isinstance(self._exc, Exception):
                         result = lib.CURLE_ABORTED_BY_CALLBACK
                         break
         finally:
             if e.state == 1:  # interrupted (Ctrl-C) or stopped: take it out of the multi
                 lib.curl_multi_remove_handle(e.perform, h)
                 e.state = 0
-            self._busy = False
-        exc = errors.outcome(result, e.errbuf, take_failure(cb))
+            self._running = None
+        exc = errors.outcome(result, e.errbuf, take_failure(self))
         if exc is not None:
             raise exc
 
@@ -566,17 +582,17 @@ class Curl(Handle):
     def perform_rb(self) -> bytes:
         """perform() and return the body as bytes (pycurl's perform_rb)."""
         chunks: list[bytes] = []
-        row = CALLBACK_ROWS[int(Opt.WRITEFUNCTION)]
-        saved = (self._cb.write, self._cb.write_mv, int(Opt.WRITEFUNCTION) in self._installed)
-        self._cb.write, self._cb.write_mv = chunks.append, False
-        self._install(int(Opt.WRITEFUNCTION))
+        option = int(Opt.WRITEFUNCTION)
+        saved = (self._cb_write, self._write_mv, option in self._installed)
+        self._cb_write, self._write_mv = chunks.append, False
+        self._install(option)
         try:
             self.perform()
         finally:
-            self._cb.write, self._cb.write_mv = saved[0], saved[1]
-            if not saved[2] and not self.closed:
-                self._uninstall(int(Opt.WRITEFUNCTION))
-        del row
+            if not self.closed:
+                self._cb_write, self._write_mv = saved[0], saved[1]
+                if not saved[2]:
+                    self._uninstall(option)
         return b"".join(chunks)
 
     def perform_rs(self) -> str:
@@ -586,21 +602,33 @@ class Curl(Handle):
     def pause(self, bitmask: int = lib.CURLPAUSE_ALL) -> None:
         """curl_easy_pause(3); bitmask is PAUSE_RECV|PAUSE_SEND, PAUSE_ALL (default) or PAUSE_CONT.
 
-        Unpausing may deliver buffered data to the write callback at once;
-        what it raises comes out of here as ``error`` with it as __cause__.
+        Allowed from inside this handle's callbacks, not from another thread
+        while it transfers.  Unpausing may deliver buffered data to the write
+        callback at once; what it raises comes out of here as ``error`` with
+        it as __cause__.
         """
-        e = self._e
-        if e.h == ffi.NULL:
-            raise error(lib.CURLE_BAD_FUNCTION_ARGUMENT, "cannot invoke pause() - no curl handle")
-        if not isinstance(bitmask, int):
-            raise TypeError(f"pause() expects an int bitmask, not {type(bitmask).__name__}")
-        cb = self._cb
-        rc = lib.curl_easy_pause(e.h, bitmask)
-        errors.check(rc, e.errbuf, take_parked() if self.multi() is not None else take_failure(cb))
+        self._pause(bitmask, "pause")
 
     def unpause(self) -> None:
         """pause(PAUSE_CONT)."""
-        self.pause(lib.CURLPAUSE_CONT)
+        self._pause(lib.CURLPAUSE_CONT, "unpause")
+
+    def _pause(self, bitmask: int, what: str) -> None:
+        e = self._e
+        if e.h == ffi.NULL:
+            raise error(f"cannot invoke {what}() - no curl handle")
+        if not isinstance(bitmask, int):
+            raise TypeError(f"{what}() expects an int bitmask, not {type(bitmask).__name__}")
+        running = self._running if self._running is not None else self._multi_running()
+        if running is not None and running != threading.get_ident():
+            raise error(f"cannot invoke {what}() - perform() is currently running on another thread")
+        rc = lib.curl_easy_pause(e.h, bitmask)
+        if running is not None:  # from a callback: the driving call reports failures
+            errors.check(rc, e.errbuf)
+        elif self.multi() is not None:  # a transfer of a CurlMulti fails alone
+            errors.check(rc, e.errbuf, take_parked())
+        else:
+            errors.check(rc, e.errbuf, take_failure(self))
 
     # --- information ---------------------------------------------------------------
 
@@ -679,48 +707,73 @@ class Curl(Handle):
         perform() raises it as ``__cause__`` instead; this is for event loops
         that drive a CurlMulti.  Cleared when the handle is added again.
         """
-        return self._cb.exc
+        return self._exc
 
     # --- CONNECT_ONLY (curl_easy_send(3), curl_easy_recv(3)) -------------------------
 
     def send(self, data: Any) -> int:
         """curl_easy_send(3) on a CONNECT_ONLY connection: the number of bytes sent.
 
-        ``data`` is bytes or any contiguous buffer.  Raises ``error``
-        (E_AGAIN when the socket is not ready: wait for it to be writable).
+        ``data`` is bytes or any contiguous buffer.  Raises BlockingIOError
+        (EAGAIN) when the socket cannot take data now (wait for it to be
+        writable: getinfo(ACTIVESOCKET)), ``error`` for libcurl's other codes.
         """
         h = self._handle("send")
-        view = memoryview(data)
         sent = ffi.new("size_t *")
-        errors.check(lib.curl_easy_send(h, ffi.from_buffer(view), view.nbytes, sent), self._e.errbuf)
+        with ffi.from_buffer(data) as buf:
+            rc = lib.curl_easy_send(h, buf, len(buf), sent)
+        self._io(rc)
         return int(sent[0])
 
     def recv(self, size: int) -> bytes:
         """curl_easy_recv(3) on a CONNECT_ONLY connection: up to ``size`` bytes (b'' at EOF).
 
-        Raises ``error`` (E_AGAIN when nothing is there yet: wait for it to be readable).
+        Raises BlockingIOError (EAGAIN) when nothing can be read yet, ``error``
+        for libcurl's other codes.
         """
-        if not isinstance(size, int) or size < 0:
-            raise ValueError(f"recv() expects a size >= 0, not {size!r}")
-        buf = bytearray(size)
-        n = self.recv_into(buf)
-        return bytes(buf[:n])
+        if not isinstance(size, int):
+            raise TypeError(f"recv() expects an int size, not {type(size).__name__}")
+        if size < 0:
+            raise ValueError("negative buffersize in recv")
+        self._handle("recv")
+        if size == 0:
+            return b""
+        buf = ffi.new("char[]", size)
+        n = self._recv(buf, size, "recv")
+        return ffi.unpack(buf, n)  # type: ignore[no-any-return]
 
     def recv_into(self, buffer: Any, nbytes: int = 0) -> int:
         """curl_easy_recv(3) into a writable buffer: the number of bytes received.
 
-        ``nbytes`` 0 means the whole buffer.  Raises ``error`` as recv().
+        ``nbytes`` 0 means the whole buffer.  Raises as recv().
         """
-        h = self._handle("recv_into")
-        view = memoryview(buffer)
-        if view.readonly:
-            raise TypeError("recv_into() expects a writable buffer")
-        if not isinstance(nbytes, int) or nbytes < 0 or nbytes > view.nbytes:
-            raise ValueError(f"recv_into() nbytes must be from 0 to {view.nbytes}, not {nbytes!r}")
+        if not isinstance(nbytes, int):
+            raise TypeError(f"recv_into() expects an int nbytes, not {type(nbytes).__name__}")
+        try:
+            buf = ffi.from_buffer(buffer, require_writable=True)
+        except (TypeError, BufferError):
+            raise TypeError("recv_into() argument 'buffer' must be read-write bytes-like object") from None
+        with buf:
+            if nbytes < 0:
+                raise ValueError("negative buffersize in recv_into")
+            size = nbytes or len(buf)
+            if size > len(buf):
+                raise ValueError("buffer too small for requested bytes")
+            self._handle("recv_into")
+            if size == 0:
+                return 0
+            return self._recv(buf, size, "recv_into")
+
+    def _recv(self, buf: Any, size: int, what: str) -> int:
+        """curl_easy_recv into ``buf`` (a cdata char[] from ffi.from_buffer)."""
         got = ffi.new("size_t *")
-        size = nbytes or view.nbytes
-        errors.check(lib.curl_easy_recv(h, ffi.from_buffer(view), size, got), self._e.errbuf)
+        self._io(lib.curl_easy_recv(self._handle(what), buf, size, got))
         return int(got[0])
+
+    def _io(self, rc: int) -> None:
+        if rc == lib.CURLE_AGAIN:
+            raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
+        errors.check(rc, self._e.errbuf)
 
     # --- TLS ---------------------------------------------------------------------------
 
@@ -729,10 +782,10 @@ class Curl(Handle):
 
         pycurl's set_ca_certs: they are added to OpenSSL's certificate store
         through CURLOPT_SSL_CTX_FUNCTION, so it needs libcurl built with
-        OpenSSL.  A transfer fails with E_FAILED_INIT if no certificate can be
-        read from ``cadata``.
+        OpenSSL (else ``error`` E_NOT_BUILT_IN).  A transfer fails with
+        E_FAILED_INIT if no certificate can be read from ``cadata``.
         """
-        h = self._handle("set_ca_certs")
+        self._handle("set_ca_certs")
         if isinstance(cadata, str):
             try:
                 cadata = cadata.encode("ascii")
@@ -743,8 +796,10 @@ class Curl(Handle):
                 "set_ca_certs argument must be a byte string or a Unicode string with ASCII code "
                 "points only"
             )
-        del h
-        errors.check(lib.pcb_easy_set_ca_certs(self._e, cadata, len(cadata)))
+        rc = lib.pcb_easy_set_ca_certs(self._e, cadata, len(cadata))
+        if rc == lib.CURLE_NOT_BUILT_IN:
+            raise error(rc, "set_ca_certs() needs libcurl built with OpenSSL")
+        errors.check(rc)
 
 
 def _list_item(item: Any) -> bytes:
@@ -766,8 +821,13 @@ def _decoded(item: Any) -> Any:
     return item
 
 
-#: Each row's trampoline as the function pointer type the setopt shim takes.
-_TRAMPOLINES = {name: ffi.cast("pcb_fn", getattr(lib, name)) for name in _callbacks.ROWS}
+#: Each row's trampoline as the function pointer type the setopt shims take.
+TRAMPOLINES = {name: ffi.cast("pcb_fn", getattr(lib, name)) for name in _callbacks.ROWS}
+#: Attributes of a Curl that belong to its own C handle, not copied by duphandle().
+_PER_HANDLE = frozenset(
+    {"_e", "_clientp", "_slists", "_keep", "_installed", "_private", "_maxconnects", "_ready",
+     "_multi_ref", "_running"}
+)
 #: Copies what other modules keep per handle into a duphandle()'s copy.
 _DUP_HOOKS: list[Callable[[Curl, Curl], None]] = []
 #: pycurl's default User-Agent: its version string (libcurl copies it).

@@ -47,24 +47,29 @@ MULTI_ABORTED_BY_CALLBACK: int = getattr(lib, "CURLM_ABORTED_BY_CALLBACK", 11)
 
 
 class error(Exception):  # noqa: N801 - pycurl's name
-    """A libcurl failure: ``args == (code, message)`` as in pycurl."""
+    """pycurl's exception.
 
-    code: int
-    name: str
+    A libcurl failure has ``args == (code, message)``: the result code and
+    the error-buffer text (or the code's strerror text).  A misuse that
+    pycurl reports itself (a closed handle, a call from inside a running
+    transfer ...) has ``args == (message,)``, as in pycurl.  ``code`` and
+    ``name`` are None for those.
+    """
+
+    code: Optional[int]
+    name: Optional[str]
     detail: str
 
-    def __init__(self, code: int, message: str, detail: str = "") -> None:
-        super().__init__(code, message)
+    def __init__(self, *args: Any, detail: str = "") -> None:
+        super().__init__(*args)
+        code = args[0] if args and isinstance(args[0], int) else None
         self.code = code
-        self.name = self._name_of(code)
+        self.name = None if code is None else self._name_of(code)
         self.detail = detail
 
     @staticmethod
     def _name_of(code: int) -> str:
         return CODE_NAMES.get(code, f"CURLE_{code}")
-
-    def __str__(self) -> str:
-        return str(self.args)
 
 
 class CurlConnectionError(error, ConnectionError):
@@ -85,10 +90,6 @@ class CallbackError(error):
     ``__cause__`` is the exception the callback raised, if it raised; None
     when it asked libcurl to abort by its return value.
     """
-
-
-class OptionError(error, ValueError):
-    """An unknown option, or a value libcurl refused (CURLE_UNKNOWN_OPTION ...)."""
 
 
 class MultiError(error):
@@ -115,6 +116,16 @@ class UrlError(error):
         return URL_CODE_NAMES.get(code, f"CURLUE_{code}")
 
 
+class ReturnOverflow(OverflowError):
+    """A callback returned an int that does not fit the C int libcurl takes.
+
+    As pycurl 7.49, the driving call raises this itself, not pycurl.error,
+    for the callbacks whose failure pycurl leaves pending (sockopt, ssh_key,
+    prereq ...); for the others (progress, seek ...) a plain OverflowError is
+    the __cause__ of the pycurl.error.
+    """
+
+
 def _family(*names: str) -> list[int]:
     return [getattr(lib, n) for n in names if hasattr(lib, n)]
 
@@ -139,10 +150,6 @@ for _cls, _codes in (
     (
         CallbackError,
         _family("CURLE_ABORTED_BY_CALLBACK", "CURLE_WRITE_ERROR", "CURLE_READ_ERROR"),
-    ),
-    (
-        OptionError,
-        _family("CURLE_UNKNOWN_OPTION", "CURLE_BAD_FUNCTION_ARGUMENT", "CURLE_NOT_BUILT_IN"),
     ),
 ):
     for _code in _codes:
@@ -195,7 +202,7 @@ strerror = easy_strerror
 def make_error(code: int, errbuf: Optional[Any] = None) -> error:
     """The exception for CURLcode ``code``; ``errbuf`` is the CURLOPT_ERRORBUFFER cdata."""
     detail = "" if errbuf is None else ffi.string(errbuf).decode("utf-8", "replace")
-    return error_class(code)(code, detail or easy_strerror(code), detail)
+    return error_class(code)(code, detail or easy_strerror(code), detail=detail)
 
 
 def outcome(
@@ -211,11 +218,13 @@ def outcome(
     ``cause`` is what a callback raised during the call.  A KeyboardInterrupt
     or SystemExit is returned as itself.  Otherwise an ``error`` (``cls``, or
     the class for the CURLcode's family) whose ``__cause__`` is ``cause``; a
+    callback's return value that does not fit a C int (ReturnOverflow) is
+    returned as itself, as pycurl raises it.  A
     callback that raised while libcurl still reported success is reported as
     CURLE_ABORTED_BY_CALLBACK (MultiError: CURLM_ABORTED_BY_CALLBACK).
     ``message`` overrides the error buffer / strerror text.
     """
-    if cause is not None and not isinstance(cause, Exception):
+    if cause is not None and (not isinstance(cause, Exception) or isinstance(cause, ReturnOverflow)):
         return cause
     if code == 0:
         if cause is None:

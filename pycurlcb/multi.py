@@ -23,16 +23,18 @@ remove_handle, pause and close (POLL_REMOVE during curl_multi_cleanup).
 
 from __future__ import annotations
 
+import threading
+import warnings
 import weakref
 from typing import Any, Optional
 
 from . import _callbacks, errors
-from ._callbacks import MultiCallbacks, register, take_parked, unregister
+from ._callbacks import MultiCallbacks, register, slot, take_failure, take_parked, unregister
 from ._ffi import c_range, ffi, lib
 from ._handle import Handle
 from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MULTI_CONSTANTS, MOpt
-from .easy import _TRAMPOLINES, Curl
-from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, OptionError, error
+from .easy import TRAMPOLINES, Curl, text
+from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, error
 
 _LONG_MIN, _LONG_MAX = c_range("long")
 _OFF_MIN, _OFF_MAX = c_range("curl_off_t")
@@ -42,42 +44,53 @@ CALLBACK_ROWS = {
     for row in _callbacks.ROWS.values()
     if row.owner == "multi" and row.option in MOpt.__members__
 }
+#: Options whose value is a NULL-terminated char ** (CURLMOPT_PIPELINING_SITE_BL ...).
+_STRING_ARRAYS = frozenset(
+    int(getattr(MOpt, n)) for n in ("PIPELINING_SITE_BL", "PIPELINING_SERVER_BL") if n in MOpt.__members__
+)
 
 
 def _release(m: Any) -> None:
-    """ffi.gc's release of a struct pcb_multi: the CurlMulti was collected unclosed."""
+    """ffi.gc's release of a struct pcb_multi: the CurlMulti was collected unclosed.
+
+    No Python runs from here on (its clientp is unregistered first).
+    """
     clientp = _KEYS.pop(ffi.cast("void *", m), None)
     if clientp is not None:
         unregister(clientp)
     lib.pcb_multi_free(m)
 
 
+#: struct pcb_multi -> its clientp, for _release (which only gets the struct).
 _KEYS: dict[Any, Any] = {}
 
 
-class CurlMulti(Handle):
+class CurlMulti(MultiCallbacks, Handle):
     """A libcurl multi handle: ``m = pycurl.CurlMulti()``.
 
     ``close_handles`` (keyword only): when true, close() also closes every
     Curl still added (pycurl's ``CurlMulti(close_handles=True)``).
     """
 
+    #: The thread inside a call into libcurl that may run callbacks, or None.
+    _running: Optional[int] = None
+    close_handles = False
+
     def __new__(cls, *args: Any, **kwargs: Any) -> CurlMulti:
         self = super().__new__(cls)
         m = lib.pcb_multi_new()
         if m == ffi.NULL:
-            raise error(lib.CURLE_FAILED_INIT, "initializing curl-multi failed")
+            raise error("initializing curl-multi failed")
         self._m = ffi.gc(m, _release)
-        self._cb = MultiCallbacks(weakref.ref(self))
-        self._clientp = register(self._cb)
+        self._init_callbacks()
+        self._clientp = register(self)
         _KEYS[ffi.cast("void *", m)] = self._clientp
         self._curls: dict[Any, Curl] = {}  # CURL* -> Curl, in the order they were added
         self._out = ffi.new("int[2]")  # out-parameters: running handles, messages queued
-        self._busy = False
+        self._arrays: dict[int, Any] = {}  # option -> the char ** libcurl points into
         #: A socket callback returned -1: libcurl aborted every transfer and
         #: 7.88.1 crashes if driven again; only remove_handle and close remain.
         self._dead = False
-        self.close_handles = False
         self._ready = True
         return self
 
@@ -94,47 +107,54 @@ class CurlMulti(Handle):
     def _handle(self, what: str) -> Any:
         m = self._m.m
         if m == ffi.NULL:
-            raise error(lib.CURLE_BAD_FUNCTION_ARGUMENT, f"cannot invoke {what}() - multi-stack is closed")
-        if self._busy:
-            raise MultiError(
-                lib.CURLM_RECURSIVE_API_CALL,
-                f"cannot invoke {what}() - multi_perform() is currently running",
-            )
+            raise error(f"cannot invoke {what}() - multi-stack is closed")
+        if self._running is not None:
+            raise error(f"cannot invoke {what}() - multi_perform() is currently running")
         return m
 
     def close(self) -> None:
         """Remove every Curl, then curl_multi_cleanup(3); idempotent.
 
-        Socket callbacks (POLL_REMOVE) and closesocket callbacks may run here;
-        what they raised is raised after the cleanup is complete.  With
+        Closing is teardown, as in pycurl: socket and timer callbacks (and the
+        callbacks of the Curls being removed) may run, and what they raise
+        goes to ``sys.unraisablehook``, not to the caller.  With
         ``close_handles`` the removed Curls are closed too.
         """
         if self._m.m == ffi.NULL:
             return
         self._handle("close")
-        cb = self._cb
-        _callbacks.reactivate(self._clientp, cb)  # a finaliser: the collector cleared it
+        _callbacks.reactivate(self._clientp, self)  # a finaliser: the collector cleared it
         curls = list(self._curls.values())
-        self._busy = True
+        failures: list[BaseException] = []
+        self._running = threading.get_ident()
         try:
             for curl in curls:
+                curl._exc = None
                 self._detach(curl)
+                if curl._exc is not None:  # raised by the removal itself
+                    failures.append(curl._exc)
             lib.pcb_multi_close(self._m)
         finally:
-            self._busy = False
-            cb.assigned.clear()
-            cb.doomed.clear()
+            self._running = None
+            self._assigned.clear()
+            self._arrays.clear()
             _KEYS.pop(ffi.cast("void *", self._m), None)
             unregister(self._clientp)
-        pending = self._pending()
+            self._doomed.clear()
+            self._aborted = False
+            mine = take_failure(self)
+            if mine is not None:
+                failures.insert(0, mine)
+        for failure in failures:
+            _callbacks.report_unraisable(failure, f"{type(self).__name__}.close()", self)
         if self.close_handles:
             for curl in curls:
                 curl.close()
-        if pending is not None:
-            raise pending
 
     def __contains__(self, curl: object) -> bool:
-        return isinstance(curl, Curl) and curl.multi() is self
+        if not isinstance(curl, Curl):
+            raise TypeError(f"expected a Curl object, not {type(curl).__name__}")
+        return curl.multi() is self
 
     # --- errors ---------------------------------------------------------------
 
@@ -151,29 +171,29 @@ class CurlMulti(Handle):
 
     def _check(self, rc: int, what: str) -> None:
         """Raise for a CURLMcode: a -1 from a callback leaves libcurl's multi dead."""
-        if rc == MULTI_ABORTED_BY_CALLBACK and getattr(lib, "CURLM_ABORTED_BY_CALLBACK", None) == rc:
+        if rc == getattr(lib, "CURLM_ABORTED_BY_CALLBACK", None):
             self._dead = True
-        errors.check_multi(rc, message=f"{what} failed: {errors.multi_strerror(rc)}" if rc else None)
+        if rc:
+            errors.check_multi(rc, message=what)
 
     def _pending(self) -> Optional[BaseException]:
         """What the driving call that just returned must raise, or None.
 
         First the transfers whose socket callback failed are removed (failed).
         """
-        cb = self._cb
         parked = take_parked()
         if parked is not None:
             return parked
-        if not (cb.doomed or cb.exc is not None or cb.aborted):
+        if not (self._doomed or self._exc is not None or self._aborted):
             return None
-        doomed, cb.doomed = cb.doomed, []
+        doomed, self._doomed = self._doomed, []
         for easy in doomed:
             curl = self._curls.get(easy)
             if curl is not None:
                 self._detach(curl)
-        exc, cb.exc = cb.exc, None
-        if cb.aborted:
-            cb.aborted = False
+        exc, self._exc = self._exc, None
+        if self._aborted:
+            self._aborted = False
             if exc is None:
                 return MultiError(MULTI_ABORTED_BY_CALLBACK, "the timer callback returned -1")
         return errors.outcome(0, None, exc, cls=MultiError, message="a multi callback raised")
@@ -189,9 +209,10 @@ class CurlMulti(Handle):
         """curl_multi_setopt(3); every CURLMoption of the installed headers.
 
         M_SOCKETFUNCTION, M_TIMERFUNCTION (and M_NOTIFYFUNCTION where libcurl
-        has it) take a callable (None removes it); long options an int,
-        passed to libcurl as a C long.  Raises TypeError/OverflowError naming
-        the option, OptionError for an unknown or unsupported one, MultiError
+        has it) take a callable (None removes it); long and off_t options an
+        int; M_PIPELINING_SITE_BL/SERVER_BL a list or tuple of str/bytes.
+        Raises TypeError/OverflowError naming what was expected, ``error``
+        (E_UNKNOWN_OPTION) for an unknown or unsupported option, MultiError
         if libcurl refuses.
         """
         m = self._handle("setopt")
@@ -200,13 +221,17 @@ class CurlMulti(Handle):
         try:
             name = MOpt(option).name
         except ValueError:
-            raise OptionError(lib.CURLE_UNKNOWN_OPTION, f"unknown multi option {option}") from None
+            raise error(lib.CURLE_UNKNOWN_OPTION, f"unknown multi option {option}") from None
         row = CALLBACK_ROWS.get(option)
         if row is not None:
             if value is not None and not callable(value):
                 raise TypeError(f"setopt(M_{name}) expects a callable, not {type(value).__name__}")
-            setattr(self._cb, row.attr, value)
+            setattr(self, slot(row.attr), value)
             self._install(option, value is not None)
+        elif option in _STRING_ARRAYS:
+            self._set_array(option, name, value)
+        elif value is None:
+            raise TypeError("unsetting is not supported for this option")
         elif MOPT_LONG <= option < MOPT_OBJECTPOINT or option >= MOPT_OFF_T:
             is_long = option < MOPT_OBJECTPOINT
             ctype, low, high = (
@@ -219,18 +244,32 @@ class CurlMulti(Handle):
             setter = lib.pcb_multi_setopt_long if is_long else lib.pcb_multi_setopt_off_t
             errors.check_multi(setter(m, option, int(value)))
         else:
-            raise OptionError(
+            raise error(
                 lib.CURLE_UNKNOWN_OPTION, f"setopt(M_{name}) is managed by or not supported in pycurlcb"
             )
 
+    def _set_array(self, option: int, name: str, value: Any) -> None:
+        if value is None or not value:
+            errors.check_multi(lib.pcb_multi_setopt_ptr(self._m.m, option, ffi.NULL))
+            self._arrays.pop(option, None)
+            return
+        if isinstance(value, int):
+            raise TypeError("integers are not supported for this option")
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"setopt(M_{name}) expects a list or tuple of str or bytes")
+        items = [ffi.new("char[]", text(item, f"setopt(M_{name})")) for item in value]
+        array = ffi.new("char *[]", [*items, ffi.NULL])
+        errors.check_multi(lib.pcb_multi_setopt_ptr(self._m.m, option, array))
+        self._arrays[option] = (array, items)  # libcurl copies them; kept as pycurl does
+
     def unsetopt(self, option: int) -> None:
-        """Remove a callback option (setopt(option, None))."""
+        """Remove a callback or list option (setopt(option, None))."""
         self.setopt(option, None)
 
     def _install(self, option: int, on: bool) -> None:
         row = CALLBACK_ROWS[option]
         m = self._m.m
-        fn = _TRAMPOLINES[row.trampoline] if on else ffi.NULL
+        fn = TRAMPOLINES[row.trampoline] if on else ffi.NULL
         errors.check_multi(lib.pcb_multi_setopt_fn(m, option, fn))
         errors.check_multi(
             lib.pcb_multi_setopt_ptr(m, int(getattr(MOpt, row.data)), self._clientp if on else ffi.NULL)
@@ -244,21 +283,23 @@ class CurlMulti(Handle):
         Raises error if ``curl`` is closed or already in a CurlMulti; the timer
         callback may run from here: if it fails, ``curl`` is not added.
         """
+        if self._m.m == ffi.NULL:
+            raise error("cannot add/remove handle - multi-stack is closed")
         self._drivable("add_handle")
         if not isinstance(curl, Curl):
             raise TypeError(f"add_handle() expects a Curl, not {type(curl).__name__}")
         if curl.closed:
-            raise error(lib.CURLE_BAD_FUNCTION_ARGUMENT, "curl object already closed")
+            raise error("curl object already closed")
         current = curl.multi()
         if current is self:
-            raise error(lib.CURLE_BAD_FUNCTION_ARGUMENT, "curl object already on this multi-stack")
+            raise error("curl object already on this multi-stack")
         if current is not None:
-            raise error(
-                lib.CURLE_BAD_FUNCTION_ARGUMENT, "curl object already on another multi-stack"
-            )
-        curl._handle("add_handle")
+            raise error("cannot add/remove handle - curl object already on another multi-stack")
+        if curl._running is not None:
+            raise error("cannot add/remove handle - perform() of curl object already running")
         e = curl._e
-        curl._cb.exc = None
+        lib.pcb_easy_leave_perform(e)
+        curl._exc = None
         e.errbuf[0] = b"\0"
         self._curls[e.h] = curl
         curl._multi_ref = weakref.ref(self)
@@ -266,10 +307,10 @@ class CurlMulti(Handle):
         if rc != lib.CURLM_OK:
             self._curls.pop(e.h, None)
             curl._multi_ref = None
-        elif self._cb.aborted or self._cb.exc is not None:
-            self._cb.doomed.append(e.h)  # the timer callback failed: this transfer with it
+        elif self._aborted or self._exc is not None:
+            self._doomed.append(e.h)  # the timer callback failed: this transfer with it
         self._raise_pending()
-        self._check(rc, "curl_multi_add_handle()")
+        self._check(rc, "curl_multi_add_handle() failed due to internal errors")
 
     def remove_handle(self, curl: Curl) -> None:
         """curl_multi_remove_handle(3); the multi drops its reference to ``curl``.
@@ -277,16 +318,18 @@ class CurlMulti(Handle):
         A closed Curl is accepted and ignored (pycurl).  Callbacks may run
         from here; what they raised is raised after the removal.
         """
+        if self._m.m == ffi.NULL:
+            raise error("cannot add/remove handle - multi-stack is closed")
         self._handle("remove_handle")
         if not isinstance(curl, Curl):
             raise TypeError(f"remove_handle() expects a Curl, not {type(curl).__name__}")
         if curl.closed:
             return
         if curl.multi() is not self:
-            raise error(lib.CURLE_BAD_FUNCTION_ARGUMENT, "curl object not on this multi-stack")
+            raise error("curl object not on this multi-stack")
         rc = self._detach(curl)
         self._raise_pending()
-        self._check(rc, "curl_multi_remove_handle()")
+        self._check(rc, "curl_multi_remove_handle() failed due to internal errors")
 
     def _detach(self, curl: Curl) -> int:
         """curl_multi_remove_handle with callbacks allowed; forget ``curl`` if libcurl did."""
@@ -297,17 +340,14 @@ class CurlMulti(Handle):
             curl._multi_ref = None
         return rc
 
-    def _forget(self, curl: Curl) -> None:
-        """``curl`` is being closed: remove it (its own close does libcurl's part)."""
-        self._detach(curl)
-
     def _call(self, fn: Any, *args: Any) -> Any:
         """Call into libcurl with callbacks allowed to run, re-entry refused."""
-        self._busy = True
+        outer = self._running
+        self._running = threading.get_ident()
         try:
             return fn(*args)
         finally:
-            self._busy = False
+            self._running = outer
 
     def handles(self) -> list[Curl]:
         """The Curls currently added, in the order they were added."""
@@ -329,11 +369,13 @@ class CurlMulti(Handle):
         out = self._out
         rc = self._call(lib.curl_multi_socket_action, m, fd, ev_bitmask, out)
         self._raise_pending()
-        self._check(rc, "multi_socket_action")
+        self._check(rc, "multi_socket_action failed")
         return rc, out[0]
 
     def socket_all(self) -> tuple[int, int]:
-        """socket_action(SOCKET_TIMEOUT, 0): let libcurl act on every due transfer."""
+        """curl_multi_socket_all(3), deprecated by libcurl (as pycurl warns): use
+        socket_action(SOCKET_TIMEOUT, 0), which this calls."""
+        warnings.warn("socket_all is deprecated; use socket_action", DeprecationWarning, stacklevel=2)
         return self.socket_action(lib.CURL_SOCKET_TIMEOUT, 0)
 
     def perform(self) -> tuple[int, int]:
@@ -342,7 +384,7 @@ class CurlMulti(Handle):
         out = self._out
         rc = self._call(lib.curl_multi_perform, m, out)
         self._raise_pending()
-        self._check(rc, "perform")
+        self._check(rc, "perform failed")
         return rc, out[0]
 
     def timeout(self) -> int:
@@ -388,9 +430,7 @@ class CurlMulti(Handle):
         m = self._handle("info_read")
         if max_objects is not None:
             if not isinstance(max_objects, int) or max_objects < 1:
-                raise error(
-                    lib.CURLE_BAD_FUNCTION_ARGUMENT, "argument to info_read must be greater than zero"
-                )
+                raise error("argument to info_read must be greater than zero")
         queued = self._out + 1
         ok: list[Curl] = []
         err: list[tuple[Curl, int, str]] = []
@@ -419,20 +459,20 @@ class CurlMulti(Handle):
         """
         m = self._m.m
         if m == ffi.NULL:
-            raise error(lib.CURLE_BAD_FUNCTION_ARGUMENT, "cannot invoke assign() - multi-stack is closed")
+            raise error("cannot invoke assign() - multi-stack is closed")
         if obj is None:
             self.unassign(fd)
             return
         entry = (obj, ffi.new_handle(obj))
         errors.check_multi(lib.curl_multi_assign(m, fd, entry[1]))
-        self._cb.assigned[fd] = entry
+        self._assigned[fd] = entry
 
     def unassign(self, fd: int) -> None:
         """Forget the object assigned to ``fd`` (curl_multi_assign(fd, NULL))."""
         m = self._m.m
         if m == ffi.NULL:
-            raise error(lib.CURLE_BAD_FUNCTION_ARGUMENT, "cannot invoke unassign() - multi-stack is closed")
-        known = self._cb.assigned.pop(fd, None) is not None
+            raise error("cannot invoke unassign() - multi-stack is closed")
+        known = self._assigned.pop(fd, None) is not None
         rc = lib.curl_multi_assign(m, fd, ffi.NULL)
         if rc != lib.CURLM_OK and not known:
             errors.check_multi(rc)

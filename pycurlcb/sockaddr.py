@@ -6,7 +6,8 @@ addr)`` whose ``addr`` has the form ``socket.getpeername()`` would give:
 * AF_INET:  ``(host, port)``
 * AF_INET6: ``(host, port, flowinfo, scope_id)``: port and flowinfo in host
   byte order, exactly as the socket module converts them
-* AF_UNIX:  the path as ``str`` (``bytes`` for a Linux abstract address)
+* AF_UNIX:  the path as ``bytes`` (as pycurl; a Linux abstract address keeps
+  its leading NUL)
 * any other family: the raw ``sockaddr`` bytes.
 
 It may hand back a new address in the same forms (AF_INET6 also accepts
@@ -64,10 +65,7 @@ def from_c(address: Any) -> CurlSockAddr:
         )
     elif family == socket.AF_UNIX:
         path = ffi.buffer(ffi.cast("char *", sa), address.addrlen)[_SUN_PATH:]
-        if path[:1] == b"\0":
-            addr = bytes(path)
-        else:
-            addr = os.fsdecode(path.split(b"\0", 1)[0])
+        addr = bytes(path) if path[:1] == b"\0" else path.split(b"\0", 1)[0]
     else:
         addr = ffi.buffer(ffi.cast("char *", sa), min(address.addrlen, _STORAGE))[:]
     return CurlSockAddr(family, address.socktype, address.protocol, addr)

@@ -13,6 +13,8 @@ CURL *curl_easy_init(void);
 void curl_easy_cleanup(CURL *curl);
 CURLcode curl_easy_perform(CURL *curl);
 CURL *curl_easy_duphandle(CURL *curl);
+CURLcode curl_easy_send(CURL *curl, const void *buffer, size_t buflen, size_t *n);
+CURLcode curl_easy_recv(CURL *curl, void *buffer, size_t buflen, size_t *n);
 void curl_easy_reset(CURL *curl);
 CURLcode curl_easy_pause(CURL *handle, int bitmask);
 

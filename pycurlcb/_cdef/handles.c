@@ -143,6 +143,10 @@ static void pcb_multi_free(struct pcb_multi *m)
 static CURLMcode pcb_multi_add(struct pcb_multi *m, struct pcb_easy *e)
 {
     CURLMcode rc;
+    if(e->multi && !e->multi->m) {  /* its multi was cleaned up: forget it */
+        pcb_multi_decref(e->multi);
+        e->multi = NULL;
+    }
     if(!m->m || !e->h || e->multi)
         return CURLM_BAD_HANDLE;
     rc = curl_multi_add_handle(m->m, e->h);
@@ -263,7 +267,13 @@ struct pcb_openssl {
 
 static int pcb_openssl_load(struct pcb_openssl *o)
 {
-    void *self = dlopen(NULL, RTLD_LAZY);
+    /* The loaded libcurl's own handle: dlsym() on it searches its
+     * dependencies, which is where its TLS library is. */
+    Dl_info info;
+    void *self;
+    if(!dladdr((void *)curl_easy_init, &info) || !info.dli_fname)
+        return 0;
+    self = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
     if(!self)
         return 0;
     *(void **)&o->BIO_new_mem_buf = dlsym(self, "BIO_new_mem_buf");
@@ -273,6 +283,7 @@ static int pcb_openssl_load(struct pcb_openssl *o)
     *(void **)&o->X509_STORE_add_cert = dlsym(self, "X509_STORE_add_cert");
     *(void **)&o->X509_free = dlsym(self, "X509_free");
     *(void **)&o->ERR_clear_error = dlsym(self, "ERR_clear_error");
+    dlclose(self);  /* RTLD_NOLOAD took a reference; libcurl stays loaded */
     return o->BIO_new_mem_buf && o->BIO_free && o->PEM_read_bio_X509 &&
            o->SSL_CTX_get_cert_store && o->X509_STORE_add_cert && o->X509_free &&
            o->ERR_clear_error;

@@ -141,12 +141,21 @@ static CURLMcode pcb_perform_step(struct pcb_easy *e, int timeout_ms)
     if(rc == CURLM_OK) {
         msg = curl_multi_info_read(e->perform, &queued);
         if(msg && msg->msg == CURLMSG_DONE) {
+            /* Left added: a CONNECT_ONLY connection is found through the
+             * easy handle's multi (curl_easy_send, ACTIVESOCKET) until the
+             * next transfer; pcb_easy_leave_perform() removes it. */
             e->result = msg->data.result;
             e->state = 2;
-            rc = curl_multi_remove_handle(e->perform, e->h);
         }
     }
     return rc;
+}
+
+static void pcb_easy_leave_perform(struct pcb_easy *e)
+{
+    if(e->state != 0 && e->perform && e->h)
+        curl_multi_remove_handle(e->perform, e->h);
+    e->state = 0;
 }
 
 static CURLM *pcb_easy_perform_multi(struct pcb_easy *e)

@@ -50,10 +50,12 @@ CURLMcode pcb_multi_fdset(CURLM *m, int *rfds, int *wfds, int *efds, int cap,
 /* One step of a blocking transfer of e on its private multi handle
  * (pcb_easy_perform_multi), as libcurl's own curl_easy_perform() loops
  * (lib/easy.c easy_transfer).  e->state: 0 = not added yet (the step adds
- * it), 1 = running, 2 = done (the step has read its CURLcode into e->result
- * and removed it).  A step waits in curl_multi_poll() for at most timeout_ms,
+ * it), 1 = running, 2 = done (the step has read its CURLcode into e->result;
+ * the handle stays added until pcb_easy_leave_perform()).  A step waits in curl_multi_poll() for at most timeout_ms,
  * then calls curl_multi_perform(); returning to Python between steps lets
  * signal handlers (Ctrl-C) run. */
 CURLMcode pcb_perform_step(struct pcb_easy *e, int timeout_ms);
+/* Take e out of its private multi after a transfer (state back to 0). */
+void pcb_easy_leave_perform(struct pcb_easy *e);
 /* e's private multi handle for perform(), made on first use; NULL on failure. */
 CURLM *pcb_easy_perform_multi(struct pcb_easy *e);

@@ -41,10 +41,11 @@ CDEF_FILES = (
     ("hsts.h", 0x074A00),  # 7.74.0
     ("notify.h", 0x081100),  # 8.17.0
     ("handles.h", MIN_VERSION),
+    ("driver.h", MIN_VERSION),
     ("shim.h", MIN_VERSION),
 )
 #: The C sources, concatenated in this order into the module's source.
-C_FILES = ("handles.c", "shim.c")
+C_FILES = ("handles.c", "driver.c", "shim.c")
 
 INSTALL_HINT = """\
 pycurlcb needs the libcurl development files ({why}).

@@ -1,0 +1,309 @@
+/* AsyncCurlMulti's C driver: declarations and rationale in driver.h.
+ * Uses struct pcb_multi and pcb_multi_decref() from handles.c (the same
+ * translation unit). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef __linux__
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#define PCB_HAS_EPOLL 1
+#else
+#define PCB_HAS_EPOLL 0
+#endif
+
+/* What the driver knows of an fd, in watch[fd]. */
+#define PCB_W_KNOWN 1   /* libcurl reported it and has not said CURL_POLL_REMOVE */
+#define PCB_W_IN 2      /* watched for reading */
+#define PCB_W_OUT 4     /* watched for writing */
+#define PCB_W_ADDED 8   /* in the epoll set */
+#define PCB_AIO_BATCH 64
+
+struct pcb_aio_failure {
+    CURL *easy;
+    int err;
+};
+
+struct pcb_aio {
+    int epfd;
+    int fail_next;
+    int tfd;
+    struct pcb_multi *multi;        /* a reference, NULL once detached */
+    unsigned char *watch;           /* fd -> PCB_W_* */
+    int nwatch;
+    struct pcb_aio_failure *failures;
+    int nfailures, capfailures;
+};
+
+static void pcb_aio_fail(struct pcb_aio *d, CURL *easy, int err)
+{
+    if(d->nfailures == d->capfailures) {
+        int cap = d->capfailures ? 2 * d->capfailures : 8;
+        struct pcb_aio_failure *f = realloc(d->failures, cap * sizeof(*f));
+        if(!f)
+            return;  /* the transfer then waits for its own timeout */
+        d->failures = f;
+        d->capfailures = cap;
+    }
+    d->failures[d->nfailures].easy = easy;
+    d->failures[d->nfailures].err = err;
+    d->nfailures++;
+}
+
+static int pcb_aio_take_failure(struct pcb_aio *d, CURL **easy)
+{
+    int err;
+    if(!d->nfailures)
+        return 0;
+    *easy = d->failures[0].easy;
+    err = d->failures[0].err;
+    d->nfailures--;
+    memmove(d->failures, d->failures + 1, d->nfailures * sizeof(*d->failures));
+    return err ? err : EIO;
+}
+
+static int pcb_aio_fds(struct pcb_aio *d, int *out, int cap)
+{
+    int fd, n = 0;
+    for(fd = 0; fd < d->nwatch; fd++) {
+        if(d->watch[fd] & PCB_W_KNOWN) {
+            if(n < cap)
+                out[n] = fd;
+            n++;
+        }
+    }
+    return n;
+}
+
+#if PCB_HAS_EPOLL
+
+/* Make watch[fd] exist. */
+static int pcb_aio_grow(struct pcb_aio *d, int fd)
+{
+    int size;
+    unsigned char *w;
+    if(fd < d->nwatch)
+        return 1;
+    size = d->nwatch ? d->nwatch : 64;
+    while(size <= fd)
+        size *= 2;
+    w = realloc(d->watch, size);
+    if(!w)
+        return 0;
+    memset(w + d->nwatch, 0, size - d->nwatch);
+    d->watch = w;
+    d->nwatch = size;
+    return 1;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: keep the epoll set as libcurl asks; never calls libcurl. */
+static int pcb_aio_socket(CURL *easy, curl_socket_t s, int what, void *clientp, void *socketp)
+{
+    struct pcb_aio *d = clientp;
+    struct epoll_event ev;
+    unsigned char was, want;
+    int rc, op;
+    (void)socketp;
+    if(s < 0 || d->epfd < 0)
+        return 0;
+    if(what == CURL_POLL_REMOVE) {
+        if(s < d->nwatch) {
+            if(d->watch[s] & PCB_W_ADDED)
+                epoll_ctl(d->epfd, EPOLL_CTL_DEL, s, NULL);  /* ENOENT/EBADF: gone already */
+            d->watch[s] = 0;
+        }
+        return 0;
+    }
+    if(!pcb_aio_grow(d, s)) {
+        pcb_aio_fail(d, easy, ENOMEM);
+        return 0;
+    }
+    was = d->watch[s];
+    want = (what & CURL_POLL_IN ? PCB_W_IN : 0) | (what & CURL_POLL_OUT ? PCB_W_OUT : 0);
+    if(d->fail_next) {
+        pcb_aio_fail(d, easy, d->fail_next);
+        d->fail_next = 0;
+        d->watch[s] = (unsigned char)(PCB_W_KNOWN | (was & PCB_W_ADDED));
+        return 0;
+    }
+    if(!want) {  /* CURL_POLL_NONE: keep the socket known, watch nothing */
+        if(was & PCB_W_ADDED)
+            epoll_ctl(d->epfd, EPOLL_CTL_DEL, s, NULL);
+        d->watch[s] = PCB_W_KNOWN;
+        return 0;
+    }
+    memset(&ev, 0, sizeof(ev));
+    ev.events = (want & PCB_W_IN ? EPOLLIN : 0) | (want & PCB_W_OUT ? EPOLLOUT : 0);
+    ev.data.fd = s;
+    op = (was & PCB_W_ADDED) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    rc = epoll_ctl(d->epfd, op, s, &ev);
+    if(rc < 0 && op == EPOLL_CTL_MOD && errno == ENOENT)  /* closed and the number reused */
+        rc = epoll_ctl(d->epfd, EPOLL_CTL_ADD, s, &ev);
+    else if(rc < 0 && op == EPOLL_CTL_ADD && errno == EEXIST)
+        rc = epoll_ctl(d->epfd, EPOLL_CTL_MOD, s, &ev);
+    if(rc < 0) {
+        pcb_aio_fail(d, easy, errno);
+        d->watch[s] = (unsigned char)(PCB_W_KNOWN | (was & PCB_W_ADDED));
+        return 0;
+    }
+    d->watch[s] = (unsigned char)(PCB_W_KNOWN | PCB_W_ADDED | want);
+    return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: arm the timerfd; -1 disarms, 0 expires at once. */
+static int pcb_aio_timer(CURLM *multi, long timeout_ms, void *clientp)
+{
+    struct pcb_aio *d = clientp;
+    struct itimerspec its;
+    (void)multi;
+    if(d->tfd < 0)
+        return 0;
+    memset(&its, 0, sizeof(its));
+    if(timeout_ms >= 0) {
+        its.it_value.tv_sec = timeout_ms / 1000;
+        its.it_value.tv_nsec = (timeout_ms % 1000) * 1000000L;
+        if(timeout_ms == 0)
+            its.it_value.tv_nsec = 1;  /* an all-zero it_value would disarm */
+    }
+    if(timerfd_settime(d->tfd, 0, &its, NULL) < 0)
+        pcb_aio_fail(d, NULL, errno);
+    return 0;
+}
+
+static void pcb_aio_close_fds(struct pcb_aio *d)
+{
+    if(d->epfd >= 0)
+        close(d->epfd);
+    if(d->tfd >= 0)
+        close(d->tfd);
+    d->epfd = d->tfd = -1;
+}
+
+static struct pcb_aio *pcb_aio_new(struct pcb_multi *m)
+{
+    struct epoll_event ev;
+    struct pcb_aio *d;
+    int err;
+    if(!m->m) {
+        errno = EBADF;
+        return NULL;
+    }
+    d = calloc(1, sizeof(*d));
+    if(!d) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    d->epfd = epoll_create1(EPOLL_CLOEXEC);
+    d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if(d->epfd < 0 || d->tfd < 0)
+        goto fail;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.fd = d->tfd;
+    if(epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->tfd, &ev) < 0)
+        goto fail;
+    d->multi = m;
+    m->refs++;
+    curl_multi_setopt(m->m, CURLMOPT_SOCKETFUNCTION, pcb_aio_socket);
+    curl_multi_setopt(m->m, CURLMOPT_SOCKETDATA, d);
+    curl_multi_setopt(m->m, CURLMOPT_TIMERFUNCTION, pcb_aio_timer);
+    curl_multi_setopt(m->m, CURLMOPT_TIMERDATA, d);
+    return d;
+fail:
+    err = errno;
+    pcb_aio_close_fds(d);
+    free(d);
+    errno = err;
+    return NULL;
+}
+
+static CURLMcode pcb_aio_drive(struct pcb_aio *d, int *running)
+{
+    struct epoll_event ev[PCB_AIO_BATCH];
+    CURLMcode rc = CURLM_OK;
+    CURLM *m = d->multi ? d->multi->m : NULL;
+    int i, n, timeout = 0;
+    *running = 0;
+    if(!m || d->epfd < 0)
+        return CURLM_BAD_HANDLE;
+    n = epoll_wait(d->epfd, ev, PCB_AIO_BATCH, 0);
+    for(i = 0; i < n && rc == CURLM_OK; i++) {
+        int fd = ev[i].data.fd, mask = 0;
+        uint32_t ready = ev[i].events;
+        unsigned char w;
+        if(fd == d->tfd) {
+            uint64_t expirations;
+            if(read(d->tfd, &expirations, sizeof(expirations)) < 0) {
+                /* EAGAIN: re-armed since; the timeout action below is harmless */
+            }
+            timeout = 1;
+            continue;
+        }
+        w = fd < d->nwatch ? d->watch[fd] : 0;
+        if(!(w & PCB_W_ADDED))
+            continue;  /* removed by an action earlier in this batch */
+        if(ready & (EPOLLERR | EPOLLHUP))  /* as selectors: both directions */
+            ready |= EPOLLIN | EPOLLOUT;
+        if((ready & EPOLLIN) && (w & PCB_W_IN))
+            mask |= CURL_CSELECT_IN;
+        if((ready & EPOLLOUT) && (w & PCB_W_OUT))
+            mask |= CURL_CSELECT_OUT;
+        if(mask)
+            rc = curl_multi_socket_action(m, fd, mask, running);
+    }
+    if(timeout && rc == CURLM_OK)
+        rc = curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, running);
+    return rc;
+}
+
+#else  /* no epoll: the Python driver is used */
+
+static struct pcb_aio *pcb_aio_new(struct pcb_multi *m)
+{
+    (void)m;
+    errno = ENOSYS;
+    return NULL;
+}
+
+static void pcb_aio_close_fds(struct pcb_aio *d)
+{
+    d->epfd = d->tfd = -1;
+}
+
+static CURLMcode pcb_aio_drive(struct pcb_aio *d, int *running)
+{
+    (void)d;
+    *running = 0;
+    return CURLM_BAD_HANDLE;
+}
+
+#endif
+
+static void pcb_aio_detach(struct pcb_aio *d)
+{
+    if(d->multi) {
+        struct pcb_multi *m = d->multi;
+        d->multi = NULL;
+        if(m->m) {  /* still open: libcurl must not call this driver again */
+            curl_multi_setopt(m->m, CURLMOPT_SOCKETFUNCTION, (curl_socket_callback)NULL);
+            curl_multi_setopt(m->m, CURLMOPT_SOCKETDATA, (void *)NULL);
+            curl_multi_setopt(m->m, CURLMOPT_TIMERFUNCTION, (curl_multi_timer_callback)NULL);
+            curl_multi_setopt(m->m, CURLMOPT_TIMERDATA, (void *)NULL);
+        }
+        pcb_multi_decref(m);
+    }
+    pcb_aio_close_fds(d);
+    free(d->watch);
+    d->watch = NULL;
+    d->nwatch = 0;
+}
+
+static void pcb_aio_free(struct pcb_aio *d)
+{
+    pcb_aio_detach(d);
+    free(d->failures);
+    free(d);
+}

@@ -54,7 +54,11 @@ from .version import __version__ as __version__
 globals().update(FLAT)
 
 #: Imported on first use (asyncio costs more than the rest of pycurlcb).
-_LAZY = {"AsyncCurlMulti": ("aio", "AsyncCurlMulti"), "async_multi": ("aio", None), "aio": ("aio", None)}
+_LAZY = {
+    "AsyncCurlMulti": ("async_multi", "AsyncCurlMulti"),
+    "async_multi": ("async_multi", None),
+    "aio": ("async_multi", None),  # the module's earlier name
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -177,7 +177,7 @@ class _Epoll:
 
     def take_failures(self) -> list[tuple[Any, int]]:
         """``(CURL* or NULL, errno)`` for each failure of the driver's callbacks."""
-        out = []
+        out: list[tuple[Any, int]] = []
         while True:
             err = lib.pcb_aio_take_failure(self.d, self._easy)
             if not err:
@@ -313,7 +313,7 @@ class AsyncCurlMulti:
         """
         if curls is None:
             return tuple(self._futures.values())
-        out = []
+        out: list[asyncio.Future[Curl]] = []
         for curl in curls:
             try:
                 out.append(self._futures[curl])

@@ -232,16 +232,16 @@ def test_cancelling_an_awaited_transfer_to_a_silent_server(
             task = asyncio.ensure_future(m.perform(c))
             await asyncio.sleep(SIGNAL_AFTER)
             assert not task.done()
-            assert m.futures() != []
+            assert m.futures() != ()
             started = time.monotonic()
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
             assert time.monotonic() - started < 0.5
             assert task.cancelled()
-            assert m.futures() == []
+            assert m.futures() == ()
             assert c not in m._multi  # removed from libcurl's multi
-            assert m._watched == {}  # no fd left registered with the loop
+            assert m._assigned_fds == set()  # no fd left watched
             # The same Curl on the same multi: a complete transfer.
             c.setopt(pycurlcb.URL, fast_server.url("/after-cancel"))
             assert await asyncio.wait_for(m.perform(c), 10) is c

@@ -42,7 +42,6 @@ import asyncio
 import os
 import socket
 from collections.abc import Iterable
-from functools import partial
 from typing import Any, Callable, Optional
 
 from . import errors
@@ -188,6 +187,30 @@ class _Epoll:
         lib.pcb_aio_detach(self.d)
 
 
+class _TransferFuture(asyncio.Future[Curl]):
+    """A transfer's future: cancelling it removes its Curl from the multi.
+
+    The removal runs from the loop (call_soon) after ``cancel()``, which may be
+    called inside a libcurl callback (a write callback cancelling a task),
+    where libcurl cannot be entered.  A future that completes costs no
+    done-callback.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, owner: AsyncCurlMulti, curl: Curl) -> None:
+        super().__init__(loop=loop)
+        self._owner: Optional[AsyncCurlMulti] = owner
+        self._curl = curl
+
+    def cancel(self, msg: Any = None) -> bool:
+        if not super().cancel(msg):
+            return False
+        owner, self._owner = self._owner, None
+        loop = self.get_loop()
+        if owner is not None and not owner._closing and not loop.is_closed():
+            loop.call_soon(owner._on_future_done, self._curl, self)
+        return True
+
+
 class AsyncCurlMulti:
     """AsyncCurlMulti(close_handles=False, *, driver=None): Curl transfers on the running asyncio loop.
 
@@ -269,18 +292,21 @@ class AsyncCurlMulti:
         if old is not None:
             if not old.cancelled():
                 raise RuntimeError("Curl handle is already registered")
-            self._on_future_done(curl, old)  # cancelled; its done-callback has not run yet
+            self._on_future_done(curl, old)  # cancelled; its clean-up has not run yet
         loop = self._ensure_loop()
-        future: asyncio.Future[Curl] = loop.create_future()
+        future = _TransferFuture(loop, self, curl)
         self._futures[curl] = future
-        future.add_done_callback(partial(self._on_future_done, curl))
+        epoll = self._epoll
+        if epoll is not None:
+            epoll.d.defer = 1
         try:
             self._multi.add_handle(curl)
         except BaseException:
             self._futures.pop(curl, None)
             raise
-        if self._epoll is not None and self._epoll.d.nfailures:
-            self._take_driver_failures()
+        finally:
+            if epoll is not None:
+                self._settle()
         return future
 
     async def perform(self, curl: Curl) -> Curl:
@@ -298,9 +324,14 @@ class AsyncCurlMulti:
         future = self._futures.pop(curl, None)
         if future is None:
             raise RuntimeError("Curl handle is not registered")
+        epoll = self._epoll
+        if epoll is not None:
+            epoll.d.defer = 1
         try:
             self._multi.remove_handle(curl)
         finally:
+            if epoll is not None:
+                self._settle()
             if not future.done():
                 future.cancel()
 
@@ -406,14 +437,31 @@ class AsyncCurlMulti:
             return
         epoll = self._epoll
         assert epoll is not None
+        epoll.d.defer = 1
         try:
-            self._drive_c(lib.pcb_aio_drive, epoll.d, epoll.running)
-        except error as exc:
-            self._fail_all_pending(exc)
-            return
-        if epoll.d.nfailures:
+            try:
+                self._drive_c(lib.pcb_aio_drive, epoll.d, epoll.running)
+            except error as exc:
+                self._fail_all_pending(exc)
+                return
+            self._drain()
+        finally:
+            self._settle()
+
+    def _settle(self) -> None:
+        """The epoll driver, after Python's calls into libcurl (made with ``defer`` set):
+        arm the timer for libcurl's timeout, or run it soon if it is due now; fail
+        the transfers whose socket the driver could not watch."""
+        epoll = self._epoll
+        assert epoll is not None
+        d = epoll.d
+        d.defer = 0
+        if d.timer_pending and lib.pcb_aio_sync(d) and self._timer is None:
+            loop = self._loop
+            if loop is not None and not self._closing and not loop.is_closed():
+                self._timer = loop.call_soon(self._fire_timeout)
+        if d.nfailures:
             self._take_driver_failures()
-        self._drain()
 
     def _take_driver_failures(self) -> None:
         """Fail the transfers whose socket the C driver could not watch (epoll_ctl failed)."""
@@ -536,21 +584,26 @@ class AsyncCurlMulti:
     def _drive(self, fd: int, mask: int) -> None:
         if self._closing:
             return
+        epoll = self._epoll
+        if epoll is not None:
+            epoll.d.defer = 1
         try:
-            self._multi.socket_action(fd, mask)
-        except MultiError as exc:
-            if exc.__cause__ is None:
+            try:
+                self._multi.socket_action(fd, mask)
+            except MultiError as exc:
+                if exc.__cause__ is None:
+                    self._fail_all_pending(exc)
+                else:
+                    self._own_callback_failed(exc)
+                return
+            except error as exc:
                 self._fail_all_pending(exc)
                 return
-            self._own_callback_failed(exc)
-            return
-        except error as exc:
-            self._fail_all_pending(exc)
-            return
-        if self._epoll is not None and self._epoll.d.nfailures:
-            self._take_driver_failures()
-        if self._epoll is not None or not _NOTIFY_SUPPORTED:
-            self._drain()
+            if epoll is not None or not _NOTIFY_SUPPORTED:
+                self._drain()
+        finally:
+            if epoll is not None:
+                self._settle()
 
     def _own_callback_failed(self, exc: MultiError) -> None:
         """This driver's socket or timer callback raised (the loop refused an fd ...).
@@ -597,12 +650,18 @@ class AsyncCurlMulti:
             future.cancel()
 
     def _on_future_done(self, curl: Curl, future: asyncio.Future[Curl]) -> None:
-        # A future resolved by _resolve has left _futures already: only a future
-        # cancelled by its user (or its task) gets here with work to do.
+        # Scheduled when a transfer's future is cancelled (_TransferFuture.cancel):
+        # one cancelled by its user (or its task) is still in _futures.
         if self._closing or self._futures.get(curl) is not future:
             return
         self._futures.pop(curl, None)
+        epoll = self._epoll
+        if epoll is not None:
+            epoll.d.defer = 1
         try:
             self._multi.remove_handle(curl)
         except error:
             pass
+        finally:
+            if epoll is not None:
+                self._settle()

@@ -8,6 +8,7 @@
 
 #ifdef __linux__
 #include <stdint.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #define PCB_HAS_EPOLL 1
@@ -21,6 +22,7 @@
 #define PCB_W_OUT 4     /* watched for writing */
 #define PCB_W_ADDED 8   /* in the epoll set */
 #define PCB_AIO_BATCH 64
+#define PCB_AIO_TIMEOUT_RUNS 4  /* socket_action(TIMEOUT) per drive while libcurl says "now" */
 
 struct pcb_aio_failure {
     CURL *easy;
@@ -30,12 +32,17 @@ struct pcb_aio_failure {
 struct pcb_aio {
     int epfd;
     int fail_next;
+    int nfailures;
+    int defer;
+    int timer_pending;
     int tfd;
+    long long deadline;             /* CLOCK_MONOTONIC ns of libcurl's timeout, -1: none */
+    long long armed;                /* what the timerfd is armed for, -1: not armed */
     struct pcb_multi *multi;        /* a reference, NULL once detached */
     unsigned char *watch;           /* fd -> PCB_W_* */
     int nwatch;
     struct pcb_aio_failure *failures;
-    int nfailures, capfailures;
+    int capfailures;
 };
 
 static void pcb_aio_fail(struct pcb_aio *d, CURL *easy, int err)
@@ -153,23 +160,60 @@ static int pcb_aio_socket(CURL *easy, curl_socket_t s, int what, void *clientp, 
     return 0;
 }
 
-/* CURLMOPT_TIMERFUNCTION: arm the timerfd; -1 disarms, 0 expires at once. */
+static long long pcb_aio_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Make the timerfd expire no later than the deadline.  Lazy, because
+ * timerfd_settime(2) is a costly system call (a VM exit in a VM) and libcurl
+ * moves its timeout many times per transfer: an armed expiry that is earlier
+ * than the deadline is left alone (it wakes the loop early once; the drive
+ * then finds nothing due and arms again), and a removed timeout disarms
+ * nothing. */
+static void pcb_aio_arm(struct pcb_aio *d)
+{
+    struct itimerspec its;
+    if(d->deadline < 0 || d->tfd < 0)
+        return;
+    if(d->armed >= 0 && d->armed <= d->deadline)
+        return;
+    memset(&its, 0, sizeof(its));
+    its.it_value.tv_sec = d->deadline / 1000000000LL;
+    its.it_value.tv_nsec = d->deadline % 1000000000LL;
+    if(!its.it_value.tv_sec && !its.it_value.tv_nsec)
+        its.it_value.tv_nsec = 1;  /* an all-zero it_value would disarm */
+    if(timerfd_settime(d->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+        pcb_aio_fail(d, NULL, errno);
+        return;
+    }
+    d->armed = d->deadline;
+}
+
+/* CURLMOPT_TIMERFUNCTION: remember the deadline (-1: none, 0: now).  Inside
+ * a call that Python or pcb_aio_drive() makes (defer), the timerfd is armed
+ * afterwards, by pcb_aio_sync(); otherwise (curl_easy_pause() from
+ * anywhere ...) at once, so that no change of the timeout is missed. */
 static int pcb_aio_timer(CURLM *multi, long timeout_ms, void *clientp)
 {
     struct pcb_aio *d = clientp;
-    struct itimerspec its;
     (void)multi;
-    if(d->tfd < 0)
-        return 0;
-    memset(&its, 0, sizeof(its));
-    if(timeout_ms >= 0) {
-        its.it_value.tv_sec = timeout_ms / 1000;
-        its.it_value.tv_nsec = (timeout_ms % 1000) * 1000000L;
-        if(timeout_ms == 0)
-            its.it_value.tv_nsec = 1;  /* an all-zero it_value would disarm */
-    }
-    if(timerfd_settime(d->tfd, 0, &its, NULL) < 0)
-        pcb_aio_fail(d, NULL, errno);
+    d->deadline = timeout_ms < 0 ? -1 : pcb_aio_now() + (long long)timeout_ms * 1000000LL;
+    if(d->defer)
+        d->timer_pending = 1;
+    else
+        pcb_aio_arm(d);
+    return 0;
+}
+
+static int pcb_aio_sync(struct pcb_aio *d)
+{
+    d->timer_pending = 0;
+    if(d->deadline >= 0 && d->deadline <= pcb_aio_now())
+        return 1;
+    pcb_aio_arm(d);
     return 0;
 }
 
@@ -196,6 +240,7 @@ static struct pcb_aio *pcb_aio_new(struct pcb_multi *m)
         errno = ENOMEM;
         return NULL;
     }
+    d->deadline = d->armed = -1;
     d->epfd = epoll_create1(EPOLL_CLOEXEC);
     d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if(d->epfd < 0 || d->tfd < 0)
@@ -225,7 +270,7 @@ static CURLMcode pcb_aio_drive(struct pcb_aio *d, int *running)
     struct epoll_event ev[PCB_AIO_BATCH];
     CURLMcode rc = CURLM_OK;
     CURLM *m = d->multi ? d->multi->m : NULL;
-    int i, n, timeout = 0;
+    int i, n, runs;
     *running = 0;
     if(!m || d->epfd < 0)
         return CURLM_BAD_HANDLE;
@@ -237,9 +282,9 @@ static CURLMcode pcb_aio_drive(struct pcb_aio *d, int *running)
         if(fd == d->tfd) {
             uint64_t expirations;
             if(read(d->tfd, &expirations, sizeof(expirations)) < 0) {
-                /* EAGAIN: re-armed since; the timeout action below is harmless */
+                /* EAGAIN: re-armed since it expired */
             }
-            timeout = 1;
+            d->armed = -1;
             continue;
         }
         w = fd < d->nwatch ? d->watch[fd] : 0;
@@ -254,8 +299,12 @@ static CURLMcode pcb_aio_drive(struct pcb_aio *d, int *running)
         if(mask)
             rc = curl_multi_socket_action(m, fd, mask, running);
     }
-    if(timeout && rc == CURLM_OK)
+    for(runs = 0; rc == CURLM_OK && runs < PCB_AIO_TIMEOUT_RUNS; runs++) {
+        if(d->deadline < 0 || d->deadline > pcb_aio_now())
+            break;
+        d->deadline = -1;  /* libcurl sets the next one */
         rc = curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, running);
+    }
     return rc;
 }
 
@@ -278,6 +327,12 @@ static CURLMcode pcb_aio_drive(struct pcb_aio *d, int *running)
     (void)d;
     *running = 0;
     return CURLM_BAD_HANDLE;
+}
+
+static int pcb_aio_sync(struct pcb_aio *d)
+{
+    d->timer_pending = 0;
+    return 0;
 }
 
 #endif

@@ -1,9 +1,10 @@
 /* AsyncCurlMulti's C driver (implemented in driver.c): libcurl's socket and
  * timer callbacks as C functions that keep every socket libcurl wants watched
- * in one epoll set, and the next timeout in a timerfd inside the same set.
- * The event loop watches only that epoll fd; when it is readable, one call to
- * pcb_aio_drive() runs curl_multi_socket_action() for every ready socket (and
- * the timeout when due).  No Python runs in the driver's callbacks.
+ * in one epoll set, and its next timeout as a deadline, with a timerfd in the
+ * same set armed for it.  The event loop watches only that epoll fd; when it
+ * is readable, one call to pcb_aio_drive() runs curl_multi_socket_action()
+ * for every ready socket (and the timeout when due).  No Python runs in the
+ * driver's callbacks.
  *
  * Lifetime: the driver holds a reference on the struct pcb_multi (handles.h),
  * so the multi's memory outlives the driver; pcb_aio_free (the ffi.gc
@@ -18,6 +19,8 @@ struct pcb_aio {
     int epfd;           /* the epoll fd the event loop watches; -1 once detached */
     int fail_next;      /* tests: the next socket registration fails with this errno */
     int nfailures;      /* callback failures not yet taken (pcb_aio_take_failure) */
+    int defer;          /* set around Python's calls into libcurl: timer changes wait for pcb_aio_sync */
+    int timer_pending;  /* the timer callback ran while defer was set */
     ...;
 };
 
@@ -30,9 +33,14 @@ void pcb_aio_detach(struct pcb_aio *d);
 /* The ffi.gc release: pcb_aio_detach, then free. */
 void pcb_aio_free(struct pcb_aio *d);
 /* epoll_wait(0) and curl_multi_socket_action() for every ready socket, then
- * for CURL_SOCKET_TIMEOUT if the timer expired; the first CURLMcode other than
- * CURLM_OK stops it.  *running: libcurl's running_handles. */
+ * for CURL_SOCKET_TIMEOUT while the deadline has passed (a few times at
+ * most); the first CURLMcode other than CURLM_OK stops it.  *running:
+ * libcurl's running_handles.  Call it with defer set, then pcb_aio_sync. */
 CURLMcode pcb_aio_drive(struct pcb_aio *d, int *running);
+/* After a call made with defer set (clear it first): 1 if libcurl's timeout
+ * is due now (the caller runs socket_action(CURL_SOCKET_TIMEOUT) soon), else
+ * 0 with the timerfd armed for it. */
+int pcb_aio_sync(struct pcb_aio *d);
 /* A failure of the socket or timer callback (epoll_ctl, timerfd_settime):
  * its errno, and in *easy the transfer it was for (NULL for the timer);
  * 0 when there is none left.  Each failure is returned once. */

@@ -31,6 +31,7 @@ TARGETS = [
     ("W3", "c", 1.5, "W3 ≤ 1.5× C"),
     ("W4", "c", 2.0, "W4 ≤ 2.0× C"),
     ("W4", "curl_cffi", 0.2, "W4 ≥ 5× faster than curl_cffi AsyncSession (≤ 0.2×)"),
+    ("W4u", "c", 1.7, "W4u (uvloop) ≤ 1.7× C"),
     ("W5", "c", 1.1, "W5 ≤ 1.1× C"),
 ]
 
@@ -226,12 +227,13 @@ Server: nginx from Debian, own config, one worker, `access_log off`, keep-alive
   (append to a list, return the length). W3 reuses {CONCURRENCY} handles
   (info_read, remove_handle, add_handle again). W4: N tasks behind a semaphore
   of {CONCURRENCY}, each taking a Curl from a pool of {CONCURRENCY} and awaiting
-  `AsyncCurlMulti.perform`; curl_cffi: `AsyncSession(max_clients={CONCURRENCY})`,
-  same semaphore, `await s.get(url)`.
+  `AsyncCurlMulti.perform` (pycurlcb: its default driver, the C epoll one on
+  Linux); curl_cffi: `AsyncSession(max_clients={CONCURRENCY})`, same semaphore,
+  `await s.get(url)`. W4u: the same on a uvloop event loop.
 - curl_cffi in W2/W5 uses its low-level `curl_cffi.Curl` with a WRITEFUNCTION
   (set again before each perform, as curl_cffi drops callbacks after perform).
   It has no socket callbacks (W1) and no public socket_action (W3).
-- C: benchmarks/c/*.c against the system libcurl; W3 and W4 are both the
+- C: benchmarks/c/*.c against the system libcurl; W3, W4 and W4u are all the
   `curl_multi_socket_action` + epoll program.
 - Each run is a fresh process. Wall (perf_counter / CLOCK_MONOTONIC) and CPU
   (getrusage RUSAGE_SELF user+sys) are taken around the transfers, handle

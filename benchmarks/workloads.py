@@ -57,6 +57,7 @@ WORKLOADS = {
             f"{CONCURRENCY} at a time, multi socket_action driven by a selectors loop",
         ),
         Workload("W4", "/small", 20000, len(SMALL), f"{CONCURRENCY} at a time through asyncio"),
+        Workload("W4u", "/small", 20000, len(SMALL), "W4 on uvloop's event loop"),
         Workload("W5", "/big", 300, BIG_SIZE, "sequential keep-alive GETs of 1 MiB into a buffer"),
     ]
 }
@@ -236,7 +237,23 @@ def w3_multi(mod: Any, url: str, n: int) -> Counts:
     return counts
 
 
-def w4_async(mod: Any, url: str, n: int) -> Counts:
+def run_on(loop_name: str, main: Callable[[], Any]) -> None:
+    """asyncio.run(main()) on asyncio's default loop, or on a new uvloop loop."""
+    if loop_name == "asyncio":
+        asyncio.run(main())
+        return
+    try:
+        import uvloop
+    except ImportError as exc:
+        raise WorkloadError(f"uvloop is not installed: {exc}") from None
+    loop = uvloop.new_event_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def w4_async(mod: Any, url: str, n: int, loop_name: str = "asyncio") -> Counts:
     """n tasks, at most CONCURRENCY at a time (a semaphore), each taking a Curl
     from a pool of CONCURRENCY handles and awaiting AsyncCurlMulti.perform."""
     if not hasattr(mod, "AsyncCurlMulti"):
@@ -270,7 +287,7 @@ def w4_async(mod: Any, url: str, n: int) -> Counts:
         for c in pool:
             c.close()
 
-    asyncio.run(main())
+    run_on(loop_name, main)
     counts.bytes = sum(map(len, chunks))
     return counts
 
@@ -326,7 +343,7 @@ def w5_curl_cffi(url: str, n: int) -> Counts:
     return w2_curl_cffi(url, n, "/big")
 
 
-def w4_curl_cffi(url: str, n: int) -> Counts:
+def w4_curl_cffi(url: str, n: int, loop_name: str = "asyncio") -> Counts:
     """curl_cffi's AsyncSession(max_clients=50), n tasks behind a semaphore of 50."""
     from curl_cffi.requests import AsyncSession
 
@@ -346,7 +363,7 @@ def w4_curl_cffi(url: str, n: int) -> Counts:
 
             await asyncio.gather(*(one() for _ in range(n)))
 
-    asyncio.run(main())
+    run_on(loop_name, main)
     return counts
 
 
@@ -357,8 +374,16 @@ NOT_APPLICABLE = {
     ("W3", "curl_cffi"): "curl_cffi has no public socket_action API to drive from a selectors loop",
 }
 
-_EASY = {"W1": w1_easy, "W2": w2_easy, "W3": w3_multi, "W4": w4_async, "W5": w5_easy}
-_CURL_CFFI = {"W2": w2_curl_cffi, "W4": w4_curl_cffi, "W5": w5_curl_cffi}
+def w4u_async(mod: Any, url: str, n: int) -> Counts:
+    return w4_async(mod, url, n, "uvloop")
+
+
+def w4u_curl_cffi(url: str, n: int) -> Counts:
+    return w4_curl_cffi(url, n, "uvloop")
+
+
+_EASY = {"W1": w1_easy, "W2": w2_easy, "W3": w3_multi, "W4": w4_async, "W4u": w4u_async, "W5": w5_easy}
+_CURL_CFFI = {"W2": w2_curl_cffi, "W4": w4_curl_cffi, "W4u": w4u_curl_cffi, "W5": w5_curl_cffi}
 
 
 def get(workload: str, peer: str) -> Callable[[str, int], Counts]:

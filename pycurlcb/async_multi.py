@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from asyncio import _get_running_loop
 from collections.abc import Iterable
 from typing import Any, Callable, Optional
 
@@ -286,14 +287,16 @@ class AsyncCurlMulti:
         another loop, after aclose(), or if ``curl`` is already added here;
         what CurlMulti.add_handle raises (``pycurlcb.error``) otherwise.
         """
-        if self.closed:
+        if self._closing:  # aclose() has begun
             raise RuntimeError("AsyncCurlMulti is closed")
         old = self._futures.get(curl)
         if old is not None:
             if not old.cancelled():
                 raise RuntimeError("Curl handle is already registered")
             self._on_future_done(curl, old)  # cancelled; its clean-up has not run yet
-        loop = self._ensure_loop()
+        loop = self._loop
+        if loop is None or loop is not _get_running_loop():
+            loop = self._ensure_loop()
         future = _TransferFuture(loop, self, curl)
         self._futures[curl] = future
         epoll = self._epoll

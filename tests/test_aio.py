@@ -681,28 +681,40 @@ def test_driver_socket_callback_failure_fails_only_that_transfer(
     """If the driver's own socket callback fails (the loop refuses an fd; for
     the C driver, epoll_ctl fails), the transfer libcurl called it for fails
     with MultiError whose cause is that exception; the others complete, and
-    nothing is left registered."""
+    nothing is left registered.  (A failure for a socket of no transfer --
+    libcurl 8's own wake-up socket -- or of the timer fails them all.)"""
     boom = OSError("the loop refused this fd")
 
     class Flaky(AsyncCurlMulti):
-        failures = 0
+        failures = 1  # armed below
 
         def _on_socket(self, what: int, fd: int, multi: Any, watch: Any) -> None:
-            if Flaky.failures == 0:
+            # the first socket to watch for writing: a transfer's connect (libcurl
+            # 8's wake-up socket is watched for reading only)
+            if Flaky.failures == 0 and what & pycurlcb.POLL_OUT:
                 Flaky.failures += 1
                 raise boom
             super()._on_socket(what, fd, multi, watch)
 
     async def main() -> None:
         async with LoopServer() as srv, Flaky() as m:
+            # a first transfer: libcurl 8 registers its own wake-up socket then
+            first = make_curl(srv.url("/first"))
+            assert await m.perform(first) is first
+            first.close()
+            curls = [make_curl(srv.url(f"/p{i}")) for i in range(3)]
             if driver == "epoll":
                 assert m._epoll is not None
+                m._epoll.d.fail_easy = curls[1]._e.h
                 m._epoll.d.fail_next = errno.ENOSPC  # epoll_ctl: no more watches
-            curls = [make_curl(srv.url(f"/p{i}")) for i in range(3)]
+            else:
+                Flaky.failures = 0
             results = await asyncio.gather(*(m.perform(c) for c in curls), return_exceptions=True)
             failed = [r for r in results if isinstance(r, BaseException)]
             assert len(failed) == 1
             err = failed[0]
+            if driver == "epoll":
+                assert results[1] is err
             assert isinstance(err, pycurlcb.MultiError)
             assert err.args[0] == pycurlcb.E_MULTI_ABORTED_BY_CALLBACK
             if driver == "epoll":

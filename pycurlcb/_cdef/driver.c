@@ -32,6 +32,7 @@ struct pcb_aio_failure {
 struct pcb_aio {
     int epfd;
     int fail_next;
+    void *fail_easy;
     int nfailures;
     int defer;
     int timer_pending;
@@ -130,9 +131,10 @@ static int pcb_aio_socket(CURL *easy, curl_socket_t s, int what, void *clientp, 
     }
     was = d->watch[s];
     want = (what & CURL_POLL_IN ? PCB_W_IN : 0) | (what & CURL_POLL_OUT ? PCB_W_OUT : 0);
-    if(d->fail_next) {
+    if(d->fail_next && (!d->fail_easy || d->fail_easy == easy)) {
         pcb_aio_fail(d, easy, d->fail_next);
         d->fail_next = 0;
+        d->fail_easy = NULL;
         d->watch[s] = (unsigned char)(PCB_W_KNOWN | (was & PCB_W_ADDED));
         return 0;
     }

@@ -17,7 +17,8 @@
 
 struct pcb_aio {
     int epfd;           /* the epoll fd the event loop watches; -1 once detached */
-    int fail_next;      /* tests: the next socket registration fails with this errno */
+    int fail_next;      /* tests: the next socket registration fails with this errno, */
+    void *fail_easy;    /* ... the next one for this CURL* (NULL: for any) */
     int nfailures;      /* callback failures not yet taken (pcb_aio_take_failure) */
     int defer;          /* set around Python's calls into libcurl: timer changes wait for pcb_aio_sync */
     int timer_pending;  /* the timer callback ran while defer was set */

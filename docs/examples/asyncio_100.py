@@ -2,8 +2,11 @@
 
 ``await multi.perform(curl)`` transfers one Curl on the running asyncio loop
 and returns it; ``asyncio.gather`` runs them all at once.  AsyncCurlMulti
-drives libcurl's multi socket interface with loop.add_reader/add_writer and
-loop.call_later (docs/event-loop.md): no thread, no polling.
+drives libcurl's multi socket interface (docs/event-loop.md): on Linux its C
+driver keeps every socket in one epoll set that the loop watches, so Python
+runs once per wake-up of the loop; ``--driver python`` uses pycurl's driver
+(loop.add_reader/add_writer per socket, call_soon/call_later for the timer).
+No thread, no polling either way.
 
 The local HTTP/1.1 server runs on the same loop (a few lines of
 asyncio.Protocol below; a stdlib http.server's listen backlog of 5 would
@@ -12,7 +15,7 @@ turn 100 simultaneous connects into SYN retries).  It answers
 local port of its own connection.  Runs on uvloop too:
 ``python docs/examples/asyncio_100.py --uvloop``.
 
-Run: python docs/examples/asyncio_100.py [--uvloop]
+Run: python docs/examples/asyncio_100.py [--uvloop] [--driver epoll|python]
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ class HelloServer(asyncio.Protocol):
             )
 
 
-async def fetch_all(urls: list[str]) -> list[tuple[pycurlcb.Curl, bytes]]:
+async def fetch_all(urls: list[str], driver: str | None = None) -> list[tuple[pycurlcb.Curl, bytes]]:
     bodies: list[list[bytes]] = [[] for _ in urls]
     curls = []
     for url, body in zip(urls, bodies):
@@ -54,7 +57,7 @@ async def fetch_all(urls: list[str]) -> list[tuple[pycurlcb.Curl, bytes]]:
         curl.setopt(pycurlcb.URL, url)
         curl.setopt(pycurlcb.WRITEFUNCTION, body.append)
         curls.append(curl)
-    async with pycurlcb.AsyncCurlMulti() as multi:
+    async with pycurlcb.AsyncCurlMulti(driver=driver) as multi:
         # Each perform() resolves to its Curl, or raises pycurlcb.error as
         # Curl.perform() would; return_exceptions keeps one failure from
         # hiding the others.
@@ -65,13 +68,13 @@ async def fetch_all(urls: list[str]) -> list[tuple[pycurlcb.Curl, bytes]]:
     return [(curl, b"".join(body)) for curl, body in zip(curls, bodies)]
 
 
-async def main() -> None:
+async def main(driver: str | None = None) -> None:
     loop = asyncio.get_running_loop()
     server = await loop.create_server(HelloServer, "127.0.0.1", 0, backlog=1024)
     port = server.sockets[0].getsockname()[1]
     urls = [f"http://127.0.0.1:{port}/item/{i}" for i in range(N)]
     t0 = time.perf_counter()
-    results = await fetch_all(urls)  # closes its multi: every connection is closed
+    results = await fetch_all(urls, driver)  # closes its multi: every connection is closed
     elapsed = time.perf_counter() - t0
     server.close()
     await server.wait_closed()
@@ -82,14 +85,19 @@ async def main() -> None:
         assert body.decode().strip() == f"hello 127.0.0.1:{local_port}", body
         ports.add(local_port)
         curl.close()
-    print(f"fetched {len(results)} URLs in {elapsed * 1000:.0f} ms over {len(ports)} connections")
+    print(
+        f"fetched {len(results)} URLs in {elapsed * 1000:.0f} ms over {len(ports)} connections"
+        f" ({pycurlcb.async_multi.DEFAULT_DRIVER if driver is None else driver} driver)"
+    )
     print(f"first: {urls[0]} -> {results[0][1].decode().strip()}")
 
 
 if __name__ == "__main__":
-    if "--uvloop" in sys.argv[1:]:
+    args = sys.argv[1:]
+    chosen = args[args.index("--driver") + 1] if "--driver" in args else None
+    if "--uvloop" in args:
         import uvloop
 
-        uvloop.run(main())
+        uvloop.run(main(chosen))
     else:
-        asyncio.run(main())
+        asyncio.run(main(chosen))

@@ -44,6 +44,7 @@ from typing import Any, Callable, NamedTuple, Optional
 from . import sockaddr
 from ._cbtable import Row, rows_for
 from ._ffi import c_range, ffi, lib
+from .constants import InfoType, Poll, SockType
 from .errors import ReturnOverflow
 
 #: The rows this build has: declared by build_ffi.py for the header's version.
@@ -56,6 +57,10 @@ _SOCKOPT_OK: int = lib.CURL_SOCKOPT_OK
 _INT_MIN, _INT_MAX = c_range("int")
 _LONG_MIN, _LONG_MAX = c_range("long")
 _SIZE_MAX = c_range("size_t", signed=False)[1]
+#: The small enums callables get instead of bare ints (IntEnum: == and int() as pycurl's ints).
+_SOCKTYPE = {m.value: m for m in SockType}
+_INFOTYPE = {m.value: m for m in InfoType}
+_POLL = {m.value: m for m in Poll}
 _ALREADY_CONNECTED_BROKEN = bool(lib.pcb_sockopt_already_connected_broken())
 _warned_already_connected = False
 
@@ -508,7 +513,7 @@ def _progress(state: EasyCallbacks, clientp: Any, dt: float, dn: float, ut: floa
 def _debug(state: EasyCallbacks, handle: Any, kind: int, data: Any, size: int, userp: Any) -> int:
     fn = state._cb_debug
     if fn is not None:
-        fn(kind, ffi.unpack(data, size))  # its return value is ignored, as libcurl does
+        fn(_INFOTYPE.get(kind, kind), ffi.unpack(data, size))  # its return is ignored, as libcurl does
     return 0
 
 
@@ -580,7 +585,7 @@ def _opensocket(state: EasyCallbacks, clientp: Any, purpose: int, address: Any) 
     if fn is None:
         fd = int(lib.pcb_socket(address.family, address.socktype, address.protocol))
     else:
-        fd = _open_fd(fn(purpose, sockaddr.from_c(address)), address)
+        fd = _open_fd(fn(_SOCKTYPE.get(purpose, purpose), sockaddr.from_c(address)), address)
     if fd != SOCKET_BAD:
         state._live += 1
     return fd
@@ -604,7 +609,7 @@ def _sockopt(state: EasyCallbacks, clientp: Any, fd: int, purpose: int) -> int:
     fn = state._cb_sockopt
     if fn is None:
         return _SOCKOPT_OK
-    rv = fn(fd, purpose)
+    rv = fn(fd, _SOCKTYPE.get(purpose, purpose))
     if rv is None:
         return _SOCKOPT_OK
     code = c_int(rv, "sockopt")
@@ -850,7 +855,7 @@ def _multi_socket(
     obj = ffi.from_handle(socketp) if socketp != ffi.NULL else None
     try:
         fn = state._cb_socket
-        rv = None if fn is None else fn(what, fd, state, obj)
+        rv = None if fn is None else fn(_POLL.get(what, what), fd, state, obj)
         if rv is None:
             return 0
         return -1 if c_int(rv, "multi socket", direct=False) == -1 else 0

@@ -71,6 +71,11 @@ class error(Exception):  # noqa: N801 - pycurl's name
     def _name_of(code: int) -> str:
         return CODE_NAMES.get(code, f"CURLE_{code}")
 
+    def __str__(self) -> str:
+        # pycurl's text, "(7, 'Failed to connect ...')", also for the subclasses
+        # that are OSErrors (whose own text would read "[Errno 7] ...").
+        return Exception.__str__(self)
+
 
 class CurlConnectionError(error, ConnectionError):
     """Resolving, connecting, sending or receiving failed."""

@@ -120,6 +120,18 @@ def _is_int_expression(value: str) -> bool:
 
 def constant_names(cflags: list[str]) -> tuple[int, list[str]]:
     """The libcurl version number and the names of its integer constants."""
+    version, names = _constant_names(cflags)
+    return version, sorted(names)
+
+
+def old_names(cflags: list[str], names: list[str]) -> list[str]:
+    """The names <curl/curl.h> keeps only for old code (gone with CURL_NO_OLDIES):
+    deprecated aliases such as CURLE_HTTP_NOT_FOUND for CURLE_HTTP_RETURNED_ERROR."""
+    current = _constant_names([*cflags, "-DCURL_NO_OLDIES"])[1]
+    return [n for n in names if n not in current]
+
+
+def _constant_names(cflags: list[str]) -> tuple[int, dict[str, None]]:
     macros = preprocess(cflags, "-dM")
     version = 0
     names: dict[str, None] = {}
@@ -137,7 +149,7 @@ def constant_names(cflags: list[str]) -> tuple[int, list[str]]:
         for name in _ENUM_NAME.findall(body):
             if not _SKIP.match(name):
                 names[name] = None
-    return version, sorted(names)
+    return version, names
 
 
 def callback_table() -> object:
@@ -166,11 +178,15 @@ def make_builder() -> FFI:
     cdef += "\n" + trampolines(version)
     cdef += "\n/* Integer constants of the installed <curl/curl.h> */\n"
     cdef += "\n".join(f"#define {n} ..." for n in names)
+    cdef += "\n/* The deprecated aliases among them, space-separated. */\nconst char *pcb_old_names(void);\n"
+    old = " ".join(old_names(cflags, names))
+    source = "\n".join((CDEF / f).read_text() for f in C_FILES)
+    source += f'\nstatic const char *pcb_old_names(void) {{ return "{old}"; }}\n'
     ffi = FFI()
     ffi.cdef(cdef)
     ffi.set_source(
         "pycurlcb._curl",
-        "\n".join((CDEF / f).read_text() for f in C_FILES),
+        source,
         extra_compile_args=[*cflags, "-pthread", "-Wno-deprecated-declarations"],
         extra_link_args=[*libs, "-pthread"],
     )

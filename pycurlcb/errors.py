@@ -23,9 +23,13 @@ from typing import Any, Optional
 from ._ffi import ffi, lib
 
 
+#: Deprecated aliases in the header (CURLE_HTTP_NOT_FOUND ...): never a code's name.
+_OLD = frozenset(ffi.string(lib.pcb_old_names()).decode("ascii").split())
+
+
 def _names(prefix: str, exclude: str = "") -> dict[int, str]:
     out: dict[int, str] = {}
-    for name in sorted(dir(lib)):
+    for name in sorted(dir(lib), key=lambda n: (n in _OLD, n)):
         if name.startswith(prefix) and not name.endswith(("_LAST", "_LASTENTRY")):
             if not (exclude and name.startswith(exclude)):
                 out.setdefault(getattr(lib, name), name)

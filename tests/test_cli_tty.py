@@ -236,3 +236,22 @@ def test_ctrl_c_leaves_an_existing_output_file_intact(
     assert run.code == 130, run
     assert target.read_bytes() == b"keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["precious"]
+
+
+@pytest.mark.usefixtures("sigint_raises")
+def test_ctrl_c_during_parallel_transfers(drip_server: DripServer) -> None:
+    urls = [drip_server.url(100, 50) for _ in range(3)]  # the third waits for a free slot
+    run = run_on_terminal(
+        "--parallel", "2", *urls, interrupt_when=drip_server.started, after=0.3
+    )
+    assert run.code == 130, run
+    out = run.stdout
+    assert re.search(r"^\[3\] .*\n\(not started\)$", out, re.M), out
+    ctrl_c = [line for line in out.splitlines() if " ctrl-c " in line]
+    assert len(ctrl_c) == 2
+    for block in re.split(r"^\[\d\] .*$", out, flags=re.M)[1:3]:
+        kinds = [line[14:24].strip() for line in block.strip().splitlines()]
+        assert kinds[-2:] == ["ctrl-c", "close"], block
+    summary = out.splitlines()[-1]
+    assert summary.startswith("3 transfers, 0 failed, 2 interrupted, 2 sockets opened, ")
+    assert run.terminal.endswith("pycurlcb: (130) interrupted\r\n")

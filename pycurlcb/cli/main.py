@@ -119,11 +119,10 @@ def run_many(args: argparse.Namespace, urls: list[str], options: TransferOptions
         print_header(f"{len(urls)} URLs, at most {limit} at a time{where}", sys.stdout)
     meter = _meter(args, len(urls))
     batch = make_batch(urls, options, limit, meter)
-    interrupted = False
     try:
         asyncio.run(run_batch(batch, meter))
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt:  # SIGINT outside run_batch's own handler
+        batch.interrupted = True
     if meter is not None:
         meter.clear()
     code = 0
@@ -136,7 +135,7 @@ def run_many(args: argparse.Namespace, urls: list[str], options: TransferOptions
             status = report_failure(failure, prefix=f"[{n}] ")
             code = code or status
     print(batch.summary(), flush=True)
-    if interrupted:
+    if batch.interrupted:
         report(f"({INTERRUPTED}) interrupted")
         return INTERRUPTED
     return code

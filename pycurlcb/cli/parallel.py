@@ -9,6 +9,7 @@ reused by a later transfer is named by the fd that opened it.
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -26,10 +27,15 @@ class Batch:
     transfers: list[Transfer]
     limit: int
     elapsed: float = 0.0
+    interrupted: bool = False  # Ctrl-C came
 
     @property
     def failures(self) -> int:
         return sum(1 for t in self.transfers if t.result.failure is not None)
+
+    @property
+    def interruptions(self) -> int:
+        return sum(1 for t in self.transfers if t.result.interrupted)
 
     @property
     def sockets(self) -> int:
@@ -40,8 +46,9 @@ class Batch:
         """``20 transfers, 0 failed, 20 sockets opened, 12.3 ms in all, 1626 transfers/s ...``."""
         n = len(self.transfers)
         rate = n / self.elapsed if self.elapsed > 0 else 0.0
+        stopped = f", {self.interruptions} interrupted" if self.interrupted else ""
         return (
-            f"{n} transfers, {self.failures} failed, {self.sockets} sockets opened, "
+            f"{n} transfers, {self.failures} failed{stopped}, {self.sockets} sockets opened, "
             f"{self.elapsed * 1000:.1f} ms in all, {rate:.0f} transfers/s "
             f"(at most {self.limit} at a time)"
         )
@@ -69,9 +76,9 @@ def make_batch(
 async def run_batch(batch: Batch, meter: Optional[ProgressMeter] = None) -> None:
     """Run every transfer of ``batch``; each ends finished or, on Ctrl-C, interrupted.
 
-    Ctrl-C cancels this coroutine (asyncio.run does that on SIGINT): every
+    Ctrl-C (SIGINT) sets ``batch.interrupted`` and cancels the transfers: every
     transfer in flight is interrupted, those not started keep an empty
-    timeline, and asyncio.run raises KeyboardInterrupt.
+    timeline, and this returns normally.
     """
     limit = asyncio.Semaphore(batch.limit)
     started = time.perf_counter()
@@ -94,10 +101,42 @@ async def run_batch(batch: Batch, meter: Optional[ProgressMeter] = None) -> None
         finally:
             limit.release()
 
+    watching = _on_ctrl_c(batch)
     try:
         async with pycurlcb.AsyncCurlMulti() as multi:
             await asyncio.gather(*(one(multi, n, t) for n, t in enumerate(batch.transfers)))
             for transfer in batch.transfers:  # the multi's connection cache closes the rest
                 transfer.trace.phase = "at the multi's close"
+    except asyncio.CancelledError:
+        if not batch.interrupted:
+            raise
     finally:
         batch.elapsed = time.perf_counter() - started
+        if watching:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+
+
+def _on_ctrl_c(batch: Batch) -> bool:
+    """On SIGINT, note the time on every transfer and cancel the running task.
+
+    The time is noted before the cancellation reaches the transfers (the
+    AsyncCurlMulti then abandons them and libcurl closes their connections),
+    so each timeline shows Ctrl-C before those closes.  Nothing is installed
+    when SIGINT is ignored (a shell's background job).  True if installed.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        return False
+    task = asyncio.current_task()
+    assert task is not None
+
+    def on_sigint() -> None:
+        batch.interrupted = True
+        for transfer in batch.transfers:
+            transfer.interrupted_ms = transfer.timeline.now()
+        task.cancel()
+
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, on_sigint)
+    except (NotImplementedError, RuntimeError, ValueError):  # no signals on this loop/thread
+        return False
+    return True

@@ -230,7 +230,8 @@ class Transfer:
         TOTAL_TIME ends just before perform returns: its times are placed
         counting back from now, but never so that the name was resolved after
         opensocket ran (an async driver may call this a little late).  An
-        interrupted transfer has no TOTAL_TIME: its times count from "start".
+        interrupted transfer has no TOTAL_TIME: its times count from the
+        resolve that came just before the first opensocket (else "start").
         With a second connection (FTP's data connection), CONNECT_TIME is
         libcurl's last connect, while PRIMARY_IP names the first.
         """
@@ -243,8 +244,9 @@ class Transfer:
         now = self.timeline.now()
         origin = self._started_ms if result.interrupted else now - result.total_ms
         if self.trace.first_open_ms is not None:
-            resolved_ms = info(Info.NAMELOOKUP_TIME_T) / 1000.0
-            origin = min(origin, self.trace.first_open_ms - resolved_ms - 0.001)
+            # opensocket runs right after the name is resolved.
+            resolved = self.trace.first_open_ms - info(Info.NAMELOOKUP_TIME_T) / 1000.0 - 0.001
+            origin = resolved if result.interrupted else min(origin, resolved)
         origin = max(origin, self._started_ms)
 
         def at(micros: int) -> float:

@@ -501,3 +501,26 @@ def test_output_takes_a_single_url(capsys: pytest.CaptureFixture[str], tmp_path:
     code, out, err = run(capsys, "-o", str(tmp_path / "x"), "--parallel", "2")
     assert code == 2 and out == ""
     assert "-o takes a single URL" in one_error_line(err, 2)
+
+
+# --- a callback's exception, under either contract of perform() ----------------------------
+
+
+def test_failure_of_a_callback_exception_either_way() -> None:
+    from pycurlcb.cli.failure import Failure, failure_of
+
+    ours = Failure("cannot write x: No space left on device", 23)
+    # Today: perform() raises the callback's exception itself.
+    assert (failure_of(ours).code, failure_of(ours).message) == (23, ours.message)
+    # Soon: pycurlcb.error (pycurl's (code, message)) with __cause__ the callback's exception.
+    wrapped = pycurlcb.error(23, "Failure writing output to destination")
+    wrapped.__cause__ = ours
+    assert (failure_of(wrapped).code, failure_of(wrapped).message) == (23, ours.message)
+    # A recorded Failure that leaves the code to libcurl takes libcurl's.
+    assert failure_of(wrapped, Failure("setsockopt(TCP_NODELAY) failed")).code == 23
+    # An exception the command did not foresee: libcurl's code, the exception named.
+    bug = pycurlcb.error(42, "Callback aborted")
+    bug.__cause__ = TypeError("unsupported operand")
+    failure = failure_of(bug)
+    assert failure.code == 42
+    assert failure.message.endswith("(a callback raised TypeError: unsupported operand)")

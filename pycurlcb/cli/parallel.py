@@ -16,6 +16,7 @@ from typing import Optional
 
 import pycurlcb
 
+from .failure import Failure
 from .progress import ProgressMeter
 from .transfer import Transfer, TransferOptions
 
@@ -89,10 +90,13 @@ async def run_batch(batch: Batch, meter: Optional[ProgressMeter] = None) -> None
             curl = transfer.prepare()
             try:
                 await multi.perform(curl)
-            except pycurlcb.error as exc:
+            except (pycurlcb.error, Failure) as exc:
                 transfer.finish(curl, exc)
             except (asyncio.CancelledError, KeyboardInterrupt):
                 transfer.interrupt(curl)
+                raise
+            except BaseException:
+                transfer.abandon(curl)
                 raise
             else:
                 transfer.finish(curl)

@@ -163,13 +163,13 @@ class Transfer:
         curl = self.prepare()
         try:
             curl.perform()
-        except pycurlcb.error as exc:
+        except (pycurlcb.error, Failure) as exc:
             return self.finish(curl, exc)
         except KeyboardInterrupt:
             self.interrupt(curl)
             raise
         except BaseException:
-            self._close(curl)
+            self.abandon(curl)
             raise
         return self.finish(curl)
 
@@ -213,6 +213,13 @@ class Transfer:
         finally:
             self._close(curl)
         return self.result
+
+    def abandon(self, curl: pycurlcb.Curl) -> None:
+        """An exception the command did not foresee (a bug): no report, but the
+        output discarded (no temporary file left) and the Curl closed."""
+        if self.output is not None:
+            self.output.discard()
+        self._close(curl)
 
     def _close(self, curl: pycurlcb.Curl) -> None:
         self.trace.phase = "at Curl.close()"

@@ -5,9 +5,9 @@ and returns it; ``asyncio.gather`` runs them all at once.  AsyncCurlMulti
 drives libcurl's multi socket interface with loop.add_reader/add_writer and
 loop.call_later (docs/event-loop.md): no thread, no polling.
 
-The local HTTP/1.1 server runs on the same loop (a few lines of
-asyncio.Protocol below; a stdlib http.server's listen backlog of 5 would
-turn 100 simultaneous connects into SYN retries).  It answers
+The local server is pycurlcb's embedded one (pycurlcb.cli.server, the
+standard library's http.server, a thread per connection, a listen backlog
+of 1024 so 100 simultaneous connects need no SYN retry).  It answers
 ``hello <client ip>:<client port>``, so each body can be checked against the
 local port of its own connection.  Runs on uvloop too:
 ``python docs/examples/asyncio_100.py --uvloop``.
@@ -20,30 +20,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from typing import Any
 
 import pycurlcb
+from pycurlcb.cli.server import EmbeddedServer
 
 N = 100
-
-
-class HelloServer(asyncio.Protocol):
-    """One connection: answer every GET with ``hello <ip>:<port>``, keep-alive."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport: Any = transport  # uvloop's is not an asyncio.Transport subclass
-        self.buffer = b""
-        ip, port = transport.get_extra_info("peername")[:2]
-        self.body = f"hello {ip}:{port}\n".encode()
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while b"\r\n\r\n" in self.buffer:  # one request head (GET: no body)
-            _, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-            self.transport.write(
-                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-                b"Content-Length: %d\r\n\r\n%s" % (len(self.body), self.body)
-            )
 
 
 async def fetch_all(urls: list[str]) -> list[tuple[pycurlcb.Curl, bytes]]:
@@ -65,16 +46,11 @@ async def fetch_all(urls: list[str]) -> list[tuple[pycurlcb.Curl, bytes]]:
     return [(curl, b"".join(body)) for curl, body in zip(curls, bodies)]
 
 
-async def main() -> None:
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(HelloServer, "127.0.0.1", 0, backlog=1024)
-    port = server.sockets[0].getsockname()[1]
-    urls = [f"http://127.0.0.1:{port}/item/{i}" for i in range(N)]
+async def main(base_url: str) -> None:
+    urls = [f"{base_url}item/{i}" for i in range(N)]
     t0 = time.perf_counter()
     results = await fetch_all(urls)  # closes its multi: every connection is closed
     elapsed = time.perf_counter() - t0
-    server.close()
-    await server.wait_closed()
     ports = set()
     for curl, body in results:
         local_port = curl.getinfo(pycurlcb.LOCAL_PORT)
@@ -87,9 +63,10 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    if "--uvloop" in sys.argv[1:]:
-        import uvloop
+    with EmbeddedServer() as server:
+        if "--uvloop" in sys.argv[1:]:
+            import uvloop
 
-        uvloop.run(main())
-    else:
-        asyncio.run(main())
+            uvloop.run(main(server.url))
+        else:
+            asyncio.run(main(server.url))

@@ -261,8 +261,11 @@ class Curl(EasyCallbacks, Handle):
             self._running = None
             self._multi_ref = None
             _KEYS.pop(ffi.cast("void *", e), None)
-            self._release_callbacks(self._clientp)
+            closesocket = self._cb_closesocket
             self._forget_objects()
+            self._release_callbacks(self._clientp)
+            if self._orphan is not None:  # a multi's cache still holds our sockets
+                self._cb_closesocket = closesocket
         failure = take_failure(self)
         if failure is not None:
             report_unraisable(failure, f"{type(self).__name__}.close()", self)

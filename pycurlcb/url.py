@@ -71,7 +71,11 @@ def _text(value: Any, what: str) -> Any:
     if value is None:
         return ffi.NULL
     if isinstance(value, str):
-        value = value.encode("ascii")  # UnicodeEncodeError for non-ASCII, as pycurl
+        try:
+            value = value.encode("ascii")
+        except UnicodeEncodeError as exc:  # as pycurl, with what to do instead
+            exc.reason = f"{what}: a str value must be ASCII (give bytes, or a punycode host)"
+            raise
     elif not isinstance(value, bytes):
         raise TypeError(f"{what}: a URL part must be a string, bytes, or None, not {type(value).__name__}")
     if b"\0" in value:

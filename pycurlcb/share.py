@@ -28,13 +28,15 @@ from typing import Any
 
 from . import errors
 from ._callbacks import report_unraisable, take_parked
-from ._ffi import ffi, lib
+from ._ffi import c_range, ffi, lib
 from ._handle import Handle
 from .constants import SHARE_CONSTANTS, Opt
 from .easy import _DUP_HOOKS, Curl, register_setter
 from .errors import ShareError, error
 
 _SHARE = int(Opt.SHARE)
+_LONG_MIN, _LONG_MAX = c_range("long")
+_INT_MIN, _INT_MAX = c_range("int")
 #: The options setopt() takes, by value: SH_SHARE and SH_UNSHARE.
 _OPTIONS = {lib.CURLSHOPT_SHARE: "SH_SHARE", lib.CURLSHOPT_UNSHARE: "SH_UNSHARE"}
 #: The kinds of data this libcurl's header can share: value -> pycurl name.
@@ -82,6 +84,8 @@ def _lock_data(value: Any, what: str) -> int:
         )
     if not isinstance(value, int):
         raise TypeError(f"{what}: arguments must be LOCK_DATA_* integers, not {type(value).__name__}")
+    if not _LONG_MIN <= value <= _LONG_MAX:
+        raise OverflowError(f"{what}: {value} does not fit in a C long")
     if value not in LOCK_DATA:
         raise TypeError(
             f"{what}: {value!r} is not a kind of data this libcurl shares; expected one of "
@@ -200,7 +204,13 @@ class CurlShare(Handle):
             raise TypeError(f"setopt() option must be SH_SHARE or SH_UNSHARE, not {type(option).__name__}")
         if not isinstance(value, int):
             raise TypeError(f"setopt() value must be a LOCK_DATA_* integer, not {type(value).__name__}")
+        if not _INT_MIN <= option <= _INT_MAX:
+            raise OverflowError(f"setopt(): option {option} does not fit in a C int")
         name = _OPTIONS.get(option)
+        if name is None and option <= 0:
+            raise TypeError(f"setopt(): {option!r} is not SH_SHARE or SH_UNSHARE")
+        if not _LONG_MIN <= value <= _LONG_MAX:  # pycurl's order of checks
+            raise OverflowError(f"setopt(): {value} does not fit in a C long")
         if name is None:
             raise TypeError(f"setopt(): {option!r} is not SH_SHARE or SH_UNSHARE")
         self._apply(option, (value,), "setopt", f"setopt({name})")

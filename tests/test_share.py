@@ -468,6 +468,16 @@ def test_bad_arguments(call: Any, match: str) -> None:
             call(s)
 
 
+def test_values_beyond_c_ranges_overflow() -> None:
+    with CurlShare() as s:
+        with pytest.raises(OverflowError, match="does not fit in a C long"):
+            s.share(1 << 70)
+        with pytest.raises(OverflowError, match="does not fit in a C long"):
+            s.setopt(pycurlcb.SH_SHARE, 1 << 70)
+        with pytest.raises(OverflowError, match="does not fit in a C int"):
+            s.setopt(1 << 40, pycurlcb.LOCK_DATA_DNS)
+
+
 def test_setopt_on_a_share_in_use_is_refused_by_libcurl() -> None:
     with CurlShare() as s, Curl() as c:
         c.setopt(pycurlcb.SHARE, s)

@@ -47,7 +47,9 @@ def _release(s: Any) -> None:
     """ffi.gc's release of a struct pcb_share: the CurlShare was collected.
 
     Drops the CurlShare's reference; the C side frees the CURLSH when the
-    last easy handle using it lets go (handles.h).  No Python runs here.
+    last easy handle using it lets go (handles.h).  Nothing of the
+    CurlShare's runs; closing pooled connections may call the closesocket
+    of the Curls that opened them, through the callback registry.
     """
     lib.pcb_share_free(s)
 

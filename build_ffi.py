@@ -38,6 +38,7 @@ CDEF_FILES = (
     ("easy.h", MIN_VERSION),
     ("multi.h", MIN_VERSION),
     ("share.h", MIN_VERSION),
+    ("url.h", MIN_VERSION),  # the URL API is 7.62.0, older than the minimum
     ("hsts.h", 0x074A00),  # 7.74.0
     ("notify.h", 0x081100),  # 8.17.0
     ("handles.h", MIN_VERSION),

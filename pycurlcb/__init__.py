@@ -40,7 +40,9 @@ from .errors import (
     url_strerror,
 )
 from .multi import CurlMulti
+from .share import CurlShare
 from .sockaddr import CurlSockAddr
+from .url import CurlUrl
 from .version import (
     COMPILE_LIBCURL_VERSION_NUM,
     COMPILE_PY_VERSION_HEX,
@@ -73,6 +75,8 @@ __all__ = [
     "AsyncCurlMulti",
     "Curl",
     "CurlMulti",
+    "CurlShare",
+    "CurlUrl",
     "CurlSockAddr",
     "CSelect",
     "FileInfo",

@@ -17,7 +17,9 @@ struct pcb_multi {
 
 struct pcb_share {
     void *sh;               /* the CURLSH *, NULL once cleaned up */
-    long refs;              /* its CurlShare, plus one per easy handle using it */
+    long refs;              /* owners of the memory: its CurlShare, a pin of a
+                               finalised CurlShare, and each easy handle using it */
+    long easies;            /* the easy handles using it: close() waits for 0 */
     ...;
 };
 
@@ -54,10 +56,23 @@ CURLMcode pcb_multi_remove(struct pcb_multi *m, struct pcb_easy *e);
 CURLcode pcb_easy_set_ca_certs(struct pcb_easy *e, const char *pem, size_t len);
 
 /* A share handle whose lock callbacks are C: one mutex per curl_lock_data,
- * so easy handles in different threads share safely without the GIL. */
+ * so easy handles in different threads share safely without the GIL.  The
+ * functions below are safe to call from several threads at once on one share
+ * (a mutex of its own guards its CURLSH * and its count of references). */
 struct pcb_share *pcb_share_new(void);
+/* curl_share_setopt(); CURLSHE_INVALID once closed. */
 CURLSHcode pcb_share_setopt_long(struct pcb_share *s, CURLSHoption option, long value);
-/* curl_share_cleanup(); CURLSHE_IN_USE while an easy handle uses it. */
+/* curl_share_cleanup(); CURLSHE_IN_USE while an easy handle uses it (the
+ * handle is then kept for a later close).  Closes the shared connections:
+ * closesocket callbacks may run.  Idempotent. */
 CURLSHcode pcb_share_close(struct pcb_share *s);
+/* The ffi.gc release: drop the CurlShare's reference; the last reference
+ * (this one, or the last easy handle's) cleans up and frees. */
 void pcb_share_free(struct pcb_share *s);
+/* One more reference, dropped with pcb_share_free (a finalised CurlShare
+ * that may have been resurrected holds one until it is really freed). */
+void pcb_share_incref(struct pcb_share *s);
+/* CURLOPT_SHARE: attach e to s (NULL: detach), moving the reference;
+ * CURLE_BAD_FUNCTION_ARGUMENT if s is closed.  pcb_easy_new(src) attaches
+ * the copy to src's share (curl_easy_duphandle itself does not copy it). */
 CURLcode pcb_easy_set_share(struct pcb_easy *e, struct pcb_share *s);

@@ -247,7 +247,7 @@ class CurlShare(Handle):
     def _attach(self, curl: Curl) -> None:
         with self._lock:
             if self.closed:
-                raise ShareError(lib.CURLSHE_INVALID, "CurlShare is closed")
+                raise error("CurlShare is closed")
             errors.check(lib.pcb_easy_set_share(curl._e, self._s), curl._e.errbuf)
             curl._keep[_SHARE] = self
             self._easies.add(curl)
@@ -257,7 +257,7 @@ def _in_transfer(curl: Curl) -> bool:
     """A Curl close() must not detach: perform() running (in another thread),
     or added to a CurlMulti (its transfer may be under way; libcurl would go
     on with a connection of the freed share)."""
-    return curl._busy or curl.multi() is not None
+    return curl._running is not None or curl.multi() is not None
 
 
 def _detach(curl: Curl) -> None:

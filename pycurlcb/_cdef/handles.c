@@ -95,23 +95,20 @@ static void pcb_share_left(struct pcb_share *s)
     pcb_share_decref(s);
 }
 
-static struct pcb_easy *pcb_easy_new(struct pcb_easy *src)
+/* e is zeroed memory owned by its Curl (ffi.new): freed by Python once the
+ * Curl is really gone, never while a resurrected Curl can still read it. */
+static int pcb_easy_init(struct pcb_easy *e, struct pcb_easy *src)
 {
-    struct pcb_easy *e = calloc(1, sizeof(*e));
-    if(!e)
-        return NULL;
     e->h = src ? curl_easy_duphandle(src->h) : curl_easy_init();
-    if(!e->h) {
-        free(e);
-        return NULL;
-    }
+    if(!e->h)
+        return -1;
     /* a duplicate would write into the source's buffer */
     curl_easy_setopt(e->h, CURLOPT_ERRORBUFFER, e->errbuf);
     if(src && src->cacerts &&
        pcb_easy_set_ca_certs(e, src->cacerts, src->cacerts_len) != CURLE_OK) {
         curl_easy_cleanup(e->h);
-        free(e);
-        return NULL;
+        e->h = NULL;
+        return -1;
     }
     if(src && src->share) {
         /* curl_easy_duphandle does not copy CURLOPT_SHARE (libcurl makes the
@@ -119,13 +116,14 @@ static struct pcb_easy *pcb_easy_new(struct pcb_easy *src)
          * copy uses the share its Curl.share() reports. */
         if(pcb_share_attach(src->share, e->h) != CURLE_OK) {
             curl_easy_cleanup(e->h);
+            e->h = NULL;
             free(e->cacerts);
-            free(e);
-            return NULL;
+            e->cacerts = NULL;
+            return -1;
         }
         e->share = src->share;
     }
-    return e;
+    return 0;
 }
 
 static void pcb_easy_close(struct pcb_easy *e)
@@ -155,12 +153,6 @@ static void pcb_easy_close(struct pcb_easy *e)
     e->cacerts = NULL;
 }
 
-static void pcb_easy_free(struct pcb_easy *e)
-{
-    pcb_easy_close(e);
-    free(e);
-}
-
 static struct pcb_multi *pcb_multi_new(void)
 {
     struct pcb_multi *m = calloc(1, sizeof(*m));
@@ -185,8 +177,20 @@ static CURLMcode pcb_multi_close(struct pcb_multi *m)
     return rc;
 }
 
+/* What a released CurlMulti's cell points at: a multi that is closed for
+ * good, so that a CurlMulti resurrected by a finaliser reads "closed" instead
+ * of freed memory. */
+static struct pcb_multi pcb_multi_gone = {NULL, 1};
+
+static struct pcb_multi *pcb_multi_released(void)
+{
+    return &pcb_multi_gone;
+}
+
 static void pcb_multi_free(struct pcb_multi *m)
 {
+    if(m == &pcb_multi_gone)
+        return;
     pcb_multi_close(m);
     pcb_multi_decref(m);
 }

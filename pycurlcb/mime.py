@@ -28,11 +28,13 @@ duplicate's copy is freed.
 
 Teardown: ``close()``, the context manager and ``__del__`` free the tree with
 the Python callbacks enabled (the user's ``free`` runs); a CurlMime collected
-without its ``__del__`` (a subclass ``__del__`` that does not call super())
-is freed by ``_release``, which calls no user callable.  A wrapper whose tree
-is gone reports ``closed`` and raises "no mime handle": it checks its
-``_Tree`` and the chain of parents (weak references), so that also holds when
-a parent's tree was freed without Python.
+without its ``__del__`` (a subclass ``__del__`` that does not call super()),
+or whose ffi.gc cdata the collector finalises first (both garbage in one
+cycle), is freed by ``_release``, which calls no user callable and marks the
+tree's ``_Owned`` token.  A wrapper whose tree is gone reports ``closed`` and
+raises "no mime handle": it checks its ``_Tree``, the chain of parents (weak
+references) and the root's token, so that also holds when a parent's tree was
+freed without Python.
 
 Errors: an exception raised by a data_cb ``read`` or ``seek`` callable aborts
 the transfer (READFUNC_ABORT / SEEKFUNC_FAIL) and is recorded on the Curl
@@ -131,18 +133,44 @@ class _Quiet(threading.local):
 _quiet = _Quiet()
 
 
+class _Owned:
+    """An owned ``curl_mime``: ``freed`` once ``_release`` has freed it.
+
+    When a CurlMime and its ffi.gc cdata are garbage in the same cycle, the
+    collector may finalise the cdata (run ``_release``) before the CurlMime's
+    ``__del__``: this token, which the release finds in ``_OWNED`` by address,
+    tells ``__del__`` (and any wrapper still alive) that the tree is gone.
+    """
+
+    __slots__ = ("freed",)
+
+    def __init__(self) -> None:
+        self.freed = False
+
+
+#: Address of a curl_mime a CurlMime owns -> its token.  An entry leaves when
+#: the mime is freed (close, _release) or attached to a part.
+_OWNED: dict[int, _Owned] = {}
+
+
+def _address(ptr: Any) -> int:
+    return int(ffi.cast("uintptr_t", ptr))
+
+
 class _Tree:
     """The bookkeeping of one ``curl_mime``: alive exactly as long as libcurl's.
 
-    ``parent`` is a weak reference to the tree of the part it is attached to
-    (None for a tree its CurlMime owns); ``children`` the attached trees;
-    ``states`` the MimeCallbacks of its data_cb parts.
+    ``owned`` is the token of a tree its CurlMime owns; ``parent`` the weak
+    reference to the tree of the part it is attached to, once attached;
+    ``children`` the attached trees; ``states`` the MimeCallbacks of its
+    data_cb parts.
     """
 
-    __slots__ = ("alive", "parent", "children", "states", "__weakref__")
+    __slots__ = ("alive", "owned", "parent", "children", "states", "__weakref__")
 
-    def __init__(self) -> None:
+    def __init__(self, owned: _Owned) -> None:
         self.alive = True
+        self.owned: Optional[_Owned] = owned
         self.parent: Optional[Callable[[], Optional[_Tree]]] = None
         self.children: list[_Tree] = []
         self.states: list[MimeCallbacks] = []
@@ -153,7 +181,7 @@ class _Tree:
             if not tree.alive:
                 return False
             if tree.parent is None:
-                return True
+                return tree.owned is not None and not tree.owned.freed
             tree = tree.parent()
         return False  # the parent's tree was freed (and collected) without telling us
 
@@ -170,18 +198,29 @@ class _Tree:
             child.kill()
 
 
-def _release(ptr: Any) -> None:
-    """ffi.gc's release of an owned ``curl_mime``: its CurlMime was collected unclosed.
+def _release(
+    ptr: Any,
+    quiet: _Quiet = _quiet,
+    owned: dict[int, _Owned] = _OWNED,
+    address: Callable[[Any], int] = _address,
+    mime_free: Any = lib.curl_mime_free,
+) -> None:
+    """ffi.gc's release of an owned ``curl_mime``: its CurlMime was collected
+    unclosed, or is garbage in a cycle and its ``__del__`` has not run yet.
 
     libcurl calls the free trampoline of every data_cb part; while ``_quiet``
     is set it only does the bookkeeping, so no user callable runs from here,
-    whatever order the collector frees things in.
+    whatever order the collector frees things in.  (The defaults bind what it
+    needs: at interpreter exit the module's globals may already be gone.)
     """
-    _quiet.depth += 1
+    token = owned.pop(address(ptr), None)
+    if token is not None:
+        token.freed = True
+    quiet.depth += 1
     try:
-        lib.curl_mime_free(ptr)
+        mime_free(ptr)
     finally:
-        _quiet.depth -= 1
+        quiet.depth -= 1
 
 
 # --- the trampolines (rows "mime" of _cbtable) -----------------------------------------
@@ -381,8 +420,9 @@ class CurlMime(Handle):
         if ptr == ffi.NULL:
             raise MemoryError("curl_mime_init() failed")
         self._ptr = ffi.gc(ptr, _release)
+        owned = _OWNED[_address(ptr)] = _Owned()
         self._curl = curl
-        self._tree = _Tree()
+        self._tree = _Tree(owned)
         self._owner = True
         self._parts = []
         self._submimes = []
@@ -457,8 +497,9 @@ class CurlMime(Handle):
             return
         self._unpin()
         self._invalidate()
-        if not owner or not tree.alive:
-            return  # attached: the parent's tree still sends and frees it
+        if not owner or not tree.valid():
+            return  # attached (its parent's tree frees it), or freed by _release already
+        _OWNED.pop(_address(ptr), None)
         states = tree.all_states()  # alive until curl_mime_free has called their free
         for state in states:
             state.in_tree = False
@@ -470,13 +511,15 @@ class CurlMime(Handle):
             _sync_rooted(state)
 
     def _unpin(self) -> None:
-        """Stop the Curl from pointing at this mime (it is its MIMEPOST)."""
+        """Drop the Curl's pin when this mime is its MIMEPOST.
+
+        libcurl needs no call: curl_mime_free unbinds the mime from the easy
+        handle (and curl_easy_cleanup from the mime), so nothing here touches
+        a Curl's C handle, which may be gone when both are garbage.
+        """
         curl = self._curl
-        if curl is None or _pinned(curl) is not self:
-            return
-        if not curl.closed:
-            lib.pcb_easy_setopt_ptr(curl._e.h, MIMEPOST, ffi.NULL)
-        curl._keep.pop(MIMEPOST, None)
+        if curl is not None and _pinned(curl) is self:
+            curl._keep.pop(MIMEPOST, None)
 
     def _invalidate(self) -> None:
         """Retire this wrapper, its parts and its attached mimes (their tree is gone or not ours)."""
@@ -795,10 +838,12 @@ class CurlMimePart:
         child_ptr = mime._ptr
         self._set_content(lambda p: lib.curl_mime_subparts(p, child_ptr))
         # The part owns the child's curl_mime now.
-        ffi.gc(mime._ptr, None)
+        ffi.gc(child_ptr, None)
+        _OWNED.pop(_address(child_ptr), None)
         mime._owner = False
         tree, child = parent._tree, mime._tree
         assert tree is not None and child is not None
+        child.owned = None
         child.parent = weakref.ref(tree)
         tree.children.append(child)
         parent._submimes.append(mime)

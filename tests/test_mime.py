@@ -639,6 +639,25 @@ def test_duphandle_outlives_a_collected_del_override_mime(form_url: str) -> None
         assert calls == []
 
 
+def test_cdata_finalised_before_the_mime(curl: Any) -> None:
+    """In a garbage cycle the collector may run ffi.gc's release before __del__."""
+    from pycurlcb._ffi import ffi
+
+    calls: list[Any] = []
+    mime = pycurl.CurlMime(curl)
+    child = mime.add_multipart()
+    data_cb_part(child, calls)
+    curl.setopt(pycurl.MIMEPOST, mime)
+    ffi.release(mime._ptr)  # what the collector does first in that order
+    assert mime.closed and child.closed
+    assert calls == []  # released without Python
+    mime.__del__()  # must not free it again
+    mime.close()
+    assert pycurl.MIMEPOST not in curl._keep
+    with pytest.raises(pycurl.error, match="no mime handle"):
+        child.addpart()
+
+
 def test_closed_attached_child_is_freed_with_its_parent(curl: Any) -> None:
     calls: list[Any] = []
     parent = pycurl.CurlMime(curl)

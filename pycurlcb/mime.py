@@ -92,12 +92,17 @@ class MimeCallbacks(_State):
         self.key = register(self)
 
     def fail(self, exc: BaseException) -> None:
-        """Record ``exc`` on the Curl whose transfer called the failing callable."""
-        curls = [c for c in (ref() for ref in self.curls) if c is not None]
-        running = [c for c in curls if _running(c)]
-        for curl in running:
+        """Record ``exc`` on the Curl whose transfer called the failing callable.
+
+        That is the one in a transfer (the mime's Curl or a duphandle() of it;
+        a callable shared by two transfers running at once fails both); else
+        the mime's own Curl (a read run by ``Curl.pause(PAUSE_CONT)``).
+        """
+        curls = [c for c in (ref() for ref in self.curls) if c is not None and not c.closed]
+        targets = [c for c in curls if _running(c)] or curls[:1]
+        for curl in targets:
             curl._cb.fail(exc)
-        if not running:
+        if not targets:
             _State.fail(self, exc)  # parks a KeyboardInterrupt/SystemExit ...
             self.exc = None  # ... without disabling this state's later calls
 
@@ -946,7 +951,7 @@ def _dup_mimepost(src: Curl, dup: Curl) -> None:
     tree = pin.mime._tree
     if pin.states is not None:
         states = pin.states
-    elif tree is not None and tree.alive:
+    elif tree is not None and tree.valid():
         states = tuple(tree.all_states())
     else:
         states = ()

@@ -682,9 +682,14 @@ def _check_encoder(curl: Curl, encoder: bytes) -> None:
 
 
 def _curl_argument(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Curl:
-    if len(args) + len(kwargs) != 1 or (kwargs and "curl" not in kwargs):
-        raise TypeError("CurlMime() takes exactly one argument: curl")
-    curl = args[0] if args else kwargs["curl"]
+    """The ``curl`` argument; the others are left to a subclass's __init__ (CurlMime's
+    own __init__ takes none)."""
+    if args:
+        curl = args[0]
+    elif "curl" in kwargs:
+        curl = kwargs["curl"]
+    else:
+        raise TypeError("CurlMime() missing its argument: curl")
     if not isinstance(curl, Curl):
         raise TypeError(f"CurlMime() argument 1 must be pycurlcb.Curl, not {type(curl).__name__}")
     return curl

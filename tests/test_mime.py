@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import array
 import contextlib
+import copy
 import gc
 import io
+import pickle
 import weakref
 from pathlib import Path
 from typing import Any
@@ -789,6 +791,17 @@ def test_constructor_arguments() -> None:
         pycurl.CurlMime(curl)
     with pycurl.Curl() as other:
         assert pycurl.CurlMime(curl=other).closed is False
+
+        class NoSuperInit(pycurl.CurlMime):
+            def __init__(self, curl: Any, extra: int) -> None:
+                self.extra = extra  # the C handle was made in __new__
+
+        mime = NoSuperInit(other, 1)
+        mime.add_field("a", "b")
+        for refused in (copy.copy, copy.deepcopy, pickle.dumps):
+            with pytest.raises(TypeError):
+                refused(mime)
+        mime.close()
 
 
 @pytest.mark.parametrize(

@@ -912,7 +912,7 @@ def _pinned(curl: Curl) -> Optional[CurlMime]:
 
 def _set_mimepost(curl: Curl, value: Any) -> None:
     """setopt(MIMEPOST, mime), as pycurl's do_curl_setopt_mimepost."""
-    _refuse_other_types(value, "MIMEPOST")
+    _refuse_other_types(value)
     if not isinstance(value, CurlMime):
         raise TypeError("setopt(option=MIMEPOST) expects a CurlMime object")
     if value.closed:
@@ -936,7 +936,7 @@ def _unset_mimepost(curl: Curl) -> None:
     curl._keep.pop(MIMEPOST, None)
 
 
-def _refuse_other_types(value: Any, option: str) -> None:
+def _refuse_other_types(value: Any) -> None:
     """pycurl's setopt dispatch for an option that takes an object: its TypeErrors."""
     if isinstance(value, (str, bytes)):
         raise TypeError("strings are not supported for this option")

@@ -39,13 +39,15 @@ CDEF_FILES = (
     ("multi.h", MIN_VERSION),
     ("share.h", MIN_VERSION),
     ("url.h", MIN_VERSION),  # the URL API is 7.62.0, older than the minimum
+    ("mime.h", MIN_VERSION),  # 7.56.0
+    ("form.h", MIN_VERSION),
     ("hsts.h", 0x074A00),  # 7.74.0
     ("notify.h", 0x081100),  # 8.17.0
     ("handles.h", MIN_VERSION),
     ("shim.h", MIN_VERSION),
 )
 #: The C sources, concatenated in this order into the module's source.
-C_FILES = ("handles.c", "shim.c")
+C_FILES = ("handles.c", "shim.c", "form.c")
 
 INSTALL_HINT = """\
 pycurlcb needs the libcurl development files ({why}).

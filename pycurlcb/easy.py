@@ -81,6 +81,7 @@ _POSTFIELDS = int(Opt.POSTFIELDS)
 #: among the strings; libcurl reads the pointer as a non-zero long: enabled).
 _TEXT_ENABLES = frozenset(int(getattr(Opt, n)) for n in ("WILDCARDMATCH",) if n in Opt.__members__)
 _MAXCONNECTS = int(Opt.MAXCONNECTS)
+_CONNECT_ONLY = int(Opt.CONNECT_ONLY)
 _PRIVATE = int(Opt.PRIVATE)
 _INFILESIZE = tuple(int(getattr(Opt, n)) for n in ("INFILESIZE", "INFILESIZE_LARGE"))
 _UNSET_TO_ZERO = tuple(int(getattr(Opt, n)) for n in ("CERTINFO",) if n in Opt.__members__)
@@ -195,6 +196,8 @@ class Curl(EasyCallbacks, Handle):
     _multi_ref: Optional[Callable[[], Any]] = None
     #: The thread running a transfer of this handle (perform()), or None.
     _running: Optional[int] = None
+    #: CONNECT_ONLY is set: perform() leaves the handle in its private multi.
+    _connect_only = False
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Curl:
         # The handle is made here, not in __init__: a subclass __init__ need
@@ -311,6 +314,7 @@ class Curl(EasyCallbacks, Handle):
         lib.pcb_easy_setopt_ptr(h, int(Opt.USERAGENT), _USER_AGENT)
         share = self._keep.get(int(Opt.SHARE))  # curl_easy_reset keeps the share, as pycurl
         self._forget_objects()
+        self._connect_only = False
         if share is not None:
             self._keep[int(Opt.SHARE)] = share
         self._maxconnects = _MAXCONNECTS_DEFAULT
@@ -388,6 +392,8 @@ class Curl(EasyCallbacks, Handle):
             if option == _MAXCONNECTS:
                 self._maxconnects = v
                 self._sync_maxconnects()
+            elif option == _CONNECT_ONLY:
+                self._connect_only = bool(v)
         elif kind is OptType.OFF_T:
             v = _int_in(spec, value, _OFF_T_MIN, _OFF_T_MAX, "curl_off_t")
             errors.check(lib.pcb_easy_setopt_off_t(h, option, v))
@@ -576,9 +582,11 @@ class Curl(EasyCallbacks, Handle):
                         result = lib.CURLE_ABORTED_BY_CALLBACK
                         break
         finally:
-            if e.state == 1:  # interrupted (Ctrl-C) or stopped: take it out of the multi
-                lib.curl_multi_remove_handle(e.perform, h)
-                e.state = 0
+            if e.state == 1 or not self._connect_only:
+                # Interrupted (Ctrl-C) or stopped: out of the multi.  A finished
+                # CONNECT_ONLY transfer stays added: its connection is found
+                # through the handle's multi (send, recv, ACTIVESOCKET).
+                lib.pcb_easy_leave_perform(e)
             self._running = None
         exc = errors.outcome(result, e.errbuf, take_failure(self))
         if exc is not None:

@@ -41,6 +41,17 @@ struct pcb_easy {
 
 static CURLcode pcb_easy_set_ca_certs(struct pcb_easy *e, const char *pem, size_t len);
 
+/* perform() leaves a finished handle added to its private multi (for
+ * CONNECT_ONLY): take it out before anything that must not happen to a
+ * handle in a multi, such as changing its share (libcurl keeps a pointer to
+ * the share's connection cache while the handle is added). */
+static void pcb_easy_leave_perform(struct pcb_easy *e)
+{
+    if(e->state != 0 && e->perform && e->h)
+        curl_multi_remove_handle(e->perform, e->h);
+    e->state = 0;
+}
+
 static void pcb_multi_decref(struct pcb_multi *m)
 {
     if(--m->refs == 0) {
@@ -329,6 +340,7 @@ static CURLcode pcb_easy_set_share(struct pcb_easy *e, struct pcb_share *s)
         return CURLE_BAD_FUNCTION_ARGUMENT;
     if(s == old)
         return CURLE_OK;
+    pcb_easy_leave_perform(e);
     /* s is checked (open?) and counted under its api lock: a close() in
      * another thread either sees this reference or makes this fail. */
     rc = s ? pcb_share_attach(s, e->h) : curl_easy_setopt(e->h, CURLOPT_SHARE, NULL);

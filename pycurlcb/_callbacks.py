@@ -45,7 +45,7 @@ from . import sockaddr
 from ._cbtable import Row, rows_for
 from ._ffi import c_range, ffi, lib
 from .constants import InfoType, Poll, SockType
-from .errors import ReturnOverflow
+from .errors import ReturnOverflow, error
 
 #: The rows this build has: declared by build_ffi.py for the header's version.
 ROWS: dict[str, Row] = {
@@ -277,6 +277,14 @@ def take_parked() -> Optional[BaseException]:
     return exc
 
 
+def _post_mortem(exc: BaseException) -> None:
+    """Leave ``exc`` where pdb.pm() looks (sys.last_value ...), as pycurl's
+    callback errors are; nothing is printed."""
+    sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, exc.__traceback__
+    if sys.version_info >= (3, 12):
+        sys.last_exc = exc
+
+
 def take_failure(state: State) -> Optional[BaseException]:
     """What the driving call that just returned must raise for ``state``: a parked
     KeyboardInterrupt/SystemExit first, else the state's recorded exception.
@@ -335,6 +343,8 @@ def trampoline(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                 return body(state, *args)
             except BaseException as exc:  # noqa: B036 - KeyboardInterrupt aborts too
                 state._fail(exc)
+                if isinstance(exc, Exception):
+                    _post_mortem(exc)
                 return abort
 
         call.__name__ = call.__qualname__ = name
@@ -385,7 +395,7 @@ def _written(rv: Any, n: int, what: str) -> int:
     if rv is None:
         return n
     if not isinstance(rv, int):
-        raise TypeError(f"{what} callback must return int or None")
+        raise error(f"{what} callback must return int or None")
     if not _LONG_MIN <= rv <= _LONG_MAX:
         raise OverflowError(f"{what} callback returned {rv} which does not fit in a C long")
     return rv & _SIZE_MAX  # as pycurl: (size_t)value; anything but n fails the transfer
@@ -425,7 +435,7 @@ def fill(buffer: Any, n: int, rv: Any, what: str) -> int:
     try:
         view = memoryview(rv)  # type: ignore[arg-type]
     except TypeError:
-        raise TypeError(
+        raise error(
             f"{what} callback must return an object supporting the buffer protocol "
             "(e.g. a byte string) or an ASCII-only Unicode string"
         ) from None
@@ -434,7 +444,7 @@ def fill(buffer: Any, n: int, rv: Any, what: str) -> int:
             raise BufferError(f"{what} callback returned a buffer that is not C-contiguous")
         size = view.nbytes
         if size > n:
-            raise ValueError(
+            raise error(
                 f"invalid return value for {what} callback ({size} bytes returned when at most "
                 f"{n} bytes were wanted)"
             )
@@ -457,13 +467,13 @@ def seek_result(rv: Any) -> int:
     if rv is None:
         return 0
     if not isinstance(rv, int):
-        raise TypeError(
+        raise error(
             "seek callback must return 0 (CURL_SEEKFUNC_OK), 1 (CURL_SEEKFUNC_FAIL), "
             "2 (CURL_SEEKFUNC_CANTSEEK) or None"
         )
     code = c_int(rv, "seek", direct=False)
     if not 0 <= code <= 2:
-        raise ValueError(f"invalid return value for seek callback {code} not in (0, 1, 2)")
+        raise error(f"invalid return value for seek callback {code} not in (0, 1, 2)")
     return code
 
 
@@ -485,7 +495,7 @@ def _ioctl(state: EasyCallbacks, handle: Any, cmd: int, clientp: Any) -> int:
         return int(lib.CURLIOE_OK)
     code = c_int(rv, "ioctl", direct=False)
     if not 0 <= code < lib.CURLIOE_LAST:
-        raise ValueError("ioctl callback returned invalid value")
+        raise error("ioctl callback returned invalid value")
     return code
 
 
@@ -751,7 +761,7 @@ def _trailer(state: EasyCallbacks, slist: Any, userdata: Any) -> int:
     if rv is None:
         return int(lib.CURL_TRAILERFUNC_OK)
     if not isinstance(rv, (list, tuple)):
-        raise TypeError("trailer callback must return None or a list/tuple of header strings")
+        raise error("trailer callback must return None or a list/tuple of header strings")
     items = [_as_bytes(item, "a trailer header") for item in rv]
     slist[0] = make_slist(items)
     return int(lib.CURL_TRAILERFUNC_OK)
@@ -798,7 +808,7 @@ def _hstsread(state: EasyCallbacks, easy: Any, entry: Any, userp: Any) -> int:
     if rv is None:
         return int(lib.CURLSTS_DONE)
     if not isinstance(rv, tuple) or len(rv) != 3:
-        raise TypeError(
+        raise error(
             "hstsread callback must return None or a 3-tuple (host, expire, include_subdomains)"
         )
     host = _as_bytes(rv[0], "hstsread callback: host")
@@ -832,7 +842,7 @@ def _hstswrite(state: EasyCallbacks, easy: Any, entry: Any, index: Any, userp: A
         return int(lib.CURLSTS_OK)
     code = c_int(rv, "hstswrite")
     if not 0 <= code <= lib.CURLSTS_FAIL:
-        raise ValueError("hstswrite callback returned an invalid CURLSTScode")
+        raise error("hstswrite callback returned an invalid CURLSTScode")
     return code
 
 

@@ -7,6 +7,7 @@
 #   make bench     benchmarks/run.py
 #   make memcheck  a few test modules under valgrind
 #   make compat    pycurl 7.49.0's own test suite against real pycurl and pycurlcb (compat/README.md)
+#   make test-matrix  the tests against libcurl 7.73.0 ... 8.21.0 and the system's (tools/matrix.py)
 #   make clean     remove the venv and build products
 
 PYTHON ?= python3
@@ -21,7 +22,7 @@ SUDO_HINT    := sudo apt-get install -y $(APT_PACKAGES)
 # Anything that changes what `pip install -e` builds.
 BUILD_INPUTS := $(wildcard pyproject.toml setup.py build_ffi.py pycurlcb/_cdef/* pycurlcb/_cbtable.py)
 
-.PHONY: all venv headers test demo lint bench memcheck compat clean
+.PHONY: all venv headers test test-matrix demo lint bench memcheck compat clean
 
 all: test
 
@@ -73,6 +74,27 @@ headers:
 
 test: venv $(PYCURL_STAMP)
 	$(VPY) -m pytest $(PYTEST_ARGS)
+
+# The whole test suite against each libcurl users have: 7.73.0 (oldest
+# supported), 7.76.1 (RHEL 9), 7.81.0 (Ubuntu 22.04), 8.5.0 (Ubuntu 24.04),
+# 8.21.0, and the system's (Debian 12: 7.88.1); "pycurl-wheel" adds the libcurl
+# of pycurl's manylinux wheel (LD_PRELOAD).  libcurl is built with CMake from
+# ../shared/libcurl-src/ once into $${PYCURLCB_CACHE:-~/.cache/pycurlcb}/curl-VERSION/;
+# each entry gets its own venv and logs under .../matrix/ENTRY/.  Select with
+#   make test-matrix MATRIX_VERSIONS="7.73.0 8.5.0 system" MATRIX_PYTEST_ARGS="-x -k multi"
+# Needs cmake, libssl-dev and zlib1g-dev (installed with apt-get when root).
+MATRIX_APT_PACKAGES := cmake libssl-dev zlib1g-dev
+export MATRIX_VERSIONS MATRIX_PYTEST_ARGS
+test-matrix: headers
+	@missing=$$(for p in $(MATRIX_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ] && command -v dpkg >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	  else \
+	    echo "test-matrix needs: sudo apt-get install -y $$missing" >&2; exit 1; \
+	  fi; \
+	fi
+	$(PYTHON) tools/matrix.py
 
 demo: venv
 	$(VPY) -m pycurlcb

@@ -38,6 +38,9 @@ CDEF_FILES = (
     ("easy.h", MIN_VERSION),
     ("multi.h", MIN_VERSION),
     ("share.h", MIN_VERSION),
+    ("url.h", MIN_VERSION),  # the URL API is 7.62.0, older than the minimum
+    ("mime.h", MIN_VERSION),  # 7.56.0
+    ("form.h", MIN_VERSION),
     ("hsts.h", 0x074A00),  # 7.74.0
     ("notify.h", 0x081100),  # 8.17.0
     ("handles.h", MIN_VERSION),
@@ -45,7 +48,7 @@ CDEF_FILES = (
     ("shim.h", MIN_VERSION),
 )
 #: The C sources, concatenated in this order into the module's source.
-C_FILES = ("handles.c", "driver.c", "shim.c")
+C_FILES = ("handles.c", "driver.c", "shim.c", "form.c")
 
 INSTALL_HINT = """\
 pycurlcb needs the libcurl development files ({why}).
@@ -121,6 +124,18 @@ def _is_int_expression(value: str) -> bool:
 
 def constant_names(cflags: list[str]) -> tuple[int, list[str]]:
     """The libcurl version number and the names of its integer constants."""
+    version, names = _constant_names(cflags)
+    return version, sorted(names)
+
+
+def old_names(cflags: list[str], names: list[str]) -> list[str]:
+    """The names <curl/curl.h> keeps only for old code (gone with CURL_NO_OLDIES):
+    deprecated aliases such as CURLE_HTTP_NOT_FOUND for CURLE_HTTP_RETURNED_ERROR."""
+    current = _constant_names([*cflags, "-DCURL_NO_OLDIES"])[1]
+    return [n for n in names if n not in current]
+
+
+def _constant_names(cflags: list[str]) -> tuple[int, dict[str, None]]:
     macros = preprocess(cflags, "-dM")
     version = 0
     names: dict[str, None] = {}
@@ -138,7 +153,7 @@ def constant_names(cflags: list[str]) -> tuple[int, list[str]]:
         for name in _ENUM_NAME.findall(body):
             if not _SKIP.match(name):
                 names[name] = None
-    return version, sorted(names)
+    return version, names
 
 
 def callback_table() -> object:
@@ -167,11 +182,15 @@ def make_builder() -> FFI:
     cdef += "\n" + trampolines(version)
     cdef += "\n/* Integer constants of the installed <curl/curl.h> */\n"
     cdef += "\n".join(f"#define {n} ..." for n in names)
+    cdef += "\n/* The deprecated aliases among them, space-separated. */\nconst char *pcb_old_names(void);\n"
+    old = " ".join(old_names(cflags, names))
+    source = "\n".join((CDEF / f).read_text() for f in C_FILES)
+    source += f'\nstatic const char *pcb_old_names(void) {{ return "{old}"; }}\n'
     ffi = FFI()
     ffi.cdef(cdef)
     ffi.set_source(
         "pycurlcb._curl",
-        "\n".join((CDEF / f).read_text() for f in C_FILES),
+        source,
         extra_compile_args=[*cflags, "-pthread", "-Wno-deprecated-declarations"],
         extra_link_args=[*libs, "-pthread"],
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import form as _form  # noqa: F401 - registers setopt(HTTPPOST)
 from ._callbacks import FileInfo, HstsEntry, HstsIndex, KhKey
 from ._ffi import global_cleanup, global_init
 from .constants import (
@@ -39,8 +40,11 @@ from .errors import (
     share_strerror,
     url_strerror,
 )
+from .mime import CurlMime, CurlMimePart
 from .multi import CurlMulti
+from .share import CurlShare
 from .sockaddr import CurlSockAddr
+from .url import CurlUrl
 from .version import (
     COMPILE_LIBCURL_VERSION_NUM,
     COMPILE_PY_VERSION_HEX,
@@ -76,7 +80,11 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "AsyncCurlMulti",
     "Curl",
+    "CurlMime",
+    "CurlMimePart",
     "CurlMulti",
+    "CurlShare",
+    "CurlUrl",
     "CurlSockAddr",
     "CSelect",
     "FileInfo",

@@ -1,3 +1,6 @@
+"""``python -m pycurlcb``: the socket-timeline command (pycurlcb.cli)."""
+
 from pycurlcb.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -44,7 +44,8 @@ from typing import Any, Callable, NamedTuple, Optional
 from . import sockaddr
 from ._cbtable import Row, rows_for
 from ._ffi import c_range, ffi, lib
-from .errors import ReturnOverflow
+from .constants import InfoType, Poll, SockType
+from .errors import ReturnOverflow, error
 
 #: The rows this build has: declared by build_ffi.py for the header's version.
 ROWS: dict[str, Row] = {
@@ -56,6 +57,10 @@ _SOCKOPT_OK: int = lib.CURL_SOCKOPT_OK
 _INT_MIN, _INT_MAX = c_range("int")
 _LONG_MIN, _LONG_MAX = c_range("long")
 _SIZE_MAX = c_range("size_t", signed=False)[1]
+#: The small enums callables get instead of bare ints (IntEnum: == and int() as pycurl's ints).
+_SOCKTYPE = {m.value: m for m in SockType}
+_INFOTYPE = {m.value: m for m in InfoType}
+_POLL = {m.value: m for m in Poll}
 _ALREADY_CONNECTED_BROKEN = bool(lib.pcb_sockopt_already_connected_broken())
 _warned_already_connected = False
 
@@ -272,6 +277,14 @@ def take_parked() -> Optional[BaseException]:
     return exc
 
 
+def _post_mortem(exc: BaseException) -> None:
+    """Leave ``exc`` where pdb.pm() looks (sys.last_value ...), as pycurl's
+    callback errors are; nothing is printed."""
+    sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, exc.__traceback__
+    if sys.version_info >= (3, 12):
+        sys.last_exc = exc
+
+
 def take_failure(state: State) -> Optional[BaseException]:
     """What the driving call that just returned must raise for ``state``: a parked
     KeyboardInterrupt/SystemExit first, else the state's recorded exception.
@@ -330,6 +343,8 @@ def trampoline(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                 return body(state, *args)
             except BaseException as exc:  # noqa: B036 - KeyboardInterrupt aborts too
                 state._fail(exc)
+                if isinstance(exc, Exception):
+                    _post_mortem(exc)
                 return abort
 
         call.__name__ = call.__qualname__ = name
@@ -380,7 +395,7 @@ def _written(rv: Any, n: int, what: str) -> int:
     if rv is None:
         return n
     if not isinstance(rv, int):
-        raise TypeError(f"{what} callback must return int or None")
+        raise error(f"{what} callback must return int or None")
     if not _LONG_MIN <= rv <= _LONG_MAX:
         raise OverflowError(f"{what} callback returned {rv} which does not fit in a C long")
     return rv & _SIZE_MAX  # as pycurl: (size_t)value; anything but n fails the transfer
@@ -420,7 +435,7 @@ def fill(buffer: Any, n: int, rv: Any, what: str) -> int:
     try:
         view = memoryview(rv)  # type: ignore[arg-type]
     except TypeError:
-        raise TypeError(
+        raise error(
             f"{what} callback must return an object supporting the buffer protocol "
             "(e.g. a byte string) or an ASCII-only Unicode string"
         ) from None
@@ -429,7 +444,7 @@ def fill(buffer: Any, n: int, rv: Any, what: str) -> int:
             raise BufferError(f"{what} callback returned a buffer that is not C-contiguous")
         size = view.nbytes
         if size > n:
-            raise ValueError(
+            raise error(
                 f"invalid return value for {what} callback ({size} bytes returned when at most "
                 f"{n} bytes were wanted)"
             )
@@ -452,13 +467,13 @@ def seek_result(rv: Any) -> int:
     if rv is None:
         return 0
     if not isinstance(rv, int):
-        raise TypeError(
+        raise error(
             "seek callback must return 0 (CURL_SEEKFUNC_OK), 1 (CURL_SEEKFUNC_FAIL), "
             "2 (CURL_SEEKFUNC_CANTSEEK) or None"
         )
     code = c_int(rv, "seek", direct=False)
     if not 0 <= code <= 2:
-        raise ValueError(f"invalid return value for seek callback {code} not in (0, 1, 2)")
+        raise error(f"invalid return value for seek callback {code} not in (0, 1, 2)")
     return code
 
 
@@ -480,7 +495,7 @@ def _ioctl(state: EasyCallbacks, handle: Any, cmd: int, clientp: Any) -> int:
         return int(lib.CURLIOE_OK)
     code = c_int(rv, "ioctl", direct=False)
     if not 0 <= code < lib.CURLIOE_LAST:
-        raise ValueError("ioctl callback returned invalid value")
+        raise error("ioctl callback returned invalid value")
     return code
 
 
@@ -508,7 +523,7 @@ def _progress(state: EasyCallbacks, clientp: Any, dt: float, dn: float, ut: floa
 def _debug(state: EasyCallbacks, handle: Any, kind: int, data: Any, size: int, userp: Any) -> int:
     fn = state._cb_debug
     if fn is not None:
-        fn(kind, ffi.unpack(data, size))  # its return value is ignored, as libcurl does
+        fn(_INFOTYPE.get(kind, kind), ffi.unpack(data, size))  # its return is ignored, as libcurl does
     return 0
 
 
@@ -580,7 +595,7 @@ def _opensocket(state: EasyCallbacks, clientp: Any, purpose: int, address: Any) 
     if fn is None:
         fd = int(lib.pcb_socket(address.family, address.socktype, address.protocol))
     else:
-        fd = _open_fd(fn(purpose, sockaddr.from_c(address)), address)
+        fd = _open_fd(fn(_SOCKTYPE.get(purpose, purpose), sockaddr.from_c(address)), address)
     if fd != SOCKET_BAD:
         state._live += 1
     return fd
@@ -604,7 +619,7 @@ def _sockopt(state: EasyCallbacks, clientp: Any, fd: int, purpose: int) -> int:
     fn = state._cb_sockopt
     if fn is None:
         return _SOCKOPT_OK
-    rv = fn(fd, purpose)
+    rv = fn(fd, _SOCKTYPE.get(purpose, purpose))
     if rv is None:
         return _SOCKOPT_OK
     code = c_int(rv, "sockopt")
@@ -746,7 +761,7 @@ def _trailer(state: EasyCallbacks, slist: Any, userdata: Any) -> int:
     if rv is None:
         return int(lib.CURL_TRAILERFUNC_OK)
     if not isinstance(rv, (list, tuple)):
-        raise TypeError("trailer callback must return None or a list/tuple of header strings")
+        raise error("trailer callback must return None or a list/tuple of header strings")
     items = [_as_bytes(item, "a trailer header") for item in rv]
     slist[0] = make_slist(items)
     return int(lib.CURL_TRAILERFUNC_OK)
@@ -793,7 +808,7 @@ def _hstsread(state: EasyCallbacks, easy: Any, entry: Any, userp: Any) -> int:
     if rv is None:
         return int(lib.CURLSTS_DONE)
     if not isinstance(rv, tuple) or len(rv) != 3:
-        raise TypeError(
+        raise error(
             "hstsread callback must return None or a 3-tuple (host, expire, include_subdomains)"
         )
     host = _as_bytes(rv[0], "hstsread callback: host")
@@ -827,7 +842,7 @@ def _hstswrite(state: EasyCallbacks, easy: Any, entry: Any, index: Any, userp: A
         return int(lib.CURLSTS_OK)
     code = c_int(rv, "hstswrite")
     if not 0 <= code <= lib.CURLSTS_FAIL:
-        raise ValueError("hstswrite callback returned an invalid CURLSTScode")
+        raise error("hstswrite callback returned an invalid CURLSTScode")
     return code
 
 
@@ -850,7 +865,7 @@ def _multi_socket(
     obj = ffi.from_handle(socketp) if socketp != ffi.NULL else None
     try:
         fn = state._cb_socket
-        rv = None if fn is None else fn(what, fd, state, obj)
+        rv = None if fn is None else fn(_POLL.get(what, what), fd, state, obj)
         if rv is None:
             return 0
         return -1 if c_int(rv, "multi socket", direct=False) == -1 else 0

@@ -232,6 +232,7 @@ _FLAT_PREFIXES = (
     ("CURL_LOCK_DATA_", "LOCK_DATA_"),
     ("CURLALTSVC_", "ALTSVC_"),
     ("CURLMSG_", "MSG_"),
+    ("CURLMNOTIFY_", "M_NOTIFY_"),
 )
 _C_PREFIXES = tuple(cprefix for cprefix, _ in _FLAT_PREFIXES)
 

@@ -81,6 +81,7 @@ _POSTFIELDS = int(Opt.POSTFIELDS)
 #: among the strings; libcurl reads the pointer as a non-zero long: enabled).
 _TEXT_ENABLES = frozenset(int(getattr(Opt, n)) for n in ("WILDCARDMATCH",) if n in Opt.__members__)
 _MAXCONNECTS = int(Opt.MAXCONNECTS)
+_CONNECT_ONLY = int(Opt.CONNECT_ONLY)
 _PRIVATE = int(Opt.PRIVATE)
 _INFILESIZE = tuple(int(getattr(Opt, n)) for n in ("INFILESIZE", "INFILESIZE_LARGE"))
 _UNSET_TO_ZERO = tuple(int(getattr(Opt, n)) for n in ("CERTINFO",) if n in Opt.__members__)
@@ -118,12 +119,21 @@ def _release(e: Any) -> None:
     """ffi.gc's release of a struct pcb_easy: the Curl was collected without close().
 
     No Python runs from here on (its clientp is unregistered first), so the
-    order the collector frees things in does not matter (handles.h).
+    order the collector frees things in does not matter (handles.h).  The
+    memory itself is the Curl's (ffi.new), freed when the Curl really goes.
     """
     clientp = _KEYS.pop(ffi.cast("void *", e), None)
     if clientp is not None:
         unregister(clientp)
-    lib.pcb_easy_free(e)
+    lib.pcb_easy_close(e)
+
+
+def _new_easy(src: Any) -> Any:
+    """A struct pcb_easy with a new CURL* (or src's duplicate), and its release."""
+    e = ffi.new("struct pcb_easy *")
+    if lib.pcb_easy_init(e, src) != 0:
+        raise error("initializing curl failed" if src == ffi.NULL else "duplicating curl failed")
+    return e, ffi.gc(e, _release)
 
 
 #: struct pcb_easy -> its clientp, for _release (which only gets the struct).
@@ -186,15 +196,15 @@ class Curl(EasyCallbacks, Handle):
     _multi_ref: Optional[Callable[[], Any]] = None
     #: The thread running a transfer of this handle (perform()), or None.
     _running: Optional[int] = None
+    #: CONNECT_ONLY is set: perform() leaves the handle in its private multi.
+    _connect_only = False
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Curl:
         # The handle is made here, not in __init__: a subclass __init__ need
         # not call super().__init__() (pycurl makes its objects in tp_new).
         self = super().__new__(cls)
-        e = lib.pcb_easy_new(ffi.NULL)
-        if e == ffi.NULL:
-            raise error("initializing curl failed")
-        self._setup(ffi.gc(e, _release))
+        e, release = _new_easy(ffi.NULL)
+        self._setup(e, release)
         lib.pcb_easy_setopt_long(e.h, int(Opt.NOPROGRESS), 1)
         lib.pcb_easy_setopt_ptr(e.h, int(Opt.USERAGENT), _USER_AGENT)
         return self
@@ -202,8 +212,9 @@ class Curl(EasyCallbacks, Handle):
     def __init__(self) -> None:
         pass
 
-    def _setup(self, e: Any) -> None:
+    def _setup(self, e: Any, release: Any) -> None:
         self._e = e
+        self._release = release  # ffi.gc's hold on e (its memory is self._e's)
         self._init_callbacks()
         self._clientp = register(self)
         _KEYS[ffi.cast("void *", e)] = self._clientp
@@ -261,8 +272,11 @@ class Curl(EasyCallbacks, Handle):
             self._running = None
             self._multi_ref = None
             _KEYS.pop(ffi.cast("void *", e), None)
-            self._release_callbacks(self._clientp)
+            closesocket = self._cb_closesocket
             self._forget_objects()
+            self._release_callbacks(self._clientp)
+            if self._orphan is not None:  # a multi's cache still holds our sockets
+                self._cb_closesocket = closesocket
         failure = take_failure(self)
         if failure is not None:
             report_unraisable(failure, f"{type(self).__name__}.close()", self)
@@ -287,7 +301,8 @@ class Curl(EasyCallbacks, Handle):
     def reset(self) -> None:
         """curl_easy_reset(3): every option back to its default, callbacks dropped.
 
-        As pycurl: the User-Agent and NOPROGRESS defaults are set again.
+        As pycurl: the User-Agent and NOPROGRESS defaults are set again, and
+        the CurlShare in use stays (libcurl keeps it).
         """
         h = self._handle("reset")
         e = self._e
@@ -297,9 +312,11 @@ class Curl(EasyCallbacks, Handle):
         lib.pcb_easy_setopt_long(h, int(Opt.NOSIGNAL), 1)
         lib.pcb_easy_setopt_long(h, int(Opt.NOPROGRESS), 1)
         lib.pcb_easy_setopt_ptr(h, int(Opt.USERAGENT), _USER_AGENT)
-        if e.share != ffi.NULL:
-            lib.pcb_easy_set_share(e, ffi.NULL)  # curl_easy_reset dropped CURLOPT_SHARE
+        share = self._keep.get(int(Opt.SHARE))  # curl_easy_reset keeps the share, as pycurl
         self._forget_objects()
+        self._connect_only = False
+        if share is not None:
+            self._keep[int(Opt.SHARE)] = share
         self._maxconnects = _MAXCONNECTS_DEFAULT
         self._sync_maxconnects()
 
@@ -312,14 +329,12 @@ class Curl(EasyCallbacks, Handle):
         """
         if self._e.h == ffi.NULL:
             raise error("cannot invoke duphandle() - no curl handle")
-        e = lib.pcb_easy_new(self._e)
-        if e == ffi.NULL:
-            raise error("duplicating curl failed")
+        e, release = _new_easy(self._e)
         new = object.__new__(type(self))
         new.__dict__.update(
             {k: v for k, v in self.__dict__.items() if k not in _PER_HANDLE}
         )
-        new._setup(ffi.gc(e, _release))
+        new._setup(e, release)
         new._copy_callbacks(self)
         new._maxconnects = self._maxconnects
         new._private = self._private
@@ -377,6 +392,8 @@ class Curl(EasyCallbacks, Handle):
             if option == _MAXCONNECTS:
                 self._maxconnects = v
                 self._sync_maxconnects()
+            elif option == _CONNECT_ONLY:
+                self._connect_only = bool(v)
         elif kind is OptType.OFF_T:
             v = _int_in(spec, value, _OFF_T_MIN, _OFF_T_MAX, "curl_off_t")
             errors.check(lib.pcb_easy_setopt_off_t(h, option, v))
@@ -565,9 +582,11 @@ class Curl(EasyCallbacks, Handle):
                         result = lib.CURLE_ABORTED_BY_CALLBACK
                         break
         finally:
-            if e.state == 1:  # interrupted (Ctrl-C) or stopped: take it out of the multi
-                lib.curl_multi_remove_handle(e.perform, h)
-                e.state = 0
+            if e.state == 1 or not self._connect_only:
+                # Interrupted (Ctrl-C) or stopped: out of the multi.  A finished
+                # CONNECT_ONLY transfer stays added: its connection is found
+                # through the handle's multi (send, recv, ACTIVESOCKET).
+                lib.pcb_easy_leave_perform(e)
             self._running = None
         exc = errors.outcome(result, e.errbuf, take_failure(self))
         if exc is not None:
@@ -825,8 +844,8 @@ def _decoded(item: Any) -> Any:
 TRAMPOLINES = {name: ffi.cast("pcb_fn", getattr(lib, name)) for name in _callbacks.ROWS}
 #: Attributes of a Curl that belong to its own C handle, not copied by duphandle().
 _PER_HANDLE = frozenset(
-    {"_e", "_clientp", "_slists", "_keep", "_installed", "_private", "_maxconnects", "_ready",
-     "_multi_ref", "_running"}
+    {"_e", "_release", "_clientp", "_slists", "_keep", "_installed", "_private", "_maxconnects",
+     "_ready", "_multi_ref", "_running"}
 )
 #: Copies what other modules keep per handle into a duphandle()'s copy.
 _DUP_HOOKS: list[Callable[[Curl, Curl], None]] = []

@@ -23,9 +23,13 @@ from typing import Any, Optional
 from ._ffi import ffi, lib
 
 
+#: Deprecated aliases in the header (CURLE_HTTP_NOT_FOUND ...): never a code's name.
+_OLD = frozenset(ffi.string(lib.pcb_old_names()).decode("ascii").split())
+
+
 def _names(prefix: str, exclude: str = "") -> dict[int, str]:
     out: dict[int, str] = {}
-    for name in sorted(dir(lib)):
+    for name in sorted(dir(lib), key=lambda n: (n in _OLD, n)):
         if name.startswith(prefix) and not name.endswith(("_LAST", "_LASTENTRY")):
             if not (exclude and name.startswith(exclude)):
                 out.setdefault(getattr(lib, name), name)
@@ -70,6 +74,11 @@ class error(Exception):  # noqa: N801 - pycurl's name
     @staticmethod
     def _name_of(code: int) -> str:
         return CODE_NAMES.get(code, f"CURLE_{code}")
+
+    def __str__(self) -> str:
+        # pycurl's text, "(7, 'Failed to connect ...')", also for the subclasses
+        # that are OSErrors (whose own text would read "[Errno 7] ...").
+        return Exception.__str__(self)
 
 
 class CurlConnectionError(error, ConnectionError):

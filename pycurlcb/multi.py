@@ -50,11 +50,13 @@ _STRING_ARRAYS = frozenset(
 )
 
 
-def _release(m: Any) -> None:
-    """ffi.gc's release of a struct pcb_multi: the CurlMulti was collected unclosed.
+def _release(cell: Any) -> None:
+    """ffi.gc's release of a CurlMulti's cell: it was collected without close().
 
-    No Python runs from here on (its clientp is unregistered first).
+    No Python runs from here on (its clientp is unregistered first).  The
+    cell is left pointing at a multi closed for good (handles.h).
     """
+    m, cell[0] = cell[0], lib.pcb_multi_released()
     clientp = _KEYS.pop(ffi.cast("void *", m), None)
     if clientp is not None:
         unregister(clientp)
@@ -81,7 +83,8 @@ class CurlMulti(MultiCallbacks, Handle):
         m = lib.pcb_multi_new()
         if m == ffi.NULL:
             raise error("initializing curl-multi failed")
-        self._m = ffi.gc(m, _release)
+        self._cell = ffi.new("struct pcb_multi *[1]", [m])
+        self._release = ffi.gc(self._cell, _release)
         self._init_callbacks()
         self._clientp = register(self)
         _KEYS[ffi.cast("void *", m)] = self._clientp
@@ -98,6 +101,11 @@ class CurlMulti(MultiCallbacks, Handle):
         self.close_handles = bool(close_handles)
 
     # --- lifecycle ------------------------------------------------------------
+
+    @property
+    def _m(self) -> Any:
+        """The struct pcb_multi (closed for good once released)."""
+        return self._cell[0]
 
     @property
     def closed(self) -> bool:

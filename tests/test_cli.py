@@ -1,17 +1,16 @@
-"""The socket-trace command, ``python -m pycurlcb``, against real local servers.
+"""The socket timeline of ``python -m pycurlcb``, against real local servers.
 
-Run in-process through ``cli.main(argv)`` (which returns the exit status) with
-capsys, and once as a subprocess.  Every failure must end with exactly one
-line on stderr, ``pycurlcb: error: ...``, and a non-zero status.
+Run in-process through ``pycurlcb.cli.main(argv)`` (which returns the exit
+status) with capsys: what the timeline shows for each option.  Every failure
+must end with exactly one line on stderr, ``pycurlcb: (CODE) ...``, and exit
+status CODE, curl's.  test_cli_user.py runs the command as a subprocess, and
+test_cli_tty.py in a pseudo-terminal.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +18,20 @@ import pytest
 from servers import ipv6_loopback_available
 
 import pycurlcb
-from pycurlcb import cli
-
-ROOT = Path(__file__).resolve().parent.parent
+from pycurlcb.cli import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
+    code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
 
 
-def one_error_line(err: str) -> str:
+def one_error_line(err: str, code: int) -> str:
+    """The only line of ``err``, which must report exit status ``code``."""
     lines = err.splitlines()
     assert len(lines) == 1, err
-    assert lines[0].startswith("pycurlcb: error: ")
+    assert lines[0].startswith(f"pycurlcb: ({code}) "), lines[0]
     assert "Traceback" not in err
     return lines[0]
 
@@ -47,30 +45,7 @@ def server_port(httpserver: Any) -> int:
     return int(httpserver.port)
 
 
-def subprocess_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
-# --- the demo -------------------------------------------------------------------------
-
-
-def test_demo_as_a_subprocess() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "pycurlcb"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=subprocess_env(),
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ""
-    assert "(embedded server)" in proc.stdout
-    assert lines_of(proc.stdout, "open")
-    assert lines_of(proc.stdout, "close")
-    assert "status 200" in proc.stdout
+# --- the demo: the embedded server --------------------------------------------------------
 
 
 def test_demo_in_process(capsys: pytest.CaptureFixture[str]) -> None:
@@ -86,7 +61,11 @@ def test_demo_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     # HTTP/1.1 keep-alive: the connection stays cached until Curl.close().
     assert lines_of(out, "close") == [lines_of(out, "close")[0]]
     assert lines_of(out, "close")[0].endswith(f"close      fd {fd[1]} (at Curl.close())")
-    assert out.splitlines()[-1].startswith(f"status 200, {len(cli.PAGE)} bytes, total ")
+    # The embedded server answers "hello <client ip>:<client port>\n".
+    local_port = re.search(r"127\.0\.0\.1:(\d+) -> ", connected)
+    assert local_port, connected
+    size = len(f"hello 127.0.0.1:{local_port[1]}\n")
+    assert out.splitlines()[-1].startswith(f"status 200, {size} bytes, total ")
 
 
 def test_timeline_is_in_time_order(capsys: pytest.CaptureFixture[str]) -> None:
@@ -132,8 +111,9 @@ def test_output_file_that_cannot_be_written(
     capsys: pytest.CaptureFixture[str], http_url: str, tmp_path: Path
 ) -> None:
     code, _, err = run(capsys, "-o", str(tmp_path / "missing" / "body"), http_url)
-    assert code == 1
-    assert "cannot write" in one_error_line(err)
+    assert code == 23  # CURLE_WRITE_ERROR, as curl
+    assert "cannot write" in one_error_line(err, 23)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_verbose_adds_libcurl_debug_lines(
@@ -169,31 +149,84 @@ def test_nodelay_and_keepalive(capsys: pytest.CaptureFixture[str], http_url: str
 def test_keepalive_needs_whole_seconds(capsys: pytest.CaptureFixture[str], value: str) -> None:
     code, _, err = run(capsys, f"--keepalive={value}")
     assert code == 2
-    assert "--keepalive" in err and "Traceback" not in err
+    assert "argument --keepalive: expected a whole number of seconds" in one_error_line(err, 2)
 
 
-# --- opensocket: --connect-to --------------------------------------------------------
+# --- CURLOPT_CONNECT_TO: --connect-to ------------------------------------------------
 
 
-def test_connect_to_rewrites_an_ip_literal(
+def test_connect_to_a_name_that_does_not_resolve(
+    capsys: pytest.CaptureFixture[str], http_url: str, httpserver: Any
+) -> None:
+    port = server_port(httpserver)
+    # .invalid never resolves (RFC 6761): only CONNECT_TO can get this through.
+    url = "http://no-such-host.invalid/hello"
+    code, out, err = run(capsys, "--connect-to", f"no-such-host.invalid:80:127.0.0.1:{port}", url)
+    assert code == 0, err
+    assert f"start      {url} (CONNECT_TO no-such-host.invalid:80:127.0.0.1:{port})" in out
+    (opened,) = lines_of(out, "open")
+    assert opened.endswith(f"IPCXN AF_INET 127.0.0.1:{port}")
+    assert "status 200, 5 bytes" in out
+    request, _ = httpserver.log[-1]
+    assert request.headers["Host"] == "no-such-host.invalid"  # the URL's, as curl's --connect-to
+
+
+def test_connect_to_entries_first_match_wins(
+    capsys: pytest.CaptureFixture[str], http_url: str, httpserver: Any, refusing_port: int
+) -> None:
+    port = server_port(httpserver)
+    # The URL's port refuses connections.  The first entry names another host,
+    # the second another port; the third (empty HOST1 and PORT1) matches any.
+    code, out, err = run(
+        capsys,
+        "--connect-to", "other.invalid:80:192.0.2.1:9",
+        "--connect-to", "127.0.0.1:1:192.0.2.1:9",
+        "--connect-to", f"::127.0.0.1:{port}",
+        f"http://127.0.0.1:{refusing_port}/hello",
+    )  # fmt: skip
+    assert code == 0, err
+    assert lines_of(out, "open")[0].endswith(f"IPCXN AF_INET 127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize(
+    "value", ["a:b", "h:80:h2", "h:80:h2:80:x", "h:0:h2:80", "h:80:h2:70000", "[::1:80::80", "h:x::"]
+)
+def test_connect_to_needs_four_parts(capsys: pytest.CaptureFixture[str], value: str) -> None:
+    code, out, err = run(capsys, f"--connect-to={value}")
+    assert code == 2 and out == ""
+    line = one_error_line(err, 2)
+    assert "argument --connect-to" in line
+
+
+@pytest.mark.parametrize("value", ["example.test:80:127.0.0.1:8765", "::127.0.0.1:", "[::1]:80:[::1]:81"])
+def test_connect_to_accepts_curl_forms(value: str) -> None:
+    from pycurlcb.cli.addresses import parse_connect_to
+
+    assert parse_connect_to(value) == value
+
+
+# --- opensocket: --rewrite-address ----------------------------------------------------
+
+
+def test_rewrite_address_of_an_ip_literal(
     capsys: pytest.CaptureFixture[str], http_url: str, httpserver: Any
 ) -> None:
     port = server_port(httpserver)
     # 192.0.2.1 is TEST-NET-1: nothing answers there; only the rewrite can succeed.
-    code, out, err = run(capsys, "--connect-to", f"127.0.0.1:{port}", "http://192.0.2.1:9/hello")
+    code, out, err = run(capsys, "--rewrite-address", f"127.0.0.1:{port}", "http://192.0.2.1:9/hello")
     assert code == 0, err
     (opened,) = lines_of(out, "open")
-    assert opened.endswith(f"IPCXN AF_INET 192.0.2.1:9 -> 127.0.0.1:{port} (--connect-to)")
+    assert opened.endswith(f"IPCXN AF_INET 192.0.2.1:9 -> 127.0.0.1:{port} (--rewrite-address)")
     (connected,) = lines_of(out, "connected")
     assert f"-> 127.0.0.1:{port} (CONNECT_TIME)" in connected
     assert "status 200, 5 bytes" in out
 
 
-def test_connect_to_a_name_is_resolved_first(
+def test_rewrite_address_to_a_name_resolves_it_first(
     capsys: pytest.CaptureFixture[str], http_url: str, httpserver: Any
 ) -> None:
     port = server_port(httpserver)
-    code, out, err = run(capsys, "--connect-to", f"localhost:{port}", "http://192.0.2.1:9/hello")
+    code, out, err = run(capsys, "--rewrite-address", f"localhost:{port}", "http://192.0.2.1:9/hello")
     if code != 0 and "::1" in out:
         pytest.skip("localhost resolves to ::1 only here; the server listens on 127.0.0.1")
     assert code == 0, err
@@ -201,14 +234,14 @@ def test_connect_to_a_name_is_resolved_first(
     assert "status 200, 5 bytes" in out
 
 
-def test_connect_to_ipv6_from_an_ipv4_attempt(
+def test_rewrite_address_ipv6_from_an_ipv4_attempt(
     capsys: pytest.CaptureFixture[str], http6_server: str
 ) -> None:
     port = int(http6_server.rsplit(":", 1)[1].strip("/"))
-    code, out, err = run(capsys, "--connect-to", f"[::1]:{port}", "http://192.0.2.1:9/")
+    code, out, err = run(capsys, "--rewrite-address", f"[::1]:{port}", "http://192.0.2.1:9/")
     assert code == 0, err
     (opened,) = lines_of(out, "open")
-    assert opened.endswith(f"AF_INET 192.0.2.1:9 -> [::1]:{port} (--connect-to)")
+    assert opened.endswith(f"AF_INET 192.0.2.1:9 -> [::1]:{port} (--rewrite-address)")
     # The family changed, so libcurl got a dup() of a socket object: sockopt names it.
     (sockopt,) = lines_of(out, "sockopt")
     fd = re.search(r"fd (\d+) \(the dup of the socket opensocket returned\)", sockopt)
@@ -218,16 +251,18 @@ def test_connect_to_ipv6_from_an_ipv4_attempt(
 
 
 @pytest.mark.parametrize("value", ["127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", "[::1", ":80"])
-def test_connect_to_needs_host_and_port(capsys: pytest.CaptureFixture[str], value: str) -> None:
-    code, _, err = run(capsys, f"--connect-to={value}")
+def test_rewrite_address_needs_address_and_port(
+    capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    code, _, err = run(capsys, f"--rewrite-address={value}")
     assert code == 2
-    assert "--connect-to" in err and "Traceback" not in err
+    assert "argument --rewrite-address" in one_error_line(err, 2)
 
 
-def test_connect_to_a_name_that_does_not_resolve(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "--connect-to", "no-such-host.invalid:80")
+def test_rewrite_address_to_a_name_that_does_not_resolve(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--rewrite-address", "no-such-host.invalid:80")
     assert code == 2
-    assert "cannot resolve 'no-such-host.invalid'" in err
+    assert "cannot resolve 'no-such-host.invalid'" in one_error_line(err, 2)
 
 
 # --- opensocket: --interface ---------------------------------------------------------
@@ -262,20 +297,22 @@ def test_interface_127_0_0_1(capsys: pytest.CaptureFixture[str], http_url: str) 
 
 
 def test_interface_that_is_not_local(capsys: pytest.CaptureFixture[str], http_url: str) -> None:
-    code, _, err = run(capsys, "--interface", "192.0.2.55", http_url)
-    assert code == 1
-    assert "cannot bind to --interface 192.0.2.55" in one_error_line(err)
+    code, out, err = run(capsys, "--interface", "192.0.2.55", http_url)
+    assert code == 45  # CURLE_INTERFACE_FAILED, as curl's --interface
+    assert "cannot bind to --interface 192.0.2.55" in one_error_line(err, 45)
+    assert "cannot bind to --interface 192.0.2.55" in lines_of(out, "refused")[0]
+    assert lines_of(out, "open") == []
 
 
 def test_interface_of_the_other_family(capsys: pytest.CaptureFixture[str], http_url: str) -> None:
     code, _, err = run(capsys, "--interface", "::1", http_url)
-    assert code == 1
-    assert "--interface ::1 cannot bind a AF_INET socket" in one_error_line(err)
+    assert code == 45
+    assert "--interface ::1 cannot bind a AF_INET socket" in one_error_line(err, 45)
 
 
 def test_interface_must_be_an_address(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "--interface", "eth0")
-    assert code == 2 and "is not an IP address" in err
+    assert code == 2 and "is not an IP address" in one_error_line(err, 2)
 
 
 # --- opensocket: --deny-private -------------------------------------------------------
@@ -286,7 +323,7 @@ def test_deny_private_refuses_127_0_0_1(
 ) -> None:
     code, out, err = run(capsys, "--deny-private", http_url)
     assert code == pycurlcb.E_COULDNT_CONNECT
-    line = one_error_line(err)
+    line = one_error_line(err, 7)
     assert "CURLE_COULDNT_CONNECT" in line
     assert "refused by --deny-private: 127.0.0.1 is a loopback address" in line
     (refused,) = lines_of(out, "refused")
@@ -300,25 +337,25 @@ def test_deny_private_refuses_ipv6_loopback(capsys: pytest.CaptureFixture[str]) 
         pytest.skip("IPv6 loopback (::1) is not available")
     # No server needed: the refusal comes before any socket exists.
     code, out, err = run(capsys, "--deny-private", "http://[::1]:9/")
-    assert code != 0
-    assert "::1 is a loopback address" in one_error_line(err)
+    assert code == 7
+    assert "::1 is a loopback address" in one_error_line(err, 7)
     assert "IPCXN AF_INET6 [::1]:9: ::1 is a loopback address" in lines_of(out, "refused")[0]
 
 
 def test_deny_private_refuses_the_embedded_server(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "--deny-private")
-    assert code != 0
-    assert "127.0.0.1 is a loopback address" in one_error_line(err)
+    assert code == 7
+    assert "127.0.0.1 is a loopback address" in one_error_line(err, 7)
     assert lines_of(out, "refused")
 
 
 def test_deny_private_checks_the_rewritten_address(capsys: pytest.CaptureFixture[str]) -> None:
     # A public URL address, rewritten to an IPv4-mapped loopback: refused, not connected.
     code, out, err = run(
-        capsys, "--deny-private", "--connect-to", "[::ffff:127.0.0.1]:9", "http://93.184.216.34/"
+        capsys, "--deny-private", "--rewrite-address", "[::ffff:127.0.0.1]:9", "http://93.184.216.34/"
     )
-    assert code != 0
-    assert "IPv4-mapped IPv6 address of 127.0.0.1, a loopback address" in one_error_line(err)
+    assert code == 7
+    assert "IPv4-mapped IPv6 address of 127.0.0.1, a loopback address" in one_error_line(err, 7)
     assert lines_of(out, "open") == []
 
 
@@ -331,16 +368,16 @@ def test_deny_private_checks_the_rewritten_address(capsys: pytest.CaptureFixture
 )
 def test_bad_url(capsys: pytest.CaptureFixture[str], url: str, name: str) -> None:
     code, out, err = run(capsys, url)
-    assert code != 0
-    assert one_error_line(err).startswith(f"pycurlcb: error: {name}: ")
+    assert code == getattr(pycurlcb, name.replace("CURLE_", "E_"))
+    assert one_error_line(err, code).startswith(f"pycurlcb: ({code}) {name}: ")
     assert lines_of(out, "open") == []
 
 
 def test_refused_port(capsys: pytest.CaptureFixture[str], refusing_port: int) -> None:
     code, out, err = run(capsys, f"http://127.0.0.1:{refusing_port}/")
     assert code == pycurlcb.E_COULDNT_CONNECT
-    line = one_error_line(err)
-    assert line.startswith("pycurlcb: error: CURLE_COULDNT_CONNECT: Failed to connect to 127.0.0.1")
+    line = one_error_line(err, 7)
+    assert line.startswith("pycurlcb: (7) CURLE_COULDNT_CONNECT: Failed to connect to 127.0.0.1")
     (opened,) = lines_of(out, "open")
     fd = re.search(r"fd (\d+)", opened)
     assert fd
@@ -352,26 +389,54 @@ def test_refused_port(capsys: pytest.CaptureFixture[str], refusing_port: int) ->
 def test_unreachable_host(capsys: pytest.CaptureFixture[str]) -> None:
     # 192.0.2.1 (TEST-NET-1) is never routed: the connect fails or times out.
     code, _, err = run(capsys, "--connect-timeout", "0.2", "http://192.0.2.1:9/")
-    assert code != 0
-    line = one_error_line(err)
+    assert code in (7, 28)
+    line = one_error_line(err, code)
     assert "CURLE_OPERATION_TIMEDOUT" in line or "CURLE_COULDNT_CONNECT" in line
+
+
+def test_silent_server_times_out_with_max_time(
+    capsys: pytest.CaptureFixture[str], silent_server: Any
+) -> None:
+    host, port = silent_server
+    code, out, err = run(capsys, "--max-time", "0.3", f"http://{host}:{port}/")
+    assert code == 28  # CURLE_OPERATION_TIMEDOUT
+    assert "CURLE_OPERATION_TIMEDOUT" in one_error_line(err, 28)
+    assert lines_of(out, "connected") and "CURLE_OPERATION_TIMEDOUT" in lines_of(out, "failed")[0]
+
+
+def test_fail_on_404(capsys: pytest.CaptureFixture[str], httpserver: Any) -> None:
+    httpserver.expect_request("/missing").respond_with_data(b"no such page", status=404)
+    url = httpserver.url_for("/missing")
+    code, out, err = run(capsys, url)
+    assert code == 0 and err == ""  # without --fail, an HTTP error is a transfer like any other
+    assert out.splitlines()[-1].startswith("status 404, 12 bytes")
+    code, out, err = run(capsys, "--fail", url)
+    assert code == 22  # CURLE_HTTP_RETURNED_ERROR
+    assert "The requested URL returned error: 404" in one_error_line(err, 22)
 
 
 def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--help")
-    assert code == 0 and "--deny-private" in out and "--parallel" in out
+    assert code == 0
+    for option in ("--deny-private", "--parallel", "--summary", "--fail", "--version", "--rewrite-address"):
+        assert option in out
+    assert "--connect-to HOST1:PORT1:HOST2:PORT2" in out
+    assert "CURLOPT_CONNECT_TO" in out
+    assert "130 for Ctrl-C" in out
 
 
-# --- several URLs (issue 3's hook) -----------------------------------------------------
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--version")
+    assert code == 0 and err == ""
+    first, protocols, features = out.splitlines()
+    assert first.startswith(f"pycurlcb {pycurlcb.__version__} (")
+    assert f"libcurl/{pycurlcb.version_info()[1]}" in first
+    assert "http" in protocols.split()[1:]
+    if pycurlcb.version_info()[4] & pycurlcb.VERSION_IPV6:
+        assert "IPV6" in features.split()[1:]
 
 
-def test_several_urls_without_async_multi(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delattr(pycurlcb, "AsyncCurlMulti", raising=False)
-    code, out, err = run(capsys, "http://127.0.0.1:9/a", "http://127.0.0.1:9/b")
-    assert code == 2 and out == ""
-    assert "need pycurlcb.AsyncCurlMulti" in one_error_line(err)
+# --- several URLs: one AsyncCurlMulti -------------------------------------------------------
 
 
 def test_parallel_without_urls_fetches_n_paths_of_the_embedded_server(
@@ -379,19 +444,33 @@ def test_parallel_without_urls_fetches_n_paths_of_the_embedded_server(
 ) -> None:
     code, out, err = run(capsys, "--parallel", "20")
     assert code == 0, err
+    assert out.splitlines()[0].endswith(": 20 URLs, at most 20 at a time (embedded server)")
     for n in range(1, 21):
         assert re.search(rf"^\[{n}\] http://127\.0\.0\.1:\d+/p{n}$", out, re.M), out
     assert len([line for line in out.splitlines() if line.startswith("status 200")]) == 20
     summary = out.splitlines()[-1]
     assert re.fullmatch(
-        r"20 transfers, 0 failed, [\d.]+ ms in all, \d+ transfers/s \(at most 20 at a time\)",
+        r"20 transfers, 0 failed, 20 sockets opened, [\d.]+ ms in all, \d+ transfers/s "
+        r"\(at most 20 at a time\)",
         summary,
     ), summary
 
 
+def test_parallel_summary_only(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--parallel", "30", "--summary")
+    assert code == 0 and err == ""
+    (summary,) = out.splitlines()
+    assert summary.startswith("30 transfers, 0 failed, 30 sockets opened, ")
+
+
+def test_summary_of_one_transfer(capsys: pytest.CaptureFixture[str], http_url: str) -> None:
+    code, out, err = run(capsys, "--summary", http_url)
+    assert code == 0 and err == ""
+    (line,) = out.splitlines()
+    assert line.startswith("status 200, 5 bytes, total ")
+
+
 def test_parallel(capsys: pytest.CaptureFixture[str], http_paths: Any) -> None:
-    if not hasattr(pycurlcb, "AsyncCurlMulti"):
-        pytest.skip("pycurlcb.AsyncCurlMulti is not there yet")
     paths = http_paths(3)
     code, out, err = run(capsys, "--parallel", "2", *(url for url, _ in paths))
     assert code == 0, err
@@ -401,3 +480,47 @@ def test_parallel(capsys: pytest.CaptureFixture[str], http_paths: Any) -> None:
     assert [s.split(",")[1].strip() for s in statuses] == [f"{len(b)} bytes" for _, b in paths]
     opened = len(lines_of(out, "open"))
     assert opened >= 1 and len(lines_of(out, "close")) == opened
+    assert out.splitlines()[-1].endswith("(at most 2 at a time)")
+
+
+def test_parallel_failures_one_line_each(
+    capsys: pytest.CaptureFixture[str], http_url: str, refusing_port: int
+) -> None:
+    refused = f"http://127.0.0.1:{refusing_port}/"
+    code, out, err = run(capsys, "--summary", http_url, refused, refused)
+    assert code == 7  # the first failure's
+    assert err.splitlines() == [
+        f"pycurlcb: [{n}] (7) CURLE_COULDNT_CONNECT: Failed to connect to 127.0.0.1 port "
+        f"{refusing_port} after " + err.splitlines()[n - 2].split(" after ")[1]
+        for n in (2, 3)
+    ]
+    assert out.startswith("3 transfers, 2 failed, ")
+
+
+def test_output_takes_a_single_url(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run(capsys, "-o", str(tmp_path / "x"), "--parallel", "2")
+    assert code == 2 and out == ""
+    assert "-o takes a single URL" in one_error_line(err, 2)
+
+
+# --- a callback's exception, under either contract of perform() ----------------------------
+
+
+def test_failure_of_a_callback_exception_either_way() -> None:
+    from pycurlcb.cli.failure import Failure, failure_of
+
+    ours = Failure("cannot write x: No space left on device", 23)
+    # Today: perform() raises the callback's exception itself.
+    assert (failure_of(ours).code, failure_of(ours).message) == (23, ours.message)
+    # Soon: pycurlcb.error (pycurl's (code, message)) with __cause__ the callback's exception.
+    wrapped = pycurlcb.error(23, "Failure writing output to destination")
+    wrapped.__cause__ = ours
+    assert (failure_of(wrapped).code, failure_of(wrapped).message) == (23, ours.message)
+    # A recorded Failure that leaves the code to libcurl takes libcurl's.
+    assert failure_of(wrapped, Failure("setsockopt(TCP_NODELAY) failed")).code == 23
+    # An exception the command did not foresee: libcurl's code, the exception named.
+    bug = pycurlcb.error(42, "Callback aborted")
+    bug.__cause__ = TypeError("unsupported operand")
+    failure = failure_of(bug)
+    assert failure.code == 42
+    assert failure.message.endswith("(a callback raised TypeError: unsupported operand)")

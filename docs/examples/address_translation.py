@@ -18,9 +18,8 @@ import io
 import socket
 from typing import Any
 
-from _local_server import local_server
-
 import pycurlcb
+from pycurlcb.cli.server import EmbeddedServer
 
 
 class Router:
@@ -43,8 +42,8 @@ class Router:
 
 
 def main() -> None:
-    with local_server() as (_url, port):
-        router = Router({("192.0.2.1", 80): ("127.0.0.1", port)})
+    with EmbeddedServer() as server:
+        router = Router({("192.0.2.1", 80): ("127.0.0.1", server.port)})
         body = io.BytesIO()
         with pycurlcb.Curl() as curl:
             curl.setopt(pycurlcb.URL, "http://192.0.2.1/hello")

@@ -8,9 +8,9 @@ runs once per wake-up of the loop; ``--driver python`` uses pycurl's driver
 (loop.add_reader/add_writer per socket, call_soon/call_later for the timer).
 No thread, no polling either way.
 
-The local HTTP/1.1 server runs on the same loop (a few lines of
-asyncio.Protocol below; a stdlib http.server's listen backlog of 5 would
-turn 100 simultaneous connects into SYN retries).  It answers
+The local server is pycurlcb's embedded one (pycurlcb.cli.server, the
+standard library's http.server, a thread per connection, a listen backlog
+of 1024 so 100 simultaneous connects need no SYN retry).  It answers
 ``hello <client ip>:<client port>``, so each body can be checked against the
 local port of its own connection.  Runs on uvloop too:
 ``python docs/examples/asyncio_100.py --uvloop``.
@@ -23,30 +23,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from typing import Any
 
 import pycurlcb
+from pycurlcb.cli.server import EmbeddedServer
 
 N = 100
-
-
-class HelloServer(asyncio.Protocol):
-    """One connection: answer every GET with ``hello <ip>:<port>``, keep-alive."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport: Any = transport  # uvloop's is not an asyncio.Transport subclass
-        self.buffer = b""
-        ip, port = transport.get_extra_info("peername")[:2]
-        self.body = f"hello {ip}:{port}\n".encode()
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while b"\r\n\r\n" in self.buffer:  # one request head (GET: no body)
-            _, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-            self.transport.write(
-                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-                b"Content-Length: %d\r\n\r\n%s" % (len(self.body), self.body)
-            )
 
 
 async def fetch_all(urls: list[str], driver: str | None = None) -> list[tuple[pycurlcb.Curl, bytes]]:
@@ -68,16 +49,11 @@ async def fetch_all(urls: list[str], driver: str | None = None) -> list[tuple[py
     return [(curl, b"".join(body)) for curl, body in zip(curls, bodies)]
 
 
-async def main(driver: str | None = None) -> None:
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(HelloServer, "127.0.0.1", 0, backlog=1024)
-    port = server.sockets[0].getsockname()[1]
-    urls = [f"http://127.0.0.1:{port}/item/{i}" for i in range(N)]
+async def main(base_url: str, driver: str | None = None) -> None:
+    urls = [f"{base_url}item/{i}" for i in range(N)]
     t0 = time.perf_counter()
     results = await fetch_all(urls, driver)  # closes its multi: every connection is closed
     elapsed = time.perf_counter() - t0
-    server.close()
-    await server.wait_closed()
     ports = set()
     for curl, body in results:
         local_port = curl.getinfo(pycurlcb.LOCAL_PORT)
@@ -95,9 +71,10 @@ async def main(driver: str | None = None) -> None:
 if __name__ == "__main__":
     args = sys.argv[1:]
     chosen = args[args.index("--driver") + 1] if "--driver" in args else None
-    if "--uvloop" in args:
-        import uvloop
+    with EmbeddedServer() as server:
+        if "--uvloop" in args:
+            import uvloop
 
-        uvloop.run(main(chosen))
-    else:
-        asyncio.run(main(chosen))
+            uvloop.run(main(server.url, chosen))
+        else:
+            asyncio.run(main(server.url, chosen))

@@ -16,9 +16,8 @@ from __future__ import annotations
 import io
 import socket
 
-from _local_server import local_server
-
 import pycurlcb
+from pycurlcb.cli.server import EmbeddedServer
 
 
 def can_bind(ip: str) -> bool:
@@ -51,7 +50,8 @@ def bound_to(source_ip: str) -> pycurlcb.Curl:
 
 def main() -> None:
     source = "127.0.0.2" if can_bind("127.0.0.2") else "127.0.0.1"
-    with local_server() as (url, _port):
+    with EmbeddedServer() as server:
+        url = server.url
         body = io.BytesIO()
         with bound_to(source) as curl:
             curl.setopt(pycurlcb.URL, url)

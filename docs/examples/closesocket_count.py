@@ -20,9 +20,8 @@ import asyncio
 import os
 import socket
 
-from _local_server import local_server
-
 import pycurlcb
+from pycurlcb.cli.server import EmbeddedServer
 
 
 class SocketLedger:
@@ -85,9 +84,9 @@ async def multi(url: str) -> None:
 
 
 def main() -> None:
-    with local_server() as (url, _port):
-        easy(url)
-        asyncio.run(multi(url))
+    with EmbeddedServer() as server:
+        easy(server.url)
+        asyncio.run(multi(server.url))
 
 
 if __name__ == "__main__":

@@ -25,9 +25,8 @@ import sys
 import time
 from typing import Any, Optional
 
-from _local_server import local_server
-
 import pycurlcb
+from pycurlcb.cli.server import EmbeddedServer
 
 _EVENTS = {
     pycurlcb.POLL_IN: selectors.EVENT_READ,
@@ -158,7 +157,8 @@ def trace_one(url: str) -> list[str]:
 
 
 def main() -> int:
-    with local_server() as (url, _port):
+    with EmbeddedServer() as server:
+        url = server.url
         urls = [f"{url}page/{i}" for i in range(5)]
         for u, body in zip(urls, fetch(urls)):
             print(f"{u} -> {body.decode().strip()}")

@@ -19,9 +19,8 @@ from __future__ import annotations
 import io
 import socket
 
-from _local_server import local_server
-
 import pycurlcb
+from pycurlcb.cli.server import EmbeddedServer
 
 #: (name, level, option, value); the TCP_KEEP* names are Linux's.
 OPTIONS = [
@@ -47,7 +46,8 @@ def sockopt(fd: int, purpose: pycurlcb.SockType) -> int:
 
 
 def main() -> None:
-    with local_server() as (url, _port):
+    with EmbeddedServer() as server:
+        url = server.url
         body = io.BytesIO()
         with pycurlcb.Curl() as curl:
             curl.setopt(pycurlcb.URL, url)

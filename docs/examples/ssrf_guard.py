@@ -15,9 +15,8 @@ from __future__ import annotations
 import io
 import socket
 
-from _local_server import local_server
-
 import pycurlcb
+from pycurlcb.cli.server import EmbeddedServer
 from pycurlcb.ssrf import refusal
 
 
@@ -48,7 +47,8 @@ def fetch(url: str, guard: Guard | None) -> bytes:
 
 
 def main() -> None:
-    with local_server() as (url, _port):
+    with EmbeddedServer() as server:
+        url = server.url
         print("without the guard:", fetch(url, None).decode().strip())
 
         guard = Guard()

@@ -10,10 +10,21 @@ struct pcb_multi {
     long refs;
 };
 
+/* A share is used from several threads at once, and cffi releases the GIL
+ * around every call into this file: `api` guards `sh` and `refs` (attach,
+ * detach, setopt, close), so a thread closing the share never frees it under
+ * another that is attaching an easy handle to it.  `locks` are libcurl's: one
+ * per curl_lock_data, the last one for kinds newer than these headers.  The
+ * order is always api, then a lock of libcurl's (curl_easy_setopt(SHARE) and
+ * curl_share_setopt take CURL_LOCK_DATA_SHARE); libcurl never calls back into
+ * anything that takes api. */
+#define PCB_SHARE_LOCKS (CURL_LOCK_DATA_LAST + 1)
 struct pcb_share {
     void *sh;
     long refs;
-    pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+    long easies;
+    pthread_mutex_t api;
+    pthread_mutex_t locks[PCB_SHARE_LOCKS];
 };
 
 struct pcb_easy {
@@ -30,6 +41,17 @@ struct pcb_easy {
 
 static CURLcode pcb_easy_set_ca_certs(struct pcb_easy *e, const char *pem, size_t len);
 
+/* perform() leaves a finished handle added to its private multi (for
+ * CONNECT_ONLY): take it out before anything that must not happen to a
+ * handle in a multi, such as changing its share (libcurl keeps a pointer to
+ * the share's connection cache while the handle is added). */
+static void pcb_easy_leave_perform(struct pcb_easy *e)
+{
+    if(e->state != 0 && e->perform && e->h)
+        curl_multi_remove_handle(e->perform, e->h);
+    e->state = 0;
+}
+
 static void pcb_multi_decref(struct pcb_multi *m)
 {
     if(--m->refs == 0) {
@@ -42,39 +64,77 @@ static void pcb_multi_decref(struct pcb_multi *m)
 static void pcb_share_decref(struct pcb_share *s)
 {
     int i;
-    if(--s->refs == 0) {
+    long left;
+    pthread_mutex_lock(&s->api);
+    left = --s->refs;
+    pthread_mutex_unlock(&s->api);
+    if(left == 0) {  /* the last reference: nobody else can reach s */
         if(s->sh)
             curl_share_cleanup((CURLSH *)s->sh);
-        for(i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        for(i = 0; i < PCB_SHARE_LOCKS; i++)
             pthread_mutex_destroy(&s->locks[i]);
+        pthread_mutex_destroy(&s->api);
         free(s);
     }
 }
 
-static struct pcb_easy *pcb_easy_new(struct pcb_easy *src)
+/* Attach an easy handle to s (CURLOPT_SHARE) and count it; the caller has
+ * detached it from any other share.  CURLE_BAD_FUNCTION_ARGUMENT once s is
+ * closed. */
+static CURLcode pcb_share_attach(struct pcb_share *s, CURL *h)
 {
-    struct pcb_easy *e = calloc(1, sizeof(*e));
-    if(!e)
-        return NULL;
-    e->h = src ? curl_easy_duphandle(src->h) : curl_easy_init();
-    if(!e->h) {
-        free(e);
-        return NULL;
+    CURLcode rc;
+    pthread_mutex_lock(&s->api);
+    if(!s->sh)
+        rc = CURLE_BAD_FUNCTION_ARGUMENT;
+    else
+        rc = curl_easy_setopt(h, CURLOPT_SHARE, (CURLSH *)s->sh);
+    if(rc == CURLE_OK) {
+        s->refs++;
+        s->easies++;
     }
+    pthread_mutex_unlock(&s->api);
+    return rc;
+}
+
+/* An easy handle has left s (curl_easy_setopt(CURLOPT_SHARE, NULL) done). */
+static void pcb_share_left(struct pcb_share *s)
+{
+    pthread_mutex_lock(&s->api);
+    s->easies--;
+    pthread_mutex_unlock(&s->api);
+    pcb_share_decref(s);
+}
+
+/* e is zeroed memory owned by its Curl (ffi.new): freed by Python once the
+ * Curl is really gone, never while a resurrected Curl can still read it. */
+static int pcb_easy_init(struct pcb_easy *e, struct pcb_easy *src)
+{
+    e->h = src ? curl_easy_duphandle(src->h) : curl_easy_init();
+    if(!e->h)
+        return -1;
     /* a duplicate would write into the source's buffer */
     curl_easy_setopt(e->h, CURLOPT_ERRORBUFFER, e->errbuf);
     if(src && src->cacerts &&
        pcb_easy_set_ca_certs(e, src->cacerts, src->cacerts_len) != CURLE_OK) {
         curl_easy_cleanup(e->h);
-        free(e);
-        return NULL;
+        e->h = NULL;
+        return -1;
     }
     if(src && src->share) {
-        /* curl_easy_duphandle copies CURLOPT_SHARE: count the reference */
+        /* curl_easy_duphandle does not copy CURLOPT_SHARE (libcurl makes the
+         * copy "as if CURLOPT_SHARE was set to NULL"): attach it here, so the
+         * copy uses the share its Curl.share() reports. */
+        if(pcb_share_attach(src->share, e->h) != CURLE_OK) {
+            curl_easy_cleanup(e->h);
+            e->h = NULL;
+            free(e->cacerts);
+            e->cacerts = NULL;
+            return -1;
+        }
         e->share = src->share;
-        e->share->refs++;
     }
-    return e;
+    return 0;
 }
 
 static void pcb_easy_close(struct pcb_easy *e)
@@ -96,18 +156,12 @@ static void pcb_easy_close(struct pcb_easy *e)
         struct pcb_share *s = e->share;
         e->share = NULL;
         curl_easy_setopt(e->h, CURLOPT_SHARE, NULL);
-        pcb_share_decref(s);
+        pcb_share_left(s);
     }
     curl_easy_cleanup(e->h);
     e->h = NULL;
     free(e->cacerts);
     e->cacerts = NULL;
-}
-
-static void pcb_easy_free(struct pcb_easy *e)
-{
-    pcb_easy_close(e);
-    free(e);
 }
 
 static struct pcb_multi *pcb_multi_new(void)
@@ -134,8 +188,20 @@ static CURLMcode pcb_multi_close(struct pcb_multi *m)
     return rc;
 }
 
+/* What a released CurlMulti's cell points at: a multi that is closed for
+ * good, so that a CurlMulti resurrected by a finaliser reads "closed" instead
+ * of freed memory. */
+static struct pcb_multi pcb_multi_gone = {NULL, 1};
+
+static struct pcb_multi *pcb_multi_released(void)
+{
+    return &pcb_multi_gone;
+}
+
 static void pcb_multi_free(struct pcb_multi *m)
 {
+    if(m == &pcb_multi_gone)
+        return;
     pcb_multi_close(m);
     pcb_multi_decref(m);
 }
@@ -171,21 +237,30 @@ static CURLMcode pcb_multi_remove(struct pcb_multi *m, struct pcb_easy *e)
     return rc;
 }
 
+/* libcurl's lock callbacks: C only, no Python, no GIL.  `access` is ignored
+ * on purpose: libcurl asks for CURL_LOCK_ACCESS_SINGLE everywhere (7.81 ..
+ * 8.x never pass SHARED), and where older ones passed SHARED they also wrote
+ * (the DNS cache prunes stale entries while it looks one up), so a
+ * reader/writer lock honouring SHARED would let two writers in.  `handle` may
+ * be NULL (curl_share_cleanup).  A kind these headers do not know shares one
+ * extra mutex instead of going unlocked. */
+static pthread_mutex_t *pcb_share_mutex(struct pcb_share *s, curl_lock_data data)
+{
+    int i = (int)data;
+    return &s->locks[(i >= 0 && i < CURL_LOCK_DATA_LAST) ? i : CURL_LOCK_DATA_LAST];
+}
+
 static void pcb_share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *userptr)
 {
-    struct pcb_share *s = userptr;
     (void)handle;
     (void)access;
-    if((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
-        pthread_mutex_lock(&s->locks[data]);
+    pthread_mutex_lock(pcb_share_mutex(userptr, data));
 }
 
 static void pcb_share_unlock(CURL *handle, curl_lock_data data, void *userptr)
 {
-    struct pcb_share *s = userptr;
     (void)handle;
-    if((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
-        pthread_mutex_unlock(&s->locks[data]);
+    pthread_mutex_unlock(pcb_share_mutex(userptr, data));
 }
 
 static struct pcb_share *pcb_share_new(void)
@@ -199,7 +274,8 @@ static struct pcb_share *pcb_share_new(void)
         free(s);
         return NULL;
     }
-    for(i = 0; i < CURL_LOCK_DATA_LAST; i++)
+    pthread_mutex_init(&s->api, NULL);
+    for(i = 0; i < PCB_SHARE_LOCKS; i++)
         pthread_mutex_init(&s->locks[i], NULL);
     curl_share_setopt((CURLSH *)s->sh, CURLSHOPT_LOCKFUNC, pcb_share_lock);
     curl_share_setopt((CURLSH *)s->sh, CURLSHOPT_UNLOCKFUNC, pcb_share_unlock);
@@ -208,23 +284,39 @@ static struct pcb_share *pcb_share_new(void)
     return s;
 }
 
+/* curl_share_setopt(3) is not thread-safe (it allocates the caches): under api. */
 static CURLSHcode pcb_share_setopt_long(struct pcb_share *s, CURLSHoption option, long value)
 {
-    if(!s->sh)
-        return CURLSHE_INVALID;
-    return curl_share_setopt((CURLSH *)s->sh, option, value);
+    CURLSHcode rc;
+    pthread_mutex_lock(&s->api);
+    rc = s->sh ? curl_share_setopt((CURLSH *)s->sh, option, value) : CURLSHE_INVALID;
+    pthread_mutex_unlock(&s->api);
+    return rc;
 }
 
 static CURLSHcode pcb_share_close(struct pcb_share *s)
 {
     CURLSHcode rc;
-    if(!s->sh)
-        return CURLSHE_OK;
-    if(s->refs > 1)
+    void *sh;
+    pthread_mutex_lock(&s->api);
+    sh = s->sh;
+    if(sh && s->easies > 0) {
+        pthread_mutex_unlock(&s->api);
         return CURLSHE_IN_USE;
-    rc = curl_share_cleanup((CURLSH *)s->sh);
-    if(rc == CURLSHE_OK)
-        s->sh = NULL;
+    }
+    /* Closed from here on: no easy handle can attach while the cleanup runs
+     * outside api (it closes the shared connections, whose closesocket
+     * callbacks may call into pycurlcb again). */
+    s->sh = NULL;
+    pthread_mutex_unlock(&s->api);
+    if(!sh)
+        return CURLSHE_OK;
+    rc = curl_share_cleanup((CURLSH *)sh);
+    if(rc != CURLSHE_OK) {  /* libcurl kept it: so do we, for a later close */
+        pthread_mutex_lock(&s->api);
+        s->sh = sh;
+        pthread_mutex_unlock(&s->api);
+    }
     return rc;
 }
 
@@ -233,21 +325,30 @@ static void pcb_share_free(struct pcb_share *s)
     pcb_share_decref(s);
 }
 
+static void pcb_share_incref(struct pcb_share *s)
+{
+    pthread_mutex_lock(&s->api);
+    s->refs++;
+    pthread_mutex_unlock(&s->api);
+}
+
 static CURLcode pcb_easy_set_share(struct pcb_easy *e, struct pcb_share *s)
 {
     CURLcode rc;
+    struct pcb_share *old = e->share;
     if(!e->h)
         return CURLE_BAD_FUNCTION_ARGUMENT;
-    if(s && !s->sh)
-        return CURLE_BAD_FUNCTION_ARGUMENT;
-    rc = curl_easy_setopt(e->h, CURLOPT_SHARE, s ? (CURLSH *)s->sh : NULL);
+    if(s == old)
+        return CURLE_OK;
+    pcb_easy_leave_perform(e);
+    /* s is checked (open?) and counted under its api lock: a close() in
+     * another thread either sees this reference or makes this fail. */
+    rc = s ? pcb_share_attach(s, e->h) : curl_easy_setopt(e->h, CURLOPT_SHARE, NULL);
     if(rc != CURLE_OK)
         return rc;
-    if(e->share)
-        pcb_share_decref(e->share);
     e->share = s;
-    if(s)
-        s->refs++;
+    if(old)  /* curl_easy_setopt has left it */
+        pcb_share_left(old);
     return CURLE_OK;
 }
 

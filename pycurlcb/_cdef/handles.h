@@ -1,11 +1,16 @@
 /* The C side of each handle's lifetime (implemented in handles.c).
  *
- * A Curl owns a struct pcb_easy, a CurlMulti a struct pcb_multi, a CurlShare
- * a struct pcb_share, each through ffi.gc: when the Python object is
- * collected without having been closed (a subclass __del__ that does not call
- * super(), a garbage cycle), the release below frees the libcurl handle in an
- * order that is safe whatever order the garbage collector picks, because an
- * easy handle holds a reference on the multi and share it is attached to.
+ * A Curl owns a struct pcb_easy (memory from ffi.new), a CurlMulti a cell
+ * pointing at a struct pcb_multi, a CurlShare a struct pcb_share; each has an
+ * ffi.gc release: when the Python object is collected without having been
+ * closed (a subclass __del__ that does not call super(), a garbage cycle),
+ * the release frees the libcurl handle in an order that is safe whatever
+ * order the garbage collector picks, because an easy handle holds a
+ * reference on the multi and share it is attached to.  A release may run
+ * while a finaliser resurrects its object (the collector finalises every
+ * object of a cycle first): it then leaves behind memory that reads
+ * "closed" (the Curl's struct stays until Python frees it, the multi's cell
+ * points at pcb_multi_released(), the share is pinned by its __del__).
  * Normally close() runs first, with the Python callbacks enabled, and the
  * release only frees memory. */
 
@@ -17,7 +22,9 @@ struct pcb_multi {
 
 struct pcb_share {
     void *sh;               /* the CURLSH *, NULL once cleaned up */
-    long refs;              /* its CurlShare, plus one per easy handle using it */
+    long refs;              /* owners of the memory: its CurlShare, a pin of a
+                               finalised CurlShare, and each easy handle using it */
+    long easies;            /* the easy handles using it: close() waits for 0 */
     ...;
 };
 
@@ -32,19 +39,21 @@ struct pcb_easy {
     ...;
 };
 
-/* curl_easy_init() (or curl_easy_duphandle(src)) with ERRORBUFFER set; NULL
- * if libcurl fails. */
-struct pcb_easy *pcb_easy_new(struct pcb_easy *src);
+/* In zeroed memory the Curl owns (ffi.new): curl_easy_init() (or
+ * curl_easy_duphandle(src)) with ERRORBUFFER set; -1 if libcurl fails. */
+int pcb_easy_init(struct pcb_easy *e, struct pcb_easy *src);
 /* Leave the multi and the share, clean up the private multi and the handle;
- * callbacks may run.  Idempotent. */
+ * callbacks may run.  Idempotent; also the ffi.gc release (the memory is
+ * Python's, freed once the Curl is really gone). */
 void pcb_easy_close(struct pcb_easy *e);
-/* The ffi.gc release: pcb_easy_close, then free the memory. */
-void pcb_easy_free(struct pcb_easy *e);
 
 struct pcb_multi *pcb_multi_new(void);
 /* curl_multi_cleanup(); the easy handles still added are left detached. */
 CURLMcode pcb_multi_close(struct pcb_multi *m);
+/* The ffi.gc release of a CurlMulti's cell: close, then drop its reference. */
 void pcb_multi_free(struct pcb_multi *m);
+/* A multi closed for good, which a released cell points at instead of NULL. */
+struct pcb_multi *pcb_multi_released(void);
 CURLMcode pcb_multi_add(struct pcb_multi *m, struct pcb_easy *e);
 CURLMcode pcb_multi_remove(struct pcb_multi *m, struct pcb_easy *e);
 
@@ -54,10 +63,23 @@ CURLMcode pcb_multi_remove(struct pcb_multi *m, struct pcb_easy *e);
 CURLcode pcb_easy_set_ca_certs(struct pcb_easy *e, const char *pem, size_t len);
 
 /* A share handle whose lock callbacks are C: one mutex per curl_lock_data,
- * so easy handles in different threads share safely without the GIL. */
+ * so easy handles in different threads share safely without the GIL.  The
+ * functions below are safe to call from several threads at once on one share
+ * (a mutex of its own guards its CURLSH * and its count of references). */
 struct pcb_share *pcb_share_new(void);
+/* curl_share_setopt(); CURLSHE_INVALID once closed. */
 CURLSHcode pcb_share_setopt_long(struct pcb_share *s, CURLSHoption option, long value);
-/* curl_share_cleanup(); CURLSHE_IN_USE while an easy handle uses it. */
+/* curl_share_cleanup(); CURLSHE_IN_USE while an easy handle uses it (the
+ * handle is then kept for a later close).  Closes the shared connections:
+ * closesocket callbacks may run.  Idempotent. */
 CURLSHcode pcb_share_close(struct pcb_share *s);
+/* The ffi.gc release: drop the CurlShare's reference; the last reference
+ * (this one, or the last easy handle's) cleans up and frees. */
 void pcb_share_free(struct pcb_share *s);
+/* One more reference, dropped with pcb_share_free (a finalised CurlShare
+ * that may have been resurrected holds one until it is really freed). */
+void pcb_share_incref(struct pcb_share *s);
+/* CURLOPT_SHARE: attach e to s (NULL: detach), moving the reference;
+ * CURLE_BAD_FUNCTION_ARGUMENT if s is closed.  pcb_easy_new(src) attaches
+ * the copy to src's share (curl_easy_duphandle itself does not copy it). */
 CURLcode pcb_easy_set_share(struct pcb_easy *e, struct pcb_share *s);

@@ -151,13 +151,6 @@ static CURLMcode pcb_perform_step(struct pcb_easy *e, int timeout_ms)
     return rc;
 }
 
-static void pcb_easy_leave_perform(struct pcb_easy *e)
-{
-    if(e->state != 0 && e->perform && e->h)
-        curl_multi_remove_handle(e->perform, e->h);
-    e->state = 0;
-}
-
 static CURLM *pcb_easy_perform_multi(struct pcb_easy *e)
 {
     if(!e->perform)

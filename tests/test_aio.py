@@ -825,12 +825,6 @@ def test_multi_keeps_curls_alive(run: Runner[Any]) -> None:
     run(main())
 
 
-@pytest.mark.xfail(
-    reason="core on main 126963c: Curl.close() clears its callables (easy._forget_objects) while "
-    "it stays registered for its live sockets, so the multi's cache closes them with close(2); "
-    "fails the same with either driver and with the earlier aio.py",
-    strict=False,
-)
 def test_closesocket_called_from_aclose_after_curl_closed(run: Runner[Any]) -> None:
     async def main() -> None:
         closed: list[int] = []

@@ -128,36 +128,13 @@ class _SocketState:
         return f"_SocketState(read={self.read_registered}, write={self.write_registered})"
 
 
-def _cmulti(multi: CurlMulti) -> Any:
-    """The multi's ``struct pcb_multi *`` (handles.h)."""
-    get = getattr(multi, "_cmulti", None)
-    if get is not None:
-        return get()
-    return multi._m  # TODO(merge): CurlMulti._cmulti() on main replaces this
-
-
-def _drive_with(multi: CurlMulti) -> Callable[..., None]:
-    """``fn(*args) -> None``: run a C function that drives ``multi`` as socket_action() does."""
-    method = getattr(multi, "_drive_with", None)
-    if method is not None:
-        return method  # type: ignore[no-any-return]
-
-    def drive(fn: Callable[..., int], *args: Any) -> None:  # TODO(merge): CurlMulti._drive_with
-        multi._drivable("socket_action")
-        rc = multi._call(fn, *args)
-        multi._raise_pending()
-        multi._check(rc, "multi_socket_action failed")
-
-    return drive
-
-
 class _Epoll:
     """The C driver (driver.c) of one CurlMulti: its ``struct pcb_aio``, owned through ffi.gc."""
 
     __slots__ = ("d", "fd", "running", "_easy", "_fds")
 
     def __init__(self, multi: CurlMulti) -> None:
-        d = lib.pcb_aio_new(_cmulti(multi))
+        d = lib.pcb_aio_new(multi._cmulti())
         if d == ffi.NULL:
             err = ffi.errno
             raise OSError(err, f"AsyncCurlMulti's epoll driver could not start: {os.strerror(err)}")
@@ -242,7 +219,7 @@ class AsyncCurlMulti:
         self._reading_epoll = False  # the epoll fd is registered with self._loop
         if name == "epoll":
             self._epoll = _Epoll(self._multi)
-            self._drive_c = _drive_with(self._multi)
+            self._drive_c = self._multi._drive_with
             return
         self._multi.setopt(M_SOCKETFUNCTION, self._on_socket)
         self._multi.setopt(M_TIMERFUNCTION, self._on_timer)

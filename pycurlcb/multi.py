@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 import warnings
 import weakref
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from . import _callbacks, errors
 from ._callbacks import MultiCallbacks, register, slot, take_failure, take_parked, unregister
@@ -379,6 +379,20 @@ class CurlMulti(MultiCallbacks, Handle):
         self._raise_pending()
         self._check(rc, "multi_socket_action failed")
         return rc, out[0]
+
+    def _cmulti(self) -> Any:
+        """The ``struct pcb_multi *`` (handles.h), for a C driver: ``.m`` is the CURLM*,
+        NULL once closed; a driver that keeps the pointer takes a reference (``refs``)."""
+        return self._m
+
+    def _drive_with(self, fn: Callable[..., int], *args: Any) -> None:
+        """Call ``fn(*args)``, a C function that runs curl_multi_socket_action(3) on this
+        multi and returns its CURLMcode, exactly as socket_action() does: refused while
+        closed, running or dead; then what its callbacks left is raised."""
+        self._drivable("socket_action")
+        rc = self._call(fn, *args)
+        self._raise_pending()
+        self._check(rc, "multi_socket_action failed")
 
     def socket_all(self) -> tuple[int, int]:
         """curl_multi_socket_all(3), deprecated by libcurl (as pycurl warns): use

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import threading
 
-from _local_server import local_server
 
 import pycurlcb
+from pycurlcb.cli.server import EmbeddedServer
 
 
 def one_thread(url: str) -> None:
@@ -60,7 +60,8 @@ def four_threads(url: str) -> None:
 
 
 def main() -> None:
-    with local_server() as (url, _port):
+    with EmbeddedServer() as server:
+        url = server.url
         one_thread(url)
         four_threads(url)
 

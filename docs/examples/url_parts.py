@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import copy
 
-from _local_server import local_server
 
 import pycurlcb
+from pycurlcb.cli.server import EmbeddedServer
 from pycurlcb import CurlUrl
 
 
@@ -45,7 +45,8 @@ def transfer(url: str) -> None:
 
 def main() -> None:
     parts()
-    with local_server() as (url, _port):
+    with EmbeddedServer() as server:
+        url = server.url
         transfer(url)
 
 

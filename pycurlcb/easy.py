@@ -33,7 +33,7 @@ from ._callbacks import (
 )
 from ._ffi import c_range, ffi, lib
 from ._handle import Handle
-from .constants import CURL_CONSTANTS, OPTIONS, InfoKind, Opt, OptionSpec, OptType, info_kind
+from .constants import CURL_CONSTANTS, OPTIONS, Info, InfoKind, Opt, OptionSpec, OptType, info_kind
 from .errors import error
 from .version import USER_AGENT
 
@@ -102,6 +102,12 @@ _DEPRECATED_INFOS = frozenset(
     )
 )
 _TLS_POINTERS = (lib.CURLINFO_TLS_SESSION, lib.CURLINFO_TLS_SSL_PTR)
+#: CURLINFO id -> (out-parameter type, shim) for the scalar infos: getinfo's fast path.
+_SCALAR_INFOS = {
+    int(i): _GETINFO_SCALAR[info_kind(i)]
+    for i in Info
+    if info_kind(i) in _GETINFO_SCALAR and int(i) not in _DEPRECATED_INFOS
+}
 
 #: Options taken by another handle type: option id -> setter(curl, value),
 #: unsetter(curl).  Filled by share.py, mime.py and url.py.
@@ -552,45 +558,56 @@ class Curl(EasyCallbacks, Handle):
         error's ``__cause__``.  A KeyboardInterrupt or SystemExit from a
         callback is raised as itself.
         """
-        h = self._handle("perform")
-        if self.multi() is not None:
-            raise error("cannot invoke perform() - the handle is added to a CurlMulti")
         e = self._e
-        if e.perform == ffi.NULL:
-            if lib.pcb_easy_perform_multi(e) == ffi.NULL:
-                raise error(lib.CURLE_OUT_OF_MEMORY, "curl_multi_init() failed")
-            self._sync_maxconnects()
-        lib.pcb_easy_leave_perform(e)
+        if self._running is not None or self._multi_ref is not None or e.perform == ffi.NULL:
+            self._perform_checks(e)
+        if e.state:
+            _leave_perform(e)
         e.errbuf[0] = b"\0"
         self._exc = None
-        result = lib.CURLE_OK
-        late = 0
-        self._running = threading.get_ident()
+        self._running = _get_ident()
         try:
-            while e.state != 2:
-                rc = lib.pcb_perform_step(e, PERFORM_STEP_MS)
-                if rc:
-                    errors.check_multi(rc)
-                if e.state == 2:
-                    result = e.result
-                elif self._exc is not None:
-                    # A callback raised and libcurl goes on (the debug callback
-                    # cannot abort): one more step for libcurl to fail on its
-                    # own, then stop it.
-                    late += 1
-                    if late > 1 or not isinstance(self._exc, Exception):
-                        result = lib.CURLE_ABORTED_BY_CALLBACK
-                        break
+            rc = _perform_step(e, PERFORM_STEP_MS)
+            if e.state != 2:
+                rc = self._perform_on(e, rc)
+            result = e.result if e.state == 2 else lib.CURLE_ABORTED_BY_CALLBACK
         finally:
             if e.state == 1 or not self._connect_only:
                 # Interrupted (Ctrl-C) or stopped: out of the multi.  A finished
                 # CONNECT_ONLY transfer stays added: its connection is found
                 # through the handle's multi (send, recv, ACTIVESOCKET).
-                lib.pcb_easy_leave_perform(e)
+                _leave_perform(e)
             self._running = None
-        exc = errors.outcome(result, e.errbuf, take_failure(self))
-        if exc is not None:
-            raise exc
+        if rc:
+            errors.check_multi(rc)
+        if result or self._exc is not None or _callbacks.has_parked():
+            exc = errors.outcome(result, e.errbuf, take_failure(self))
+            if exc is not None:
+                raise exc
+
+    def _perform_checks(self, e: Any) -> None:
+        """perform()'s refusals, and its private multi made on first use."""
+        self._handle("perform")
+        if self.multi() is not None:
+            raise error("cannot invoke perform() - the handle is added to a CurlMulti")
+        if e.perform == ffi.NULL:
+            if lib.pcb_easy_perform_multi(e) == ffi.NULL:
+                raise error(lib.CURLE_OUT_OF_MEMORY, "curl_multi_init() failed")
+            self._sync_maxconnects()
+
+    def _perform_on(self, e: Any, rc: int) -> int:
+        """perform()'s later steps: until done, a CURLMcode, or a callback's failure
+        that libcurl does not act on (the debug callback cannot abort: one more
+        step for libcurl to fail on its own, then it is stopped; state stays 1)."""
+        late = 0
+        while not rc and e.state != 2:
+            exc = self._exc
+            if exc is not None:
+                late += 1
+                if late > 1 or not isinstance(exc, Exception):
+                    break
+            rc = _perform_step(e, PERFORM_STEP_MS)
+        return rc
 
     def _sync_maxconnects(self) -> None:
         # As curl_easy_perform(3) does (lib/easy.c): the easy option sizes its cache.
@@ -661,6 +678,13 @@ class Curl(EasyCallbacks, Handle):
         ValueError for an int that is not a CURLINFO, ``error`` for one this
         libcurl does not know.
         """
+        scalar = _SCALAR_INFOS.get(info) if type(info) is int else None
+        if scalar is not None and self._running is None and self._multi_ref is None:
+            h = self._e.h
+            if h != ffi.NULL:  # the common case, without the checks below
+                out = ffi.new(scalar[0])
+                errors.check(scalar[1](h, info, out))
+                return out[0]
         h = self._handle("getinfo")
         if not isinstance(info, int) or type(info) is bool:
             raise TypeError(f"info must be an int such as pycurl.RESPONSE_CODE, not {type(info).__name__}")
@@ -703,6 +727,8 @@ class Curl(EasyCallbacks, Handle):
         A string that is not UTF-8 raises UnicodeDecodeError: use getinfo_raw.
         """
         value = self.getinfo_raw(info)
+        if type(value) is int:
+            return value
         if isinstance(value, bytes):
             return value.decode()
         if isinstance(value, list):
@@ -839,6 +865,10 @@ def _decoded(item: Any) -> Any:
         return tuple(_decoded(i) for i in item)
     return item
 
+
+_perform_step = lib.pcb_perform_step
+_leave_perform = lib.pcb_easy_leave_perform
+_get_ident = threading.get_ident
 
 #: Each row's trampoline as the function pointer type the setopt shims take.
 TRAMPOLINES = {name: ffi.cast("pcb_fn", getattr(lib, name)) for name in _callbacks.ROWS}

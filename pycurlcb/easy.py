@@ -102,11 +102,17 @@ _DEPRECATED_INFOS = frozenset(
     )
 )
 _TLS_POINTERS = (lib.CURLINFO_TLS_SESSION, lib.CURLINFO_TLS_SSL_PTR)
-#: CURLINFO id -> (out-parameter type, shim) for the scalar infos: getinfo's fast path.
+#: CURLINFO id -> the pcb_info_* shim for its kind, for the scalar infos: getinfo's fast path.
+_INFO_SHIMS = {
+    InfoKind.LONG: lib.pcb_info_long,
+    InfoKind.DOUBLE: lib.pcb_info_double,
+    InfoKind.OFF_T: lib.pcb_info_off_t,
+    InfoKind.SOCKET: lib.pcb_info_socket,
+}
 _SCALAR_INFOS = {
-    int(i): _GETINFO_SCALAR[info_kind(i)]
+    int(i): _INFO_SHIMS[info_kind(i)]
     for i in Info
-    if info_kind(i) in _GETINFO_SCALAR and int(i) not in _DEPRECATED_INFOS
+    if info_kind(i) in _INFO_SHIMS and int(i) not in _DEPRECATED_INFOS
 }
 
 #: Options taken by another handle type: option id -> setter(curl, value),
@@ -220,6 +226,7 @@ class Curl(EasyCallbacks, Handle):
 
     def _setup(self, e: Any, release: Any) -> None:
         self._e = e
+        self._h = e.h  # the CURL*: the key a CurlMulti finds this Curl by
         self._release = release  # ffi.gc's hold on e (its memory is self._e's)
         self._init_callbacks()
         self._clientp = register(self)
@@ -370,6 +377,22 @@ class Curl(EasyCallbacks, Handle):
         ``error`` (E_UNKNOWN_OPTION) for an option this libcurl does not know,
         ``error`` with libcurl's code if libcurl refuses the value.
         """
+        kind = _PLAIN.get(option) if type(option) is int else None
+        if kind is not None and use_memoryview is None and self._running is None:
+            # The common case (a plain long or string option on an idle handle),
+            # straight to libcurl; anything unusual takes the full path below.
+            h = self._e.h
+            if h != ffi.NULL and self._multi_ref is None:
+                if kind is _LONG and type(value) is int and _LONG_MIN <= value <= _LONG_MAX:
+                    rc = _setopt_long(h, option, value)
+                    if rc:
+                        errors.check(rc)
+                    return
+                if kind is _STRING and type(value) is str and value.isascii() and "\0" not in value:
+                    rc = _setopt_ptr(h, option, value.encode("ascii"))
+                    if rc:
+                        errors.check(rc)
+                    return
         h = self._handle("setopt")
         spec = _option(option)
         if use_memoryview is not None and option not in _MEMORYVIEW_OPTIONS:
@@ -680,11 +703,12 @@ class Curl(EasyCallbacks, Handle):
         """
         scalar = _SCALAR_INFOS.get(info) if type(info) is int else None
         if scalar is not None and self._running is None and self._multi_ref is None:
-            h = self._e.h
-            if h != ffi.NULL:  # the common case, without the checks below
-                out = ffi.new(scalar[0])
-                errors.check(scalar[1](h, info, out))
-                return out[0]
+            e = self._e  # the common case, without the checks below
+            value = scalar(e, info)
+            if not e.info_rc:
+                return value
+            if e.h != ffi.NULL:
+                errors.check(e.info_rc)
         h = self._handle("getinfo")
         if not isinstance(info, int) or type(info) is bool:
             raise TypeError(f"info must be an int such as pycurl.RESPONSE_CODE, not {type(info).__name__}")
@@ -866,6 +890,19 @@ def _decoded(item: Any) -> Any:
     return item
 
 
+#: setopt()'s fast path: option -> its kind, for the long and string options
+#: with no special handling (no callback, file, object, deprecation, pycurl quirk).
+_LONG, _STRING = OptType.LONG, OptType.STRING
+_PLAIN = {
+    spec.id: (_LONG if spec.type in (OptType.LONG, OptType.VALUES) else _STRING)
+    for spec in OPTIONS.values()
+    if spec.type in (OptType.LONG, OptType.VALUES, OptType.STRING)
+    and spec.id not in CALLBACK_ROWS and spec.id not in _FILE_OPTIONS
+    and spec.id not in (_MAXCONNECTS, _CONNECT_ONLY, _POSTFIELDS, _PRIVATE)
+    and spec.id not in _TEXT_ENABLES and spec.id not in _DEPRECATED_STRINGS
+}
+_setopt_long = lib.pcb_easy_setopt_long
+_setopt_ptr = lib.pcb_easy_setopt_ptr
 _perform_step = lib.pcb_perform_step
 _leave_perform = lib.pcb_easy_leave_perform
 _get_ident = threading.get_ident
@@ -874,7 +911,7 @@ _get_ident = threading.get_ident
 TRAMPOLINES = {name: ffi.cast("pcb_fn", getattr(lib, name)) for name in _callbacks.ROWS}
 #: Attributes of a Curl that belong to its own C handle, not copied by duphandle().
 _PER_HANDLE = frozenset(
-    {"_e", "_release", "_clientp", "_slists", "_keep", "_installed", "_private", "_maxconnects",
+    {"_e", "_h", "_release", "_clientp", "_slists", "_keep", "_installed", "_private", "_maxconnects",
      "_ready", "_multi_ref", "_running"}
 )
 #: Copies what other modules keep per handle into a duphandle()'s copy.

@@ -149,11 +149,10 @@ class State:
 class EasyCallbacks(State):
     """A Curl's callables (one slot per easy row of the table), its failure and sockets."""
 
-    __slots__ = (*EASY_SLOTS, "_write_mv", "_header_mv", "_live", "_orphan")
+    __slots__ = (*EASY_SLOTS, "_write_mv", "_header_mv", "_orphan")
 
     def _init_callbacks(self) -> None:
         self._exc = None
-        self._live = 0  # sockets opened through opensocket and not yet closed
         self._orphan: Any = None  # the clientp, while closed with sockets alive
         self._clear_callbacks()
 
@@ -170,7 +169,8 @@ class EasyCallbacks(State):
 
     def _release_callbacks(self, clientp: Any) -> None:
         """The Curl is closed: stay registered while libcurl holds sockets it opened."""
-        if self._live > 0:
+        key = _STATES.get(clientp)
+        if key is not None and key.live > 0:
             self._orphan = clientp
             _ORPHANS.add(self)
         else:
@@ -202,13 +202,12 @@ _ORPHANS: set[Any] = set()
 class _Disabled:
     """A state without callables: what a key with no live state stands for."""
 
-    __slots__ = ("_exc", "_live", "_orphan", "_write_mv", "_header_mv", "_assigned", "_doomed",
+    __slots__ = ("_exc", "_orphan", "_write_mv", "_header_mv", "_assigned", "_doomed",
                  "_aborted", *EASY_SLOTS, *MULTI_SLOTS)
 
     def __init__(self) -> None:
         for name in self.__slots__:
             setattr(self, name, None)
-        self._live = 0
         self._write_mv = self._header_mv = self._aborted = False
         self._assigned = {}
         self._doomed = _Discard()
@@ -224,22 +223,42 @@ class _Discard(list):  # type: ignore[type-arg]
 
 _DISABLED = _Disabled()
 
-#: clientp -> a weak reference to the state it stands for.
-_STATES: dict[Any, Any] = {}
+class Key:
+    """What a clientp stands for: a weak reference to its state, and the sockets
+    opened through it that libcurl has not closed yet (``live``).
+
+    The count lives here, in the registry, not on the state: the collector may
+    clear the weak reference of a state in a garbage cycle before a multi or
+    share of the same cycle closes the state's sockets, and the count must
+    still come down then (or the Curl would wait for them as an orphan
+    forever).
+    """
+
+    __slots__ = ("ref", "live")
+
+    def __init__(self, state: State) -> None:
+        self.ref = weakref.ref(state)
+        self.live = 0
+
+
+#: clientp -> its Key.
+_STATES: dict[Any, Key] = {}
 _keys = itertools.count(1)
 
 
 def register(state: State) -> Any:
     """A new clientp for ``state``: a key, never reused, cast to void *."""
     clientp = ffi.cast("void *", next(_keys))
-    _STATES[clientp] = weakref.ref(state)
+    _STATES[clientp] = Key(state)
     return clientp
 
 
 def reactivate(clientp: Any, state: State) -> None:
-    """Register ``state`` under ``clientp`` again (a finaliser closing with callbacks:
+    """Point ``clientp`` at ``state`` again (a finaliser closing with callbacks:
     the collector has already cleared the weak references to garbage)."""
-    _STATES[clientp] = weakref.ref(state)
+    key = _STATES.get(clientp)
+    if key is not None:
+        key.ref = weakref.ref(state)
 
 
 def unregister(clientp: Any) -> None:
@@ -249,12 +268,9 @@ def unregister(clientp: Any) -> None:
 
 def state_of(clientp: Any) -> Any:
     """The live state registered under ``clientp``, else the disabled one."""
-    ref = _STATES.get(clientp)
-    state = None if ref is None else ref()
+    key = _STATES.get(clientp)
+    state = None if key is None else key.ref()
     return _DISABLED if state is None else state
-
-
-# --- KeyboardInterrupt and SystemExit: raised by whatever call is driving -----------
 
 
 class _Parked(threading.local):
@@ -344,8 +360,8 @@ def trampoline(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 #: named after the C declaration, so no *args packing on the hot path.
 _WRAPPER = """\
 def {name}({params}):
-    ref = get({clientp})
-    state = None if ref is None else ref()
+    key = get({clientp})
+    state = None if key is None else key.ref()
     if state is None:
         state = disabled
     elif state._exc is not None and not after:
@@ -628,7 +644,9 @@ def _opensocket(state: EasyCallbacks, clientp: Any, purpose: int, address: Any) 
     else:
         fd = _open_fd(fn(_SOCKTYPE.get(purpose, purpose), sockaddr.from_c(address)), address)
     if fd != SOCKET_BAD:
-        state._live += 1
+        key = _STATES.get(clientp)
+        if key is not None:
+            key.live += 1
     return fd
 
 
@@ -677,32 +695,44 @@ def _closesocket(state: EasyCallbacks, clientp: Any, fd: int) -> int:
         report_unraisable(exc, "the closesocket callback of a closed Curl")
         return 1
     finally:
-        state._live -= 1
-        if state._orphan is not None and state._live <= 0:
-            _ORPHANS.discard(state)
-            unregister(state._orphan)
-            state._orphan = None
+        key = _STATES.get(clientp)
+        if key is not None:
+            key.live -= 1
+            if state._orphan is not None and key.live <= 0:
+                _ORPHANS.discard(state)
+                unregister(state._orphan)
+                state._orphan = None
 
 
-class _Unraisable(NamedTuple):
-    """The argument sys.unraisablehook takes."""
+_hook_args: Any = None
 
-    exc_value: BaseException
-    err_msg: Optional[str] = None
-    object: Any = None
 
-    @property
-    def exc_type(self) -> type[BaseException]:
-        return type(self.exc_value)
+def _unraisable_args(exc: BaseException, err_msg: str, obj: Any) -> Any:
+    """sys.UnraisableHookArgs for ``exc``: the type CPython's own hook requires.
 
-    @property
-    def exc_traceback(self) -> Any:
-        return self.exc_value.__traceback__
+    It is not importable; it is learnt once from a real unraisable exception
+    caught by a temporary hook.
+    """
+    global _hook_args
+    if _hook_args is None:
+        seen: list[Any] = []
+        saved, sys.unraisablehook = sys.unraisablehook, seen.append
+        try:
+
+            class _Probe:
+                def __del__(self) -> None:
+                    raise RuntimeError("probe")
+
+            _Probe()
+        finally:
+            sys.unraisablehook = saved
+        _hook_args = type(seen[0])
+    return _hook_args((type(exc), exc, exc.__traceback__, err_msg, obj))
 
 
 def report_unraisable(exc: BaseException, where: str, obj: Any = None) -> None:
-    """Hand ``exc`` to sys.unraisablehook (a finaliser has nobody to raise it to)."""
-    sys.unraisablehook(_Unraisable(exc, f"Exception ignored in {where}", obj))
+    """Hand ``exc`` to sys.unraisablehook (teardown has nobody to raise it to)."""
+    sys.unraisablehook(_unraisable_args(exc, f"Exception ignored in {where}", obj))
 
 
 # --- protocol callbacks ----------------------------------------------------------------

@@ -275,7 +275,7 @@ class Curl(EasyCallbacks, Handle):
         self._handle("close")
         self._exc = None  # what an earlier transfer's callbacks raised was reported then
         _callbacks.reactivate(self._clientp, self)  # a finaliser: the collector cleared it
-        multi = self.multi()
+        multi = self._multi_now()
         self._running = threading.get_ident()
         try:
             if multi is not None:
@@ -304,6 +304,11 @@ class Curl(EasyCallbacks, Handle):
 
     def multi(self) -> Any:
         """The CurlMulti this handle is added to, or None (pycurl's Curl.multi())."""
+        return self._multi_now()
+
+    def _multi_now(self) -> Any:
+        # What pycurlcb itself calls: a user attribute named `multi` (code
+        # stores its own things on handles) must not shadow it.
         ref = self._multi_ref
         return None if ref is None else ref()
 
@@ -611,7 +616,7 @@ class Curl(EasyCallbacks, Handle):
     def _perform_checks(self, e: Any) -> None:
         """perform()'s refusals, and its private multi made on first use."""
         self._handle("perform")
-        if self.multi() is not None:
+        if self._multi_now() is not None:
             raise error("cannot invoke perform() - the handle is added to a CurlMulti")
         if e.perform == ffi.NULL:
             if lib.pcb_easy_perform_multi(e) == ffi.NULL:
@@ -684,7 +689,7 @@ class Curl(EasyCallbacks, Handle):
         rc = lib.curl_easy_pause(e.h, bitmask)
         if running is not None:  # from a callback: the driving call reports failures
             errors.check(rc, e.errbuf)
-        elif self.multi() is not None:  # a transfer of a CurlMulti fails alone
+        elif self._multi_now() is not None:  # a transfer of a CurlMulti fails alone
             errors.check(rc, e.errbuf, take_parked())
         else:
             errors.check(rc, e.errbuf, take_failure(self))

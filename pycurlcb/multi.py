@@ -135,15 +135,16 @@ class CurlMulti(MultiCallbacks, Handle):
         _callbacks.reactivate(self._clientp, self)  # a finaliser: the collector cleared it
         curls = list(self._curls.values())
         failures: list[BaseException] = []
+        for curl in curls:  # what their callbacks raise from here on is teardown's
+            curl._exc = None
+            _callbacks.reactivate(curl._clientp, curl)  # a finaliser: see close() above
         self._running = threading.get_ident()
         try:
             for curl in curls:
-                curl._exc = None
                 self._detach(curl)
-                if curl._exc is not None:  # raised by the removal itself
-                    failures.append(curl._exc)
-            lib.pcb_multi_close(self._m)
+            lib.pcb_multi_close(self._m)  # closes the cached connections: closesocket runs
         finally:
+            failures.extend(curl._take() for curl in curls if curl._exc is not None)
             self._running = None
             self._assigned.clear()
             self._arrays.clear()
@@ -163,7 +164,7 @@ class CurlMulti(MultiCallbacks, Handle):
     def __contains__(self, curl: object) -> bool:
         if not isinstance(curl, Curl):
             raise TypeError(f"expected a Curl object, not {type(curl).__name__}")
-        return curl.multi() is self
+        return curl._multi_now() is self
 
     # --- errors ---------------------------------------------------------------
 
@@ -190,17 +191,17 @@ class CurlMulti(MultiCallbacks, Handle):
 
         First the transfers whose socket callback failed are removed (failed).
         """
-        parked = take_parked()
-        if parked is not None:
-            return parked
-        if not (self._doomed or self._exc is not None or self._aborted):
-            return None
         doomed, self._doomed = self._doomed, []
         for easy in doomed:
             curl = self._curls.get(easy)
             if curl is not None:
                 self._detach(curl)
+        parked = take_parked()
         exc, self._exc = self._exc, None
+        if parked is not None:
+            return parked  # (the multi's own record of it, if any, is dropped with it)
+        if exc is None and not self._aborted:
+            return None
         if self._aborted:
             self._aborted = False
             if exc is None:
@@ -330,7 +331,7 @@ class CurlMulti(MultiCallbacks, Handle):
             raise TypeError(f"add_handle() expects a Curl, not {type(curl).__name__}")
         if curl.closed:
             raise error("curl object already closed")
-        current = curl.multi()
+        current = curl._multi_now()
         if current is self:
             raise error("curl object already on this multi-stack")
         if current is not None:
@@ -372,7 +373,7 @@ class CurlMulti(MultiCallbacks, Handle):
             raise TypeError(f"remove_handle() expects a Curl, not {type(curl).__name__}")
         if curl.closed:
             return True
-        if curl.multi() is not self:
+        if curl._multi_now() is not self:
             raise error("curl object not on this multi-stack")
         return False
 

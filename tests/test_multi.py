@@ -40,6 +40,19 @@ from pycurlcb import Curl, CurlMulti
 ROOT = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT = 10.0  # seconds a driven loop may take before the test fails
 
+_ORPHAN_CALLBACKS_BUG = (
+    "core bug: Curl.close() clears the callables of a Curl it keeps in _ORPHANS (libcurl "
+    "still holds sockets it opened), so CLOSESOCKETFUNCTION calls from a CurlMulti's "
+    "connection cache close the fd without calling the user's closesocket"
+)
+_GC_CYCLE_BUG = (
+    "core bug: in a garbage cycle the collector clears _STATES' weak references to every "
+    "Curl and CurlMulti before any __del__ runs; CurlMulti.close() re-registers only "
+    "itself, so the closesocket calls for its Curls' sockets reach the disabled state: "
+    "the user's closesocket is skipped and those Curls stay in _ORPHANS forever (their "
+    "live-socket count is never decremented)"
+)
+
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -361,7 +374,8 @@ def test_context_manager_closes_and_in_tracks_membership(http_url: str) -> None:
         m.add_handle(c)
         assert c in m
         assert other not in m
-        assert "not a curl" not in m
+        with pytest.raises(TypeError):
+            "not a curl" in m  # noqa: B015 - pycurl: __contains__ expects a Curl object
         m.remove_handle(c)
         assert c not in m
         m.add_handle(c)
@@ -445,17 +459,19 @@ def test_setopt_wrong_type_names_the_option() -> None:
             m.setopt(pycurlcb.M_TIMERFUNCTION, "not callable")
 
 
-def test_setopt_unknown_option_raises_option_error() -> None:
+@pytest.mark.parametrize("option", [99999, -3])
+def test_setopt_unknown_option_raises_error_unknown_option(option: int) -> None:
     with CurlMulti() as m:
-        with pytest.raises(pycurlcb.OptionError):
-            m.setopt(99999, 1)
-        with pytest.raises(pycurlcb.OptionError):
-            m.setopt(-3, 1)
+        with pytest.raises(pycurlcb.error) as info:
+            m.setopt(option, 1)
+    assert type(info.value) is pycurlcb.error  # pycurl's suite checks the exact type
+    assert info.value.args[0] == pycurlcb.E_UNKNOWN_OPTION
+    assert str(option) in info.value.args[1]
 
 
 def test_setopt_value_out_of_long_range_raises() -> None:
     with CurlMulti() as m:
-        with pytest.raises((ValueError, OverflowError), match="MAXCONNECTS"):
+        with pytest.raises(OverflowError, match="MAXCONNECTS"):
             m.setopt(pycurlcb.M_MAXCONNECTS, 1 << 70)
 
 
@@ -741,8 +757,9 @@ def test_info_read_max_objects(http_paths: Any) -> None:
         num_queued, ok2, err = m.info_read(5)
         assert (num_queued, len(ok2), err) == (0, 2, [])
         assert set(ok + ok2) == set(curls)
-        with pytest.raises(ValueError):
+        with pytest.raises(pycurlcb.error) as info:
             m.info_read(0)
+        assert info.value.args == ("argument to info_read must be greater than zero",)
         for c in curls:
             m.remove_handle(c)
             c.close()
@@ -864,7 +881,15 @@ def test_socket_callback_returning_minus_one_aborts(http_paths: Any) -> None:
 
 
 # ---------------------------------------------------------------------------
-# exceptions raised in callbacks: re-raised by the driving call, same object
+# exceptions raised in the multi's own callbacks: the driving call raises
+# MultiError(CURLM_ABORTED_BY_CALLBACK) with the exception as __cause__
+
+
+def _assert_aborted_by(exc: BaseException, cause: BaseException | None) -> None:
+    assert type(exc) is pycurlcb.MultiError
+    assert exc.args[0] == exc.code == pycurlcb.E_MULTI_ABORTED_BY_CALLBACK == 11
+    assert exc.name == "CURLM_ABORTED_BY_CALLBACK"
+    assert exc.__cause__ is cause
 
 
 def test_exception_in_socket_callback_is_raised_by_socket_action(
@@ -880,24 +905,96 @@ def test_exception_in_socket_callback_is_raised_by_socket_action(
         m.setopt(pycurlcb.M_SOCKETFUNCTION, on_socket)
         m.setopt(pycurlcb.M_TIMERFUNCTION, lambda ms: None)
         m.add_handle(c)
-        with pytest.raises(RuntimeError) as info:
+        with pytest.raises(pycurlcb.MultiError) as info:
             m.socket_action(pycurlcb.SOCKET_TIMEOUT, 0)
-        assert info.value is boom
-        if c in m:  # pycurlcb may have removed the failed transfer itself
-            m.remove_handle(c)
+        _assert_aborted_by(info.value, boom)
+        assert boom.__traceback__ is not None
+        # The transfer whose socket callback failed was removed first.
+        assert c not in m
+        assert c.multi() is None
+        assert m.info_read() == (0, [], [])
+        # The multi goes on: the next driving call does not raise again.
+        assert m.socket_action(pycurlcb.SOCKET_TIMEOUT, 0) == (0, 0)
     c.close()
     assert capfd.readouterr() == ("", "")
 
 
+@pytest.mark.parametrize("value", ["bogus", 1.5, 2**40])
+def test_bad_return_of_the_socket_callback(http_url: str, value: Any) -> None:
+    """Not an int: TypeError; an int beyond a C int: OverflowError; each the
+    cause of the MultiError."""
+    c = make_curl(http_url)
+    with CurlMulti() as m:
+        m.setopt(pycurlcb.M_SOCKETFUNCTION, lambda what, fd, multi, socketp: value)
+        m.setopt(pycurlcb.M_TIMERFUNCTION, lambda ms: None)
+        m.add_handle(c)
+        with pytest.raises(pycurlcb.MultiError) as info:
+            m.socket_action(pycurlcb.SOCKET_TIMEOUT, 0)
+        cause = info.value.__cause__
+        _assert_aborted_by(info.value, cause)
+        if isinstance(value, int):
+            assert type(cause) is OverflowError
+        else:
+            assert type(cause) is TypeError
+            assert str(cause) == f"multi socket callback returned {value!r} which is not an integer"
+        assert c not in m
+    c.close()
+
+
+@pytest.mark.parametrize("value", ["bogus", 1.5, 2**40])
+def test_bad_return_of_the_timer_callback(http_url: str, value: Any) -> None:
+    """As the socket callback's: the cause of a MultiError raised by the driving
+    call (here add_handle, which runs the timer callback), the Curl not added."""
+    c = make_curl(http_url)
+    with CurlMulti() as m:
+        m.setopt(pycurlcb.M_TIMERFUNCTION, lambda ms: value)
+        with pytest.raises(pycurlcb.MultiError) as info:
+            m.add_handle(c)
+        cause = info.value.__cause__
+        _assert_aborted_by(info.value, cause)
+        if isinstance(value, int):
+            assert type(cause) is OverflowError
+        else:
+            assert type(cause) is TypeError
+            assert str(cause) == f"multi timer callback returned {value!r} which is not an integer"
+        assert c not in m
+    c.close()
+
+
+@pytest.mark.parametrize("value", [0, 1, -2, 7, None])
+def test_socket_and_timer_callbacks_returning_other_ints_go_on(http_url: str, value: Any) -> None:
+    """Only -1 aborts; any other int (or None) continues."""
+    with driven_multi() as (m, d):
+        sock_cb, timer_cb = d.on_socket, d.on_timer
+
+        def on_socket(*args: Any) -> Any:
+            sock_cb(*args)
+            return value
+
+        def on_timer(ms: int) -> Any:
+            timer_cb(ms)
+            return value
+
+        m.setopt(pycurlcb.M_SOCKETFUNCTION, on_socket)
+        m.setopt(pycurlcb.M_TIMERFUNCTION, on_timer)
+        sink: list[bytes] = []
+        c = make_curl(http_url, sink)
+        m.add_handle(c)
+        d.run(1)
+        assert d.done[c] == (0, "")
+        assert sink == [b"hello"]
+        m.remove_handle(c)
+        c.close()
+
+
 def test_exception_in_socket_callback_others_complete() -> None:
-    # The socket callback raises once; socket_action re-raises it; driving
-    # then continues and the transfers not hit by the exception must complete.
-    # pycurlcb turns the exception into the callback's -1.  Observed on
-    # libcurl 7.88.1: after that -1 the transfers are left in limbo -- no
-    # timer, no fd to wait on, never reported by info_read (curl/curl#8114) --
-    # and forcing curl_multi_socket_action(SOCKET_TIMEOUT) then segfaults
-    # inside libcurl when two or more transfers are added (a plain-C program
-    # does the same).  In a child process, so a crash fails only this test.
+    # The socket callback raises once; socket_action raises MultiError with it
+    # as the cause, having removed the transfer whose callback failed; driving
+    # then continues and the other transfers must complete.  pycurlcb does not
+    # hand libcurl -1 for it: on libcurl 7.88.1, after a -1 the transfers are
+    # left in limbo and forcing curl_multi_socket_action(SOCKET_TIMEOUT) then
+    # segfaults inside libcurl with two or more transfers added (a plain-C
+    # program does the same).  In a child process, so a crash fails only this test.
     proc = run_isolated(
         """
         import selectors
@@ -931,7 +1028,7 @@ def test_exception_in_socket_callback_others_complete() -> None:
         raised = []
         done = {}
         end = time.monotonic() + 3
-        while len(done) < 3 and time.monotonic() < end:
+        while len(done) + len(raised) < 3 and time.monotonic() < end:
             actions = [(k.fd, (1 if ev & 1 else 0) | (2 if ev & 2 else 0))
                        for k, ev in sel.select(0.05)]
             if deadline[0] is not None and time.monotonic() >= deadline[0]:
@@ -948,7 +1045,8 @@ def test_exception_in_socket_callback_others_complete() -> None:
                 for c, code, msg in err:
                     done[curls.index(c)] = code
         print(json.dumps({
-            "raised_same": [e is boom for e in raised],
+            "raised": [[type(e).__name__, e.args[0], e.__cause__ is boom] for e in raised],
+            "removed": [i for i, c in enumerate(curls) if c not in m and i not in done],
             "done": sorted(done.items()),
             "bodies": [b"".join(s).decode() for s in sinks],
         }))
@@ -957,10 +1055,11 @@ def test_exception_in_socket_callback_others_complete() -> None:
     )
     assert proc.returncode == 0, describe(proc)
     result = json.loads(proc.stdout.splitlines()[-1])
-    assert result["raised_same"][:1] == [True]
+    assert result["raised"] == [["MultiError", 11, True]]
     assert proc.stderr == ""
+    assert len(result["removed"]) == 1, result  # the failed transfer, never reported
     ok = [i for i, code in result["done"] if code == 0]
-    assert len(ok) >= 2, result  # the transfers not hit by the exception completed
+    assert sorted(ok + result["removed"]) == [0, 1, 2], result  # the others completed
     for i in ok:
         assert result["bodies"][i] == f"/p{i}"
 
@@ -979,13 +1078,40 @@ def test_exception_in_timer_callback_is_raised_by_add_handle(
     c = make_curl(http_url)
     with CurlMulti() as m:
         m.setopt(pycurlcb.M_TIMERFUNCTION, on_timer)
-        with pytest.raises(ValueError) as info:
+        with pytest.raises(pycurlcb.MultiError) as info:
             m.add_handle(c)  # libcurl calls the timer callback from here
-        assert info.value is boom
-        if c in m:
-            m.remove_handle(c)
+        _assert_aborted_by(info.value, boom)
+        assert c not in m  # the transfer failed with the timer callback
+        m.add_handle(c)  # and the Curl can be added again
+        assert c in m
+        m.remove_handle(c)
     c.close()
     assert capfd.readouterr() == ("", "")
+
+
+def test_timer_callback_returning_minus_one_is_a_multierror(http_url: str) -> None:
+    """pycurl's contract: -1 from the timer callback makes the driving call raise
+    (MultiError without a cause: nothing was raised)."""
+    fail = [True]
+
+    def on_timer(timeout_ms: int) -> int:
+        if fail[0]:
+            fail[0] = False
+            return -1
+        return 0
+
+    sink: list[bytes] = []
+    c = make_curl(http_url, sink)
+    with CurlMulti() as m:
+        m.setopt(pycurlcb.M_TIMERFUNCTION, on_timer)
+        with pytest.raises(pycurlcb.MultiError) as info:
+            m.add_handle(c)
+        _assert_aborted_by(info.value, None)
+        assert "timer callback returned -1" in info.value.args[1]
+        assert c not in m
+    c.perform()  # the Curl is untouched
+    assert sink == [b"hello"]
+    c.close()
 
 
 def test_exception_in_timer_callback_others_complete() -> None:
@@ -993,7 +1119,8 @@ def test_exception_in_timer_callback_others_complete() -> None:
     # after it must complete when driving continues.  In a child process: on
     # libcurl 7.88.1, after the timer callback returned -1 from
     # curl_multi_add_handle, the next curl_multi_socket_action crashes inside
-    # libcurl once another transfer is added (reproduced in plain C).
+    # libcurl once another transfer is added (reproduced in plain C); pycurlcb
+    # does not hand libcurl -1, and a crash would fail only this test.
     proc = run_isolated(
         """
         import selectors
@@ -1043,7 +1170,7 @@ def test_exception_in_timer_callback_others_complete() -> None:
                 for c, code, msg in err:
                     done[curls.index(c)] = code
         print(json.dumps({
-            "raised_same": [e is boom for e in raised],
+            "raised": [[type(e).__name__, e.args[0], e.__cause__ is boom] for e in raised],
             "added": added,
             "done": sorted(done.items()),
             "bodies": [b"".join(s).decode() for s in sinks],
@@ -1054,35 +1181,34 @@ def test_exception_in_timer_callback_others_complete() -> None:
     assert proc.returncode == 0, describe(proc)
     assert proc.stderr == ""
     result = json.loads(proc.stdout.splitlines()[-1])
-    assert result["raised_same"] == [True]
-    # The two added after the failure complete; the first one too if
-    # pycurlcb kept it in the multi (``in`` says so).
-    assert result["added"] in ([1, 2], [0, 1, 2])
-    assert result["done"] == [[i, 0] for i in result["added"]]
-    assert [result["bodies"][i] for i in result["added"]] == [f"/p{i}" for i in result["added"]]
+    assert result["raised"] == [["MultiError", 11, True]]
+    # The first Curl failed with the timer callback; the two added after it complete.
+    assert result["added"] == [1, 2]
+    assert result["done"] == [[1, 0], [2, 0]]
+    assert [result["bodies"][i] for i in (1, 2)] == ["/p1", "/p2"]
 
 
 def test_curl_whose_add_handle_raised_is_left_consistent(http_url: str) -> None:
     # libcurl 7.88.1's curl_multi_add_handle links the easy handle into the
-    # multi *before* it calls the timer callback, and returns
-    # CURLM_ABORTED_BY_CALLBACK with the handle still added.  Whatever
-    # pycurlcb does about it, ``in`` must tell the truth and the Curl must
-    # stay usable: removable if it is in, addable if it is not.
+    # multi *before* it calls the timer callback.  pycurlcb removes it again
+    # (the transfer fails with the timer callback): ``in`` must tell the truth
+    # and the Curl must stay usable, addable again.
     fail = [True]
+    boom = KeyError("timer")
 
     def on_timer(timeout_ms: int) -> None:
         if fail[0]:
             fail[0] = False
-            raise KeyError("timer")
+            raise boom
 
     sink: list[bytes] = []
     c = make_curl(http_url, sink)
     with CurlMulti() as m:
         m.setopt(pycurlcb.M_TIMERFUNCTION, on_timer)
-        with pytest.raises(KeyError):
+        with pytest.raises(pycurlcb.MultiError) as info:
             m.add_handle(c)
-        if c in m:
-            m.remove_handle(c)
+        _assert_aborted_by(info.value, boom)
+        assert c not in m and c.multi() is None
         m.add_handle(c)  # must not fail with CURLM_ADDED_ALREADY
         assert c in m
         m.remove_handle(c)
@@ -1091,7 +1217,49 @@ def test_curl_whose_add_handle_raised_is_left_consistent(http_url: str) -> None:
     c.close()
 
 
-def test_exception_in_write_callback_raised_by_socket_action_others_complete(
+@pytest.mark.xfail(
+    strict=True,
+    reason="core bug: CurlMulti._pending() raises the parked KeyboardInterrupt but leaves it "
+    "recorded in the multi's _exc, so the next driving call raises it again",
+)
+@pytest.mark.parametrize("exc_type", [KeyboardInterrupt, SystemExit])
+@pytest.mark.parametrize("where", ["socket", "timer"])
+def test_keyboardinterrupt_in_a_multi_callback_is_raised_as_itself(
+    http_url: str, where: str, exc_type: type[BaseException]
+) -> None:
+    exc = exc_type("stop")
+    fail = [True]
+
+    def raising(*args: Any) -> None:
+        if fail[0]:
+            fail[0] = False
+            raise exc
+
+    c = make_curl(http_url)
+    with CurlMulti() as m:
+        m.setopt(pycurlcb.M_SOCKETFUNCTION, raising if where == "socket" else lambda *a: None)
+        m.setopt(pycurlcb.M_TIMERFUNCTION, raising if where == "timer" else lambda ms: None)
+        with pytest.raises(exc_type) as info:
+            m.add_handle(c)
+            m.socket_action(pycurlcb.SOCKET_TIMEOUT, 0)
+        assert info.value is exc
+        # Raised once: the next driving calls go on.
+        try:
+            m.socket_action(pycurlcb.SOCKET_TIMEOUT, 0)
+            m.socket_action(pycurlcb.SOCKET_TIMEOUT, 0)
+            if c in m:
+                m.remove_handle(c)
+        except BaseException as again:  # noqa: B036 - KeyboardInterrupt would end the session
+            pytest.fail(f"raised again by the next driving call: {again!r}")
+    c.close()
+
+
+# ---------------------------------------------------------------------------
+# exceptions raised in a Curl's callbacks: that transfer fails alone; no
+# driving call raises; info_read() reports it, curl.callback_error holds it
+
+
+def test_exception_in_write_callback_fails_only_that_transfer(
     http_paths: Any,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
@@ -1108,27 +1276,32 @@ def test_exception_in_write_callback_raised_by_socket_action_others_complete(
         bad.setopt(pycurlcb.WRITEFUNCTION, bad_write)
         for c in curls:
             m.add_handle(c)
-        raised: list[BaseException] = []
-        end = time.monotonic() + RUN_TIMEOUT
-        while len(d.done) < 4:
-            assert time.monotonic() < end
-            try:
-                d.step(0.05)
-            except OSError as exc:
-                raised.append(exc)
-        assert raised == [boom] and raised[0] is boom
-        assert d.done[bad][0] == pycurlcb.E_WRITE_ERROR
+        d.run(4)  # no socket_action raises
+        code, message = d.done[bad]
+        assert code == pycurlcb.E_WRITE_ERROR
+        assert message == "Failure writing output to destination"
+        assert bad.callback_error is boom
         for i, c in enumerate(curls):
             if c is not bad:
                 assert d.done[c] == (0, "")
+                assert c.callback_error is None
                 assert b"".join(sinks[i]) == paths[i][1]
         assert capfd.readouterr() == ("", "")
+        # Added again: callback_error is cleared; the transfer works.
+        m.remove_handle(bad)
+        bad.setopt(pycurlcb.WRITEFUNCTION, sinks[1].append)
+        d.done.clear()
+        m.add_handle(bad)
+        assert bad.callback_error is None
+        d.run(1)
+        assert d.done[bad] == (0, "")
+        assert b"".join(sinks[1]) == paths[1][1]
         for c in curls:
             m.remove_handle(c)
             c.close()
 
 
-def test_exception_in_opensocket_raised_by_socket_action_others_complete(
+def test_exception_in_opensocket_fails_only_that_transfer(
     http_paths: Any,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
@@ -1145,16 +1318,9 @@ def test_exception_in_opensocket_raised_by_socket_action_others_complete(
         bad.setopt(pycurlcb.OPENSOCKETFUNCTION, opensocket)
         for c in curls:
             m.add_handle(c)
-        raised: list[BaseException] = []
-        end = time.monotonic() + RUN_TIMEOUT
-        while len(d.done) < 3:
-            assert time.monotonic() < end
-            try:
-                d.step(0.05)
-            except PermissionError as exc:
-                raised.append(exc)
-        assert len(raised) == 1 and raised[0] is boom
+        d.run(3)
         assert d.done[bad][0] == pycurlcb.E_COULDNT_CONNECT
+        assert bad.callback_error is boom
         for i in (1, 2):
             assert d.done[curls[i]] == (0, "")
             assert b"".join(sinks[i]) == paths[i][1]
@@ -1162,6 +1328,53 @@ def test_exception_in_opensocket_raised_by_socket_action_others_complete(
         for c in curls:
             m.remove_handle(c)
             c.close()
+
+
+def test_exception_in_a_curl_callback_under_perform(http_url: str, refusing_port: int) -> None:
+    """The perform() style: perform() and remove_handle() do not raise either."""
+    boom = RuntimeError("header")
+
+    def header(data: bytes) -> None:
+        raise boom
+
+    c = make_curl(http_url)
+    c.setopt(pycurlcb.HEADERFUNCTION, header)
+    with CurlMulti() as m:
+        m.add_handle(c)
+        end = time.monotonic() + RUN_TIMEOUT
+        while m.perform()[1]:
+            assert time.monotonic() < end
+            m.select(0.05)
+        _, ok, err = m.info_read()
+        assert ok == [] and [(e[0], e[1]) for e in err] == [(c, pycurlcb.E_WRITE_ERROR)]
+        assert c.callback_error is boom
+        m.remove_handle(c)
+    c.close()
+
+
+@pytest.mark.parametrize("exc_type", [KeyboardInterrupt, SystemExit])
+def test_keyboardinterrupt_in_a_curl_callback_is_raised_by_the_driving_call(
+    http_url: str, exc_type: type[BaseException]
+) -> None:
+    exc = exc_type("stop")
+
+    def write(data: bytes) -> None:
+        raise exc
+
+    with driven_multi() as (m, d):
+        c = make_curl(http_url)
+        c.setopt(pycurlcb.WRITEFUNCTION, write)
+        m.add_handle(c)
+        with pytest.raises(exc_type) as info:
+            d.run(1)
+        assert info.value is exc
+        try:
+            d.run(1)  # raised once: the transfer is reported failed, nothing raised again
+        except BaseException as again:  # noqa: B036 - KeyboardInterrupt would end the session
+            pytest.fail(f"raised again by the next driving call: {again!r}")
+        assert d.done[c][0] == pycurlcb.E_WRITE_ERROR
+        m.remove_handle(c)
+        c.close()
 
 
 # ---------------------------------------------------------------------------
@@ -1242,6 +1455,7 @@ def test_multi_keeps_added_curls_alive(http_paths: Any) -> None:
         assert all(r() is None for r in refs)  # removed: the multi let go
 
 
+@pytest.mark.xfail(strict=True, reason=_ORPHAN_CALLBACKS_BUG)
 def test_closesocket_called_from_multi_close_after_curl_closed(keepalive_url: str) -> None:
     with driven_multi() as (m, d):
         closed: list[int] = []
@@ -1280,13 +1494,19 @@ def test_closesocket_called_from_multi_close_after_curl_closed(keepalive_url: st
         assert closed == [fd]
 
 
-def test_closesocket_exception_during_multi_close_is_raised(keepalive_url: str) -> None:
+@pytest.mark.xfail(strict=True, reason=_ORPHAN_CALLBACKS_BUG)
+def test_closesocket_exception_during_multi_close_goes_to_unraisablehook(
+    keepalive_url: str, unraisable: list[Any]
+) -> None:
+    """Teardown (pycurl): m.close() does not raise what closesocket raised, it
+    goes to sys.unraisablehook; the fd is the callable's once it ran, so
+    pycurlcb does not close it."""
     boom = RuntimeError("closesocket failed")
     calls: list[int] = []
 
     def closesocket(fd: int) -> int:
         calls.append(fd)
-        raise boom  # pycurlcb still closes fd: it must not leak
+        raise boom
 
     m = CurlMulti()
     c = make_curl(keepalive_url)
@@ -1297,12 +1517,49 @@ def test_closesocket_exception_during_multi_close_is_raised(keepalive_url: str) 
         assert time.monotonic() < end
         m.select(0.05)
     m.remove_handle(c)
-    c.close()
-    with pytest.raises(RuntimeError) as info:
-        m.close()
-    assert info.value is boom
+    c.close()  # the connection stays in the multi's cache
+    try:
+        m.close()  # does not raise
+        assert m.closed
+        assert len(calls) == 1
+        assert [u.exc_value for u in unraisable] == [boom]
+        assert os.fstat(calls[0])  # still open: pycurlcb left it to the callable
+    finally:
+        for fd in calls:
+            os.close(fd)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core bug: CurlMulti.close() collects only what the Curls' callbacks raised while "
+    "it removed them; what they raise in curl_multi_cleanup (closesocket of a cached "
+    "connection) is left in curl.callback_error and never reported",
+)
+def test_exception_in_a_curl_callback_during_multi_close_goes_to_unraisablehook(
+    keepalive_url: str, unraisable: list[Any]
+) -> None:
+    """The Curl is still added when the multi closes (and removes it)."""
+    boom = RuntimeError("closesocket failed")
+    calls: list[int] = []
+
+    def closesocket(fd: int) -> int:
+        calls.append(fd)
+        os.close(fd)
+        raise boom
+
+    m = CurlMulti()
+    c = make_curl(keepalive_url)
+    c.setopt(pycurlcb.CLOSESOCKETFUNCTION, closesocket)
+    m.add_handle(c)
+    end = time.monotonic() + RUN_TIMEOUT
+    while m.perform()[1]:
+        assert time.monotonic() < end
+        m.select(0.05)
+    m.close()  # removes c, then closes the cached connection: does not raise
+    assert m.closed and c.multi() is None
     assert len(calls) == 1
-    assert m.closed
+    assert [u.exc_value for u in unraisable] == [boom]
+    c.close()
 
 
 DROP_ORDERS = {
@@ -1313,11 +1570,19 @@ DROP_ORDERS = {
         "del curls; gc.collect()"
     ),
     "all-at-once": "del m, curls, on_socket, on_timer, closesocket, write; gc.collect()",
-    "cycle": "m.self_ref = m; curls[0].multi = m; del m, curls; gc.collect()",
+    "cycle": "m.self_ref = m; curls[0].owner = m; del m, curls; gc.collect()",
 }
 
 
-@pytest.mark.parametrize("order", list(DROP_ORDERS))
+@pytest.mark.parametrize(
+    "order",
+    [
+        pytest.param(o, marks=pytest.mark.xfail(strict=True, reason=_GC_CYCLE_BUG))
+        if o == "cycle"
+        else o
+        for o in DROP_ORDERS
+    ],
+)
 def test_dropping_references_mid_transfer_never_crashes(order: str) -> None:
     # Transfers are half-way (connected, socket callbacks registered, a
     # connection in the cache with a closesocket callback) when every
@@ -1356,15 +1621,20 @@ def test_dropping_references_mid_transfer_never_crashes(order: str) -> None:
         + DROP_ORDERS[order]
         + """
         gc.collect()
-        print(json.dumps({"closes": sum(1 for e in events if e[0] == "close")}))
+        print(json.dumps({
+            "closes": sum(1 for e in events if e[0] == "close"),
+            "orphans": len(pycurlcb._callbacks._ORPHANS),
+        }))
         """
     )
     assert proc.returncode == 0, describe(proc)
     assert "points to garbage" not in proc.stderr
     result = json.loads(proc.stdout.splitlines()[-1])
     assert result["closes"] >= 1  # every socket closed through the callback
+    assert result["orphans"] == 0  # no closed Curl kept for a socket already closed
 
 
+@pytest.mark.xfail(strict=True, reason=_ORPHAN_CALLBACKS_BUG)
 def test_dropping_curl_and_callback_with_connection_cached_then_new_transfer(
     keepalive_url: str,
 ) -> None:

@@ -260,3 +260,70 @@ def test_wrong_type_is_typeerror_in_both(name: str, value: Any) -> None:
                 c.setopt(getattr(mod, name), value)
         finally:
             c.close()
+
+
+# --------------------------------------------------------------------------
+# pycurl's own misuse errors: one arg, the same text
+
+
+def _misuse(mod: Any, what: str) -> BaseException:
+    c = mod.Curl()
+    m = mod.CurlMulti()
+    try:
+        if what == "add twice":
+            m.add_handle(c)
+            try:
+                m.add_handle(c)
+            finally:
+                m.remove_handle(c)
+        elif what == "info_read(0)":
+            m.info_read(0)
+        elif what == "add to a closed multi":
+            m.close()
+            m.add_handle(c)
+        else:
+            c.close()
+            {"perform": c.perform, "setopt": lambda: c.setopt(mod.URL, "http://x/"),
+             "getinfo": lambda: c.getinfo(mod.RESPONSE_CODE), "reset": c.reset,
+             "errstr": c.errstr}[what]()
+    except BaseException as exc:  # noqa: B036 - compared below
+        return exc
+    finally:
+        m.close()
+        c.close()
+    raise AssertionError(f"{mod.__name__}: {what} did not raise")
+
+
+@pytest.mark.parametrize(
+    "what",
+    ["perform", "setopt", "getinfo", "reset", "errstr", "add twice", "info_read(0)",
+     "add to a closed multi"],
+)
+def test_misuse_errors_are_pycurls(what: str) -> None:
+    theirs = _misuse(pycurl, what)
+    ours = _misuse(pycurlcb, what)
+    assert type(theirs) is pycurl.error
+    assert type(ours) is pycurlcb.error
+    assert ours.args == theirs.args
+    assert len(ours.args) == 1 and ours.code is None
+
+
+@pytest.mark.parametrize("returned", [-1, 0, 3])
+def test_write_callback_wrong_count_error_is_pycurls(http_url: str, returned: int) -> None:
+    """Any int but the length fails the transfer with E_WRITE_ERROR, no cause."""
+    theirs, _ = _error_of(pycurl, http_url, WRITEFUNCTION=lambda b: returned)
+    ours, _ = _error_of(pycurlcb, http_url, WRITEFUNCTION=lambda b: returned)
+    assert ours.args == theirs.args
+    assert ours.args[0] == pycurl.E_WRITE_ERROR
+    assert ours.__cause__ is None
+
+
+@pytest.mark.parametrize("info", [0, 12345, 99_999])
+def test_getinfo_of_an_unknown_info_is_valueerror_in_both(info: int) -> None:
+    for mod in (pycurl, pycurlcb):
+        c = mod.Curl()
+        try:
+            with pytest.raises(ValueError, match="^invalid argument to getinfo$"):
+                c.getinfo(info)
+        finally:
+            c.close()

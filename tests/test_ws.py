@@ -30,6 +30,11 @@ from pycurlcb.ws import MISSING
 needs_ws = pytest.mark.skipif(
     MISSING is not None, reason=f"websockets (libcurl 7.86.0+ built with them): {MISSING}"
 )
+# The frame flags exist only with libcurl 7.86.0+ headers (the tests using them skip before).
+WS_TEXT, WS_BINARY, WS_CONT, WS_CLOSE, WS_PING, WS_PONG, WS_OFFSET = (
+    int(getattr(pycurl, "WS_" + name, 0))
+    for name in ("TEXT", "BINARY", "CONT", "CLOSE", "PING", "PONG", "OFFSET")
+)
 WS_METHODS: list[tuple[str, Callable[[pycurl.Curl], Any]]] = [
     ("ws_send", lambda c: c.ws_send(b"x")),
     ("ws_recv", lambda c: c.ws_recv(16)),
@@ -217,7 +222,7 @@ def recv(
                 raise TimeoutError("no websocket data") from None
             if pump:
                 try:
-                    c.ws_send(b"", pycurl.WS_PONG)
+                    c.ws_send(b"", WS_PONG)
                 except BlockingIOError:
                     pass
             select.select([c.getinfo(pycurl.ACTIVESOCKET)], [], [], min(left, 0.2))
@@ -251,8 +256,8 @@ def test_missing_websockets_is_a_clear_error(curl: pycurl.Curl, name: str, call:
 
 
 def test_ws_frame_is_pycurls_namedtuple() -> None:
-    frame = pycurl.WsFrame(0, pycurl.WS_TEXT, 3, 4, 5)
-    assert frame == (0, pycurl.WS_TEXT, 3, 4, 5)
+    frame = pycurl.WsFrame(0, 1, 3, 4, 5)
+    assert frame == (0, 1, 3, 4, 5)
     assert (frame.age, frame.flags, frame.offset, frame.bytesleft, frame.len) == (0, 1, 3, 4, 5)
     assert pycurl.WsFrame._fields == ("age", "flags", "offset", "bytesleft", "len")
 
@@ -265,12 +270,12 @@ def test_ws_frame_is_pycurls_namedtuple() -> None:
 @pytest.mark.parametrize(
     "data, flags, wire, kind",
     [
-        ("héllo", None, "héllo".encode(), pycurl.WS_TEXT),  # str: a text frame, UTF-8
-        (b"\x00\xff\x10", None, b"\x00\xff\x10", pycurl.WS_BINARY),  # bytes: binary
-        (bytearray(b"abc"), None, b"abc", pycurl.WS_BINARY),
-        (memoryview(b"xmviewx")[1:-1], None, b"mview", pycurl.WS_BINARY),
-        (b"as text", pycurl.WS_TEXT, b"as text", pycurl.WS_TEXT),  # explicit flags win
-        ("", None, b"", pycurl.WS_TEXT),
+        ("héllo", None, "héllo".encode(), WS_TEXT),  # str: a text frame, UTF-8
+        (b"\x00\xff\x10", None, b"\x00\xff\x10", WS_BINARY),  # bytes: binary
+        (bytearray(b"abc"), None, b"abc", WS_BINARY),
+        (memoryview(b"xmviewx")[1:-1], None, b"mview", WS_BINARY),
+        (b"as text", WS_TEXT, b"as text", WS_TEXT),  # explicit flags win
+        ("", None, b"", WS_TEXT),
     ],
     ids=["str", "bytes", "bytearray", "memoryview-slice", "bytes-as-text", "empty"],
 )
@@ -305,9 +310,9 @@ def test_a_frame_read_in_pieces(ws_server: WsServer) -> None:
     with ws_curl() as curl:
         connect_only(curl, ws_server.url + "/echo")
         curl.ws_send(b"abcdefghij")
-        assert recv(curl, 4) == (b"abcd", pycurl.WsFrame(0, pycurl.WS_BINARY, 0, 6, 4))
-        assert recv(curl, 4) == (b"efgh", pycurl.WsFrame(0, pycurl.WS_BINARY, 4, 2, 4))
-        assert recv(curl, 4) == (b"ij", pycurl.WsFrame(0, pycurl.WS_BINARY, 8, 0, 2))
+        assert recv(curl, 4) == (b"abcd", pycurl.WsFrame(0, WS_BINARY, 0, 6, 4))
+        assert recv(curl, 4) == (b"efgh", pycurl.WsFrame(0, WS_BINARY, 4, 2, 4))
+        assert recv(curl, 4) == (b"ij", pycurl.WsFrame(0, WS_BINARY, 8, 0, 2))
 
 
 @needs_ws
@@ -317,7 +322,7 @@ def test_recv_zero_bytes_describes_the_next_frame(ws_server: WsServer) -> None:
         curl.ws_send("hello")
         data, frame = recv(curl, 0)
         assert data == b""
-        assert frame is not None and frame.flags & pycurl.WS_TEXT
+        assert frame is not None and frame.flags & WS_TEXT
         assert recv(curl)[0] == b"hello"
 
 
@@ -335,13 +340,13 @@ def test_recv_into(ws_server: WsServer) -> None:
             except BlockingIOError:
                 assert time.monotonic() < deadline
                 select.select([curl.getinfo(pycurl.ACTIVESOCKET)], [], [], 0.2)
-        assert (n, frame) == (7, pycurl.WsFrame(0, pycurl.WS_BINARY, 0, 0, 7))
+        assert (n, frame) == (7, pycurl.WsFrame(0, WS_BINARY, 0, 0, 7))
         assert backing == bytes(8) + b"payload" + bytes(17)  # only the slice was written
         curl.ws_send(b"0123456789")
         recv(curl, 0)  # wait for it without reading
-        assert curl.ws_recv_into(backing, 3) == (3, pycurl.WsFrame(0, pycurl.WS_BINARY, 0, 7, 3))
+        assert curl.ws_recv_into(backing, 3) == (3, pycurl.WsFrame(0, WS_BINARY, 0, 7, 3))
         assert backing[:3] == b"012"
-        assert curl.ws_recv_into(bytearray(0)) == (0, pycurl.WsFrame(0, pycurl.WS_BINARY, 3, 7, 0))
+        assert curl.ws_recv_into(bytearray(0)) == (0, pycurl.WsFrame(0, WS_BINARY, 3, 7, 0))
 
 
 @needs_ws
@@ -353,9 +358,9 @@ def test_send_a_message_in_fragments(ws_server: WsServer) -> None:
     with ws_curl() as curl:
         # WS_CONT: "not the last fragment"; libcurl sends continuation frames after the first.
         connect_only(curl, ws_server.url + "/record")
-        curl.ws_send("one-", pycurl.WS_TEXT | pycurl.WS_CONT)
-        curl.ws_send("two-", pycurl.WS_TEXT | pycurl.WS_CONT)
-        curl.ws_send("three", pycurl.WS_TEXT)
+        curl.ws_send("one-", WS_TEXT | WS_CONT)
+        curl.ws_send("two-", WS_TEXT | WS_CONT)
+        curl.ws_send("three", WS_TEXT)
         curl.ws_close(1000)
     # closing the Curl ends the TCP connection: the server's handler returns
     assert ws_server.done.wait(5)
@@ -373,8 +378,8 @@ def test_receive_a_message_in_fragments(ws_server: WsServer) -> None:
             flags.append(frames[-1].flags)
         # The first fragment is text; libcurl marks fragments with WS_CONT (8.21:
         # "more to come"; 8.5: "a continuation frame").
-        assert flags[0] & pycurl.WS_TEXT
-        assert any(f & pycurl.WS_CONT for f in flags)
+        assert flags[0] & WS_TEXT
+        assert any(f & WS_CONT for f in flags)
 
 
 @needs_ws
@@ -382,8 +387,8 @@ def test_a_frame_sent_in_parts_with_ws_offset(ws_server: WsServer) -> None:
     with ws_curl() as curl:
         # WS_OFFSET: a partial frame; fragsize announces the whole frame's size.
         connect_only(curl, ws_server.url + "/echo")
-        assert curl.ws_send(b"A" * 10, pycurl.WS_BINARY | pycurl.WS_OFFSET, fragsize=20) == 10
-        assert curl.ws_send(b"B" * 10, pycurl.WS_BINARY | pycurl.WS_OFFSET) == 10
+        assert curl.ws_send(b"A" * 10, WS_BINARY | WS_OFFSET, fragsize=20) == 10
+        assert curl.ws_send(b"B" * 10, WS_BINARY | WS_OFFSET) == 10
         assert recv_message(curl)[0] == b"A" * 10 + b"B" * 10
 
 
@@ -391,8 +396,8 @@ def test_a_frame_sent_in_parts_with_ws_offset(ws_server: WsServer) -> None:
 def test_fragsize_equal_to_the_payload(ws_server: WsServer) -> None:
     with ws_curl() as curl:
         connect_only(curl, ws_server.url + "/echo")
-        assert curl.ws_send(b"Z" * 20, pycurl.WS_BINARY, fragsize=20) == 20
-        assert recv(curl) == (b"Z" * 20, pycurl.WsFrame(0, pycurl.WS_BINARY, 0, 0, 20))
+        assert curl.ws_send(b"Z" * 20, WS_BINARY, fragsize=20) == 20
+        assert recv(curl) == (b"Z" * 20, pycurl.WsFrame(0, WS_BINARY, 0, 0, 20))
 
 
 @needs_ws
@@ -403,7 +408,7 @@ def test_a_large_frame(ws_server: WsServer) -> None:
         deadline = time.monotonic() + 5
         while True:
             try:
-                assert curl.ws_send(payload, pycurl.WS_BINARY) == len(payload)
+                assert curl.ws_send(payload, WS_BINARY) == len(payload)
                 break
             except BlockingIOError:  # nothing was taken: the same call again
                 assert time.monotonic() < deadline
@@ -411,7 +416,7 @@ def test_a_large_frame(ws_server: WsServer) -> None:
         got = b""
         while len(got) < len(payload):
             chunk, frame = recv(curl, 65536)
-            assert frame is not None and frame.flags & pycurl.WS_BINARY
+            assert frame is not None and frame.flags & WS_BINARY
             assert frame.offset == len(got) and frame.bytesleft == len(payload) - len(got) - len(chunk)
             got += chunk
         assert got == payload
@@ -421,10 +426,10 @@ def test_a_large_frame(ws_server: WsServer) -> None:
 def test_ping_is_answered_with_a_pong(ws_server: WsServer) -> None:
     with ws_curl() as curl:
         connect_only(curl, ws_server.url + "/echo")
-        assert curl.ws_send(b"probe", pycurl.WS_PING) == 5
+        assert curl.ws_send(b"probe", WS_PING) == 5
         data, frame = recv(curl)
         assert data == b"probe"
-        assert frame is not None and frame.flags & pycurl.WS_PONG
+        assert frame is not None and frame.flags & WS_PONG
 
 
 @needs_ws
@@ -434,7 +439,7 @@ def test_server_ping_gets_libcurls_automatic_pong(ws_server: WsServer) -> None:
         deadline = time.monotonic() + 5
         while True:
             data, frame = recv(curl, pump=True, timeout=deadline - time.monotonic())
-            if frame is not None and frame.flags & pycurl.WS_TEXT:
+            if frame is not None and frame.flags & WS_TEXT:
                 break
         assert data == b"pong-ok"
 
@@ -447,8 +452,8 @@ def test_noautopong_leaves_the_pong_to_the_caller(ws_server: WsServer) -> None:
         connect_only(curl, ws_server.url + "/ping")
         data, frame = recv(curl)
         assert data == b"probe"
-        assert frame is not None and frame.flags & pycurl.WS_PING
-        assert curl.ws_send(data, pycurl.WS_PONG) == 5
+        assert frame is not None and frame.flags & WS_PING
+        assert curl.ws_send(data, WS_PONG) == 5
         assert recv(curl)[0] == b"pong-ok"
 
 
@@ -472,7 +477,7 @@ def test_close_with_code_and_reason(
         connect_only(curl, ws_server.url + "/record")
         assert curl.ws_close(*args) == sent
         data, frame = recv(curl)  # the server answers with a close frame
-        assert frame is not None and frame.flags & pycurl.WS_CLOSE
+        assert frame is not None and frame.flags & WS_CLOSE
     # closing the Curl ends the TCP connection: the server's handler returns
     assert ws_server.done.wait(5)
     assert ws_server.received == [closed]
@@ -484,7 +489,7 @@ def test_server_close_frame_carries_code_and_reason(ws_server: WsServer) -> None
         connect_only(curl, ws_server.url + "/close-with")
         data, frame = recv(curl)
         assert data == (4000).to_bytes(2, "big") + b"bye"
-        assert frame is not None and frame.flags & pycurl.WS_CLOSE
+        assert frame is not None and frame.flags & WS_CLOSE
 
 
 @needs_ws
@@ -515,7 +520,7 @@ def test_wss(wss_server: TlsWs) -> None:
         curl.setopt(pycurl.CAINFO, wss_server.ca_file)
         connect_only(curl, wss_server.server.url + "/echo")
         assert curl.ws_send("over tls") == 8
-        assert recv(curl) == (b"over tls", pycurl.WsFrame(0, pycurl.WS_TEXT, 0, 0, 8))
+        assert recv(curl) == (b"over tls", pycurl.WsFrame(0, WS_TEXT, 0, 0, 8))
 
 
 @needs_ws
@@ -551,7 +556,7 @@ def run_with_write_callback(
 @needs_ws
 @pytest.mark.parametrize(
     "path, payload, kind",
-    [("/hello", b"hello", pycurl.WS_TEXT), ("/binary", b"\x01\x02\x03", pycurl.WS_BINARY)],
+    [("/hello", b"hello", WS_TEXT), ("/binary", b"\x01\x02\x03", WS_BINARY)],
     ids=["text", "binary"],
 )
 def test_write_callback_gets_frames_and_ws_meta(
@@ -560,7 +565,7 @@ def test_write_callback_gets_frames_and_ws_meta(
     with ws_curl() as curl:
         seen = run_with_write_callback(curl, ws_server.url + path, lambda data: None)
         assert seen[0] == (payload, pycurl.WsFrame(0, kind, 0, 0, len(payload)))
-        closing = [frame for _, frame in seen if frame is not None and frame.flags & pycurl.WS_CLOSE]
+        closing = [frame for _, frame in seen if frame is not None and frame.flags & WS_CLOSE]
         assert closing, seen  # the server's close frame reaches the callback too
         assert curl.ws_meta() is None  # after perform()
 
@@ -569,9 +574,9 @@ def test_write_callback_gets_frames_and_ws_meta(
 def test_write_callback_sees_fragments(ws_server: WsServer) -> None:
     with ws_curl() as curl:
         seen = run_with_write_callback(curl, ws_server.url + "/fragmented", lambda data: None)
-        data = [(d, f) for d, f in seen if f is not None and not f.flags & pycurl.WS_CLOSE]
+        data = [(d, f) for d, f in seen if f is not None and not f.flags & WS_CLOSE]
         assert b"".join(d for d, _ in data) == b"one-two-three"
-        assert any(f.flags & pycurl.WS_CONT for _, f in data)
+        assert any(f.flags & WS_CONT for _, f in data)
 
 
 @needs_ws
@@ -585,7 +590,7 @@ def test_write_callback_with_memoryview(ws_server: WsServer) -> None:
         curl.setopt(pycurl.URL, ws_server.url + "/hello")
         curl.setopt(pycurl.WRITEFUNCTION, write, use_memoryview=True)
         curl.perform()
-        assert views[0] == (memoryview, b"hello", pycurl.WsFrame(0, pycurl.WS_TEXT, 0, 0, 5))
+        assert views[0] == (memoryview, b"hello", pycurl.WsFrame(0, WS_TEXT, 0, 0, 5))
 
 
 @needs_ws
@@ -641,7 +646,7 @@ def test_ws_send_from_a_write_callback_of_a_curlmulti(ws_server: WsServer) -> No
 
         def write(data: bytes) -> int:
             if data == b"hi":
-                sent.append(curl.ws_send(b"ack", pycurl.WS_BINARY))
+                sent.append(curl.ws_send(b"ack", WS_BINARY))
                 return 0  # stop the transfer: E_WRITE_ERROR
             return len(data)
 
@@ -753,7 +758,7 @@ def test_write_callback_exception_is_the_cause(ws_server: WsServer) -> None:
             run_with_write_callback(curl, ws_server.url + "/hello", on_data)
         assert info.value.args[0] == pycurl.E_WRITE_ERROR
         assert isinstance(info.value.__cause__, ValueError)
-        assert info.value.__cause__.args == (pycurl.WsFrame(0, pycurl.WS_TEXT, 0, 0, 5),)
+        assert info.value.__cause__.args == (pycurl.WsFrame(0, WS_TEXT, 0, 0, 5),)
 
 
 @needs_ws
@@ -799,31 +804,31 @@ def test_debug_callback_exception_during_a_ws_call_is_the_cause(ws_server: WsSer
         (lambda c: c.ws_send(b"x", -1), ValueError, "flags must be non-negative"),
         (lambda c: c.ws_send(b"x", 1 << 40), OverflowError, "flags out of range"),
         (lambda c: c.ws_send(b"x", "text"), TypeError, "flags must be an int"),
-        (lambda c: c.ws_send(b"x", pycurl.WS_BINARY, -1), ValueError, "negative fragsize in ws_send"),
+        (lambda c: c.ws_send(b"x", WS_BINARY, -1), ValueError, "negative fragsize in ws_send"),
         (lambda c: c.ws_send(b"x", fragsize=1.0), TypeError, "fragsize must be an int"),
         (lambda c: c.ws_send(b"x", encoding=b"utf-8"), TypeError, "encoding must be str"),
         (lambda c: c.ws_send(12345), TypeError, "data must be str or bytes-like, not int"),
         (lambda c: c.ws_send(None), TypeError, "NoneType"),
         (lambda c: c.ws_send(memoryview(b"abcdef")[::2]), BufferError, "C-contiguous"),
         (
-            lambda c: c.ws_send(b"x", pycurl.WS_TEXT | pycurl.WS_BINARY),
+            lambda c: c.ws_send(b"x", WS_TEXT | WS_BINARY),
             ValueError,
             "cannot set both WS_TEXT and WS_BINARY",
         ),
-        (lambda c: c.ws_send("x", pycurl.WS_BINARY), TypeError, "incompatible with WS_BINARY"),
-        (lambda c: c.ws_send("x", pycurl.WS_CLOSE), TypeError, "incompatible with WS_CLOSE"),
+        (lambda c: c.ws_send("x", WS_BINARY), TypeError, "incompatible with WS_BINARY"),
+        (lambda c: c.ws_send("x", WS_CLOSE), TypeError, "incompatible with WS_CLOSE"),
         (
-            lambda c: c.ws_send(b"x", pycurl.WS_PING | pycurl.WS_CONT),
+            lambda c: c.ws_send(b"x", WS_PING | WS_CONT),
             ValueError,
             "control frames cannot be fragmented",
         ),
         (
-            lambda c: c.ws_send(b"x", pycurl.WS_CLOSE | pycurl.WS_CONT),
+            lambda c: c.ws_send(b"x", WS_CLOSE | WS_CONT),
             ValueError,
             "control frames cannot be fragmented",
         ),
         (
-            lambda c: c.ws_send(b"x", pycurl.WS_PING | pycurl.WS_PONG),
+            lambda c: c.ws_send(b"x", WS_PING | WS_PONG),
             ValueError,
             "only one of WS_PING / WS_PONG / WS_CLOSE",
         ),

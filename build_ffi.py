@@ -42,6 +42,7 @@ CDEF_FILES = (
     ("mime.h", MIN_VERSION),  # 7.56.0
     ("form.h", MIN_VERSION),
     ("hsts.h", 0x074A00),  # 7.74.0
+    ("ws.h", 0x075600),  # 7.86.0
     ("notify.h", 0x081100),  # 8.17.0
     ("handles.h", MIN_VERSION),
     ("driver.h", MIN_VERSION),

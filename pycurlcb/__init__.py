@@ -54,6 +54,7 @@ from .version import (
     version_info,
 )
 from .version import __version__ as __version__
+from .ws import WsFrame
 
 globals().update(FLAT)
 
@@ -106,6 +107,7 @@ __all__ = [
     "MultiError",
     "ShareError",
     "UrlError",
+    "WsFrame",
     "easy_strerror",
     "multi_strerror",
     "share_strerror",

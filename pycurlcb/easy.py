@@ -36,6 +36,7 @@ from ._handle import Handle
 from .constants import _INFO_IDS, CURL_CONSTANTS, OPTIONS, Info, InfoKind, Opt, OptionSpec, OptType, info_kind
 from .errors import error
 from .version import USER_AGENT
+from .ws import WebSocketMixin
 
 #: Every CURLINFO of the headers built against; getinfo of any other int is
 #: pycurl's ValueError (one the loaded libcurl lacks is libcurl's error 48).
@@ -196,7 +197,7 @@ def _slist_items(slist: Any) -> list[bytes]:
     return items
 
 
-class Curl(EasyCallbacks, Handle):
+class Curl(EasyCallbacks, Handle, WebSocketMixin):
     """A libcurl easy handle: ``import pycurlcb as pycurl; c = pycurl.Curl()``.
 
     Takes no arguments.  Not thread-safe: use one Curl per thread

@@ -269,6 +269,11 @@ def _park(exc: BaseException) -> None:
         _parked.exc = exc
 
 
+def has_parked() -> bool:
+    """Whether a callback parked a KeyboardInterrupt/SystemExit in this thread."""
+    return _parked.exc is not None
+
+
 def take_parked() -> Optional[BaseException]:
     """A KeyboardInterrupt/SystemExit a callback raised in this thread, cleared."""
     exc = _parked.exc
@@ -328,30 +333,43 @@ def trampoline(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         row = ROWS.get(name)
         if row is None:
             return body
-        abort, index, after = abort_value(row), row.clientp, row.after_failure
-
-        get = _STATES.get
-
-        def call(*args: Any) -> Any:
-            ref = get(args[index])
-            state = None if ref is None else ref()
-            if state is None:
-                state = _DISABLED
-            elif state._exc is not None and not after:
-                return abort
-            try:
-                return body(state, *args)
-            except BaseException as exc:  # noqa: B036 - KeyboardInterrupt aborts too
-                state._fail(exc)
-                if isinstance(exc, Exception):
-                    _post_mortem(exc)
-                return abort
-
-        call.__name__ = call.__qualname__ = name
-        ffi.def_extern(name=name, onerror=_backstop(abort))(call)
+        call = _wrapper(row, body)
+        ffi.def_extern(name=name, onerror=_backstop(abort_value(row)))(call)
         return body
 
     return decorate
+
+
+#: The trampolines' shared body, specialised per row: positional parameters
+#: named after the C declaration, so no *args packing on the hot path.
+_WRAPPER = """\
+def {name}({params}):
+    ref = get({clientp})
+    state = None if ref is None else ref()
+    if state is None:
+        state = disabled
+    elif state._exc is not None and not after:
+        return abort
+    try:
+        return body(state, {params})
+    except BaseException as exc:
+        state._fail(exc)
+        if isinstance(exc, Exception):
+            post_mortem(exc)
+        return abort
+"""
+
+
+def _wrapper(row: Row, body: Callable[..., Any]) -> Callable[..., Any]:
+    """The function cffi attaches for ``row``: look up the state, call ``body``, fail closed."""
+    params = [p.split()[-1].lstrip("*") for p in row.decl.split("(", 1)[1].rstrip(")").split(",")]
+    source = _WRAPPER.format(name=row.trampoline, params=", ".join(params), clientp=params[row.clientp])
+    scope = {
+        "get": _STATES.get, "disabled": _DISABLED, "after": row.after_failure,
+        "abort": abort_value(row), "body": body, "post_mortem": _post_mortem,
+    }
+    exec(compile(source, f"<trampoline {row.trampoline}>", "exec"), scope)  # noqa: S102 - our text
+    return scope[row.trampoline]  # type: ignore[no-any-return]
 
 
 # --- return values ---------------------------------------------------------------------
@@ -401,11 +419,7 @@ def _written(rv: Any, n: int, what: str) -> int:
     return rv & _SIZE_MAX  # as pycurl: (size_t)value; anything but n fails the transfer
 
 
-def _deliver(fn: Any, memoryview_arg: bool, ptr: Any, n: int, what: str) -> int:
-    if fn is None:
-        return n
-    if not memoryview_arg:
-        return _written(fn(ffi.unpack(ptr, n)), n, what)
+def _deliver_view(fn: Any, ptr: Any, n: int, what: str) -> int:
     view = memoryview(ffi.buffer(ptr, n)).toreadonly()
     try:
         rv = fn(view)
@@ -414,14 +428,31 @@ def _deliver(fn: Any, memoryview_arg: bool, ptr: Any, n: int, what: str) -> int:
     return _written(rv, n, what)
 
 
+_unpack = ffi.unpack
+
+
 @trampoline("pcb_write")
 def _write(state: Any, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
-    return _deliver(state._cb_write, state._write_mv, ptr, size * nmemb, "write")
+    n = size * nmemb
+    fn = state._cb_write
+    if fn is None:
+        return n
+    if state._write_mv:
+        return _deliver_view(fn, ptr, n, "write")
+    rv = fn(_unpack(ptr, n))
+    return n if rv is None else _written(rv, n, "write")
 
 
 @trampoline("pcb_header")
-def _header(state: EasyCallbacks, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
-    return _deliver(state._cb_header, state._header_mv, ptr, size * nmemb, "header")
+def _header(state: Any, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
+    n = size * nmemb
+    fn = state._cb_header
+    if fn is None:
+        return n
+    if state._header_mv:
+        return _deliver_view(fn, ptr, n, "header")
+    rv = fn(_unpack(ptr, n))
+    return n if rv is None else _written(rv, n, "header")
 
 
 def fill(buffer: Any, n: int, rv: Any, what: str) -> int:

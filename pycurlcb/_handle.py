@@ -10,7 +10,9 @@
   then frees the libcurl handle when the object is collected, without calling
   Python (handles.h).
 * A handle object owns one C handle: copy, deepcopy and pickle raise TypeError.
-* A missing attribute raises AttributeError with pycurl's wording.
+* No ``__getattr__``/``__delattr__`` hook: a missing attribute raises
+  Python's own AttributeError ("'Curl' object has no attribute 'URLL'. Did
+  you mean: 'URL'?"), and attribute access stays on CPython's fast path.
 """
 
 from __future__ import annotations
@@ -58,13 +60,3 @@ class Handle:
 
     def __reduce_ex__(self, protocol: Any) -> NoReturn:
         raise TypeError(f"{type(self).__name__} objects do not support serialization")
-
-    def __getattr__(self, name: str) -> Any:
-        # Only called for a name found nowhere else.
-        raise AttributeError(f"trying to obtain a non-existing attribute: {name}")
-
-    def __delattr__(self, name: str) -> None:
-        try:
-            object.__delattr__(self, name)
-        except AttributeError:
-            raise AttributeError(f"trying to delete a non-existing attribute: {name}") from None

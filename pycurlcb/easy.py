@@ -33,7 +33,7 @@ from ._callbacks import (
 )
 from ._ffi import c_range, ffi, lib
 from ._handle import Handle
-from .constants import CURL_CONSTANTS, OPTIONS, InfoKind, Opt, OptionSpec, OptType, info_kind
+from .constants import CURL_CONSTANTS, OPTIONS, Info, InfoKind, Opt, OptionSpec, OptType, info_kind
 from .errors import error
 from .version import USER_AGENT
 
@@ -102,6 +102,18 @@ _DEPRECATED_INFOS = frozenset(
     )
 )
 _TLS_POINTERS = (lib.CURLINFO_TLS_SESSION, lib.CURLINFO_TLS_SSL_PTR)
+#: CURLINFO id -> the pcb_info_* shim for its kind, for the scalar infos: getinfo's fast path.
+_INFO_SHIMS = {
+    InfoKind.LONG: lib.pcb_info_long,
+    InfoKind.DOUBLE: lib.pcb_info_double,
+    InfoKind.OFF_T: lib.pcb_info_off_t,
+    InfoKind.SOCKET: lib.pcb_info_socket,
+}
+_SCALAR_INFOS = {
+    int(i): _INFO_SHIMS[info_kind(i)]
+    for i in Info
+    if info_kind(i) in _INFO_SHIMS and int(i) not in _DEPRECATED_INFOS
+}
 
 #: Options taken by another handle type: option id -> setter(curl, value),
 #: unsetter(curl).  Filled by share.py, mime.py and url.py.
@@ -214,6 +226,7 @@ class Curl(EasyCallbacks, Handle):
 
     def _setup(self, e: Any, release: Any) -> None:
         self._e = e
+        self._h = e.h  # the CURL*: the key a CurlMulti finds this Curl by
         self._release = release  # ffi.gc's hold on e (its memory is self._e's)
         self._init_callbacks()
         self._clientp = register(self)
@@ -364,6 +377,22 @@ class Curl(EasyCallbacks, Handle):
         ``error`` (E_UNKNOWN_OPTION) for an option this libcurl does not know,
         ``error`` with libcurl's code if libcurl refuses the value.
         """
+        kind = _PLAIN.get(option) if type(option) is int else None
+        if kind is not None and use_memoryview is None and self._running is None:
+            # The common case (a plain long or string option on an idle handle),
+            # straight to libcurl; anything unusual takes the full path below.
+            h = self._e.h
+            if h != ffi.NULL and self._multi_ref is None:
+                if kind is _LONG and type(value) is int and _LONG_MIN <= value <= _LONG_MAX:
+                    rc = _setopt_long(h, option, value)
+                    if rc:
+                        errors.check(rc)
+                    return
+                if kind is _STRING and type(value) is str and value.isascii() and "\0" not in value:
+                    rc = _setopt_ptr(h, option, value.encode("ascii"))
+                    if rc:
+                        errors.check(rc)
+                    return
         h = self._handle("setopt")
         spec = _option(option)
         if use_memoryview is not None and option not in _MEMORYVIEW_OPTIONS:
@@ -552,45 +581,56 @@ class Curl(EasyCallbacks, Handle):
         error's ``__cause__``.  A KeyboardInterrupt or SystemExit from a
         callback is raised as itself.
         """
-        h = self._handle("perform")
-        if self.multi() is not None:
-            raise error("cannot invoke perform() - the handle is added to a CurlMulti")
         e = self._e
-        if e.perform == ffi.NULL:
-            if lib.pcb_easy_perform_multi(e) == ffi.NULL:
-                raise error(lib.CURLE_OUT_OF_MEMORY, "curl_multi_init() failed")
-            self._sync_maxconnects()
-        lib.pcb_easy_leave_perform(e)
+        if self._running is not None or self._multi_ref is not None or e.perform == ffi.NULL:
+            self._perform_checks(e)
+        if e.state:
+            _leave_perform(e)
         e.errbuf[0] = b"\0"
         self._exc = None
-        result = lib.CURLE_OK
-        late = 0
-        self._running = threading.get_ident()
+        self._running = _get_ident()
         try:
-            while e.state != 2:
-                rc = lib.pcb_perform_step(e, PERFORM_STEP_MS)
-                if rc:
-                    errors.check_multi(rc)
-                if e.state == 2:
-                    result = e.result
-                elif self._exc is not None:
-                    # A callback raised and libcurl goes on (the debug callback
-                    # cannot abort): one more step for libcurl to fail on its
-                    # own, then stop it.
-                    late += 1
-                    if late > 1 or not isinstance(self._exc, Exception):
-                        result = lib.CURLE_ABORTED_BY_CALLBACK
-                        break
+            rc = _perform_step(e, PERFORM_STEP_MS)
+            if e.state != 2:
+                rc = self._perform_on(e, rc)
+            result = e.result if e.state == 2 else lib.CURLE_ABORTED_BY_CALLBACK
         finally:
             if e.state == 1 or not self._connect_only:
                 # Interrupted (Ctrl-C) or stopped: out of the multi.  A finished
                 # CONNECT_ONLY transfer stays added: its connection is found
                 # through the handle's multi (send, recv, ACTIVESOCKET).
-                lib.pcb_easy_leave_perform(e)
+                _leave_perform(e)
             self._running = None
-        exc = errors.outcome(result, e.errbuf, take_failure(self))
-        if exc is not None:
-            raise exc
+        if rc:
+            errors.check_multi(rc)
+        if result or self._exc is not None or _callbacks.has_parked():
+            exc = errors.outcome(result, e.errbuf, take_failure(self))
+            if exc is not None:
+                raise exc
+
+    def _perform_checks(self, e: Any) -> None:
+        """perform()'s refusals, and its private multi made on first use."""
+        self._handle("perform")
+        if self.multi() is not None:
+            raise error("cannot invoke perform() - the handle is added to a CurlMulti")
+        if e.perform == ffi.NULL:
+            if lib.pcb_easy_perform_multi(e) == ffi.NULL:
+                raise error(lib.CURLE_OUT_OF_MEMORY, "curl_multi_init() failed")
+            self._sync_maxconnects()
+
+    def _perform_on(self, e: Any, rc: int) -> int:
+        """perform()'s later steps: until done, a CURLMcode, or a callback's failure
+        that libcurl does not act on (the debug callback cannot abort: one more
+        step for libcurl to fail on its own, then it is stopped; state stays 1)."""
+        late = 0
+        while not rc and e.state != 2:
+            exc = self._exc
+            if exc is not None:
+                late += 1
+                if late > 1 or not isinstance(exc, Exception):
+                    break
+            rc = _perform_step(e, PERFORM_STEP_MS)
+        return rc
 
     def _sync_maxconnects(self) -> None:
         # As curl_easy_perform(3) does (lib/easy.c): the easy option sizes its cache.
@@ -661,6 +701,14 @@ class Curl(EasyCallbacks, Handle):
         ValueError for an int that is not a CURLINFO, ``error`` for one this
         libcurl does not know.
         """
+        scalar = _SCALAR_INFOS.get(info) if type(info) is int else None
+        if scalar is not None and self._running is None and self._multi_ref is None:
+            e = self._e  # the common case, without the checks below
+            value = scalar(e, info)
+            if not e.info_rc:
+                return value
+            if e.h != ffi.NULL:
+                errors.check(e.info_rc)
         h = self._handle("getinfo")
         if not isinstance(info, int) or type(info) is bool:
             raise TypeError(f"info must be an int such as pycurl.RESPONSE_CODE, not {type(info).__name__}")
@@ -703,6 +751,8 @@ class Curl(EasyCallbacks, Handle):
         A string that is not UTF-8 raises UnicodeDecodeError: use getinfo_raw.
         """
         value = self.getinfo_raw(info)
+        if type(value) is int:
+            return value
         if isinstance(value, bytes):
             return value.decode()
         if isinstance(value, list):
@@ -840,11 +890,28 @@ def _decoded(item: Any) -> Any:
     return item
 
 
+#: setopt()'s fast path: option -> its kind, for the long and string options
+#: with no special handling (no callback, file, object, deprecation, pycurl quirk).
+_LONG, _STRING = OptType.LONG, OptType.STRING
+_PLAIN = {
+    spec.id: (_LONG if spec.type in (OptType.LONG, OptType.VALUES) else _STRING)
+    for spec in OPTIONS.values()
+    if spec.type in (OptType.LONG, OptType.VALUES, OptType.STRING)
+    and spec.id not in CALLBACK_ROWS and spec.id not in _FILE_OPTIONS
+    and spec.id not in (_MAXCONNECTS, _CONNECT_ONLY, _POSTFIELDS, _PRIVATE)
+    and spec.id not in _TEXT_ENABLES and spec.id not in _DEPRECATED_STRINGS
+}
+_setopt_long = lib.pcb_easy_setopt_long
+_setopt_ptr = lib.pcb_easy_setopt_ptr
+_perform_step = lib.pcb_perform_step
+_leave_perform = lib.pcb_easy_leave_perform
+_get_ident = threading.get_ident
+
 #: Each row's trampoline as the function pointer type the setopt shims take.
 TRAMPOLINES = {name: ffi.cast("pcb_fn", getattr(lib, name)) for name in _callbacks.ROWS}
 #: Attributes of a Curl that belong to its own C handle, not copied by duphandle().
 _PER_HANDLE = frozenset(
-    {"_e", "_release", "_clientp", "_slists", "_keep", "_installed", "_private", "_maxconnects",
+    {"_e", "_h", "_release", "_clientp", "_slists", "_keep", "_installed", "_private", "_maxconnects",
      "_ready", "_multi_ref", "_running"}
 )
 #: Copies what other modules keep per handle into a duphandle()'s copy.

@@ -29,7 +29,7 @@ import weakref
 from typing import Any, Callable, Optional
 
 from . import _callbacks, errors
-from ._callbacks import MultiCallbacks, register, slot, take_failure, take_parked, unregister
+from ._callbacks import MultiCallbacks, _parked, register, slot, take_failure, take_parked, unregister
 from ._ffi import c_range, ffi, lib
 from ._handle import Handle
 from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MULTI_CONSTANTS, MOpt
@@ -89,6 +89,7 @@ class CurlMulti(MultiCallbacks, Handle):
         self._clientp = register(self)
         _KEYS[ffi.cast("void *", m)] = self._clientp
         self._curls: dict[Any, Curl] = {}  # CURL* -> Curl, in the order they were added
+        self._weakself = weakref.ref(self)  # what the Curls added here point back with
         self._out = ffi.new("int[2]")  # out-parameters: running handles, messages queued
         self._arrays: dict[int, Any] = {}  # option -> the char ** libcurl points into
         #: A socket callback returned -1: libcurl aborted every transfer and
@@ -291,6 +292,37 @@ class CurlMulti(MultiCallbacks, Handle):
         Raises error if ``curl`` is closed or already in a CurlMulti; the timer
         callback may run from here: if it fails, ``curl`` is not added.
         """
+        # A closed multi or Curl makes the C call refuse (CURLM_BAD_HANDLE):
+        # the messages are worked out only then.
+        if (
+            self._running is not None or self._dead or not isinstance(curl, Curl)
+            or curl._multi_ref is not None or curl._running is not None
+        ):
+            self._refuse_add(curl)
+        h = curl._h
+        curl._exc = None
+        self._curls[h] = curl
+        curl._multi_ref = self._weakself
+        self._running = _get_ident()
+        try:
+            rc = _multi_add(self._cell[0], curl._e)  # also resets the error buffer
+        finally:
+            self._running = None
+        if rc == _BAD_HANDLE:
+            self._curls.pop(h, None)
+            curl._multi_ref = None
+            self._refuse_add(curl)
+        if rc or self._exc is not None or self._aborted or self._doomed or _parked.exc is not None:
+            if rc:
+                self._curls.pop(h, None)
+                curl._multi_ref = None
+            elif self._aborted or self._exc is not None:
+                self._doomed.append(h)  # the timer callback failed: this transfer with it
+            self._raise_pending()
+            self._check(rc, "curl_multi_add_handle() failed due to internal errors")
+
+    def _refuse_add(self, curl: Curl) -> None:
+        """add_handle()'s refusals (returns if there is nothing to refuse)."""
         if self._m.m == ffi.NULL:
             raise error("cannot add/remove handle - multi-stack is closed")
         self._drivable("add_handle")
@@ -305,20 +337,7 @@ class CurlMulti(MultiCallbacks, Handle):
             raise error("cannot add/remove handle - curl object already on another multi-stack")
         if curl._running is not None:
             raise error("cannot add/remove handle - perform() of curl object already running")
-        e = curl._e
-        lib.pcb_easy_leave_perform(e)
-        curl._exc = None
-        e.errbuf[0] = b"\0"
-        self._curls[e.h] = curl
-        curl._multi_ref = weakref.ref(self)
-        rc = self._call(lib.pcb_multi_add, self._m, e)
-        if rc != lib.CURLM_OK:
-            self._curls.pop(e.h, None)
-            curl._multi_ref = None
-        elif self._aborted or self._exc is not None:
-            self._doomed.append(e.h)  # the timer callback failed: this transfer with it
-        self._raise_pending()
-        self._check(rc, "curl_multi_add_handle() failed due to internal errors")
+        curl._multi_ref = None  # its multi is gone
 
     def remove_handle(self, curl: Curl) -> None:
         """curl_multi_remove_handle(3); the multi drops its reference to ``curl``.
@@ -326,25 +345,43 @@ class CurlMulti(MultiCallbacks, Handle):
         A closed Curl is accepted and ignored (pycurl).  Callbacks may run
         from here; what they raised is raised after the removal.
         """
+        if (
+            self._running is not None or not isinstance(curl, Curl)
+            or curl._multi_ref is not self._weakself
+        ):
+            if self._refuse_remove(curl):
+                return
+        self._running = _get_ident()
+        try:
+            rc = _multi_remove(self._cell[0], curl._e)
+        finally:
+            self._running = None
+        if rc == 0:
+            del self._curls[curl._h]
+            curl._multi_ref = None
+        if rc or self._exc is not None or self._aborted or self._doomed or _parked.exc is not None:
+            self._raise_pending()
+            self._check(rc, "curl_multi_remove_handle() failed due to internal errors")
+
+    def _refuse_remove(self, curl: Curl) -> bool:
+        """remove_handle()'s refusals; True for a closed Curl (nothing to do)."""
         if self._m.m == ffi.NULL:
             raise error("cannot add/remove handle - multi-stack is closed")
         self._handle("remove_handle")
         if not isinstance(curl, Curl):
             raise TypeError(f"remove_handle() expects a Curl, not {type(curl).__name__}")
         if curl.closed:
-            return
+            return True
         if curl.multi() is not self:
             raise error("curl object not on this multi-stack")
-        rc = self._detach(curl)
-        self._raise_pending()
-        self._check(rc, "curl_multi_remove_handle() failed due to internal errors")
+        return False
 
     def _detach(self, curl: Curl) -> int:
         """curl_multi_remove_handle with callbacks allowed; forget ``curl`` if libcurl did."""
         e = curl._e
-        rc: int = self._call(lib.pcb_multi_remove, self._m, e)
+        rc: int = self._call(_multi_remove, self._m, e)
         if rc == lib.CURLM_OK:
-            self._curls.pop(e.h, None)
+            self._curls.pop(curl._h, None)
             curl._multi_ref = None
         return rc
 
@@ -373,11 +410,18 @@ class CurlMulti(MultiCallbacks, Handle):
         ``fd`` is a socket or SOCKET_TIMEOUT; ``ev_bitmask`` CSELECT_IN|OUT|ERR
         or 0.  Raises as the module docstring says.
         """
-        m = self._drivable("socket_action")
+        m = self._cell[0].m
+        if m == ffi.NULL or self._running is not None or self._dead:
+            self._drivable("socket_action")
         out = self._out
-        rc = self._call(lib.curl_multi_socket_action, m, fd, ev_bitmask, out)
-        self._raise_pending()
-        self._check(rc, "multi_socket_action failed")
+        self._running = _get_ident()
+        try:
+            rc = _socket_action(m, fd, ev_bitmask, out)
+        finally:
+            self._running = None
+        if rc or self._exc is not None or self._aborted or self._doomed or _parked.exc is not None:
+            self._raise_pending()
+            self._check(rc, "multi_socket_action failed")
         return rc, out[0]
 
     def _cmulti(self) -> Any:
@@ -526,6 +570,12 @@ class CurlMulti(MultiCallbacks, Handle):
                 raise OverflowError(f"{what} notification value out of range")
             errors.check_multi(lib.pcb_multi_notify_set(m, notification, on), message=f"{what} failed")
 
+
+_BAD_HANDLE = lib.CURLM_BAD_HANDLE
+_multi_add = lib.pcb_multi_add
+_multi_remove = lib.pcb_multi_remove
+_socket_action = lib.curl_multi_socket_action
+_get_ident = threading.get_ident
 
 for _name, _value in MULTI_CONSTANTS.items():
     setattr(CurlMulti, _name, _value)  # pycurl's constants, readable on handles: m.M_MAXCONNECTS

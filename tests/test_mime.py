@@ -931,5 +931,5 @@ def test_closed_mime_errors(curl: Any) -> None:
             call()
     with pytest.raises(TypeError):
         mime.__exit__()
-    with pytest.raises(AttributeError, match="trying to obtain a non-existing attribute"):
+    with pytest.raises(AttributeError, match="'CurlMime' object has no attribute 'nothing'"):
         mime.nothing  # noqa: B018

@@ -33,6 +33,7 @@ struct pcb_easy {
     struct pcb_multi *multi;
     struct pcb_share *share;
     int state;
+    CURLcode info_rc;
     CURLcode result;
     char errbuf[CURL_ERROR_SIZE];
     char *cacerts;              /* PEM text for set_ca_certs(), or NULL */
@@ -45,6 +46,22 @@ static CURLcode pcb_easy_set_ca_certs(struct pcb_easy *e, const char *pem, size_
  * CONNECT_ONLY): take it out before anything that must not happen to a
  * handle in a multi, such as changing its share (libcurl keeps a pointer to
  * the share's connection cache while the handle is added). */
+/* curl_easy_getinfo(3) of a scalar info, its value returned and its CURLcode
+ * left in e->info_rc: getinfo()'s fast path, no out-parameter to allocate. */
+#define PCB_INFO(name, type)                                                  \
+    static type pcb_info_##name(struct pcb_easy *e, CURLINFO info)            \
+    {                                                                         \
+        type value = 0;                                                       \
+        e->info_rc = e->h ? curl_easy_getinfo(e->h, info, &value)             \
+                          : CURLE_BAD_FUNCTION_ARGUMENT;                      \
+        return value;                                                         \
+    }
+PCB_INFO(long, long)
+PCB_INFO(double, double)
+PCB_INFO(off_t, curl_off_t)
+PCB_INFO(socket, curl_socket_t)
+#undef PCB_INFO
+
 static void pcb_easy_leave_perform(struct pcb_easy *e)
 {
     if(e->state != 0 && e->perform && e->h)
@@ -215,6 +232,8 @@ static CURLMcode pcb_multi_add(struct pcb_multi *m, struct pcb_easy *e)
     }
     if(!m->m || !e->h || e->multi)
         return CURLM_BAD_HANDLE;
+    pcb_easy_leave_perform(e);  /* a finished CONNECT_ONLY transfer of perform() */
+    e->errbuf[0] = 0;
     rc = curl_multi_add_handle(m->m, e->h);
     if(rc == CURLM_OK) {
         e->multi = m;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <stdio.h>
 #include <sys/select.h>
+#include <time.h>
 
 #if LIBCURL_VERSION_NUM < 0x074900
 #error "pycurlcb needs libcurl 7.73.0 or newer (curl_easy_option_next)"
@@ -122,23 +123,33 @@ static CURLMcode pcb_multi_fdset(CURLM *m, int *rfds, int *wfds, int *efds, int 
     return CURLM_OK;
 }
 
+static long pcb_elapsed_ms(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
 static CURLMcode pcb_perform_step(struct pcb_easy *e, int timeout_ms)
 {
     int running = 0, queued = 0;
+    long left;
     CURLMsg *msg;
     CURLMcode rc;
+    struct timespec start;
     if(!e->perform)
         return CURLM_BAD_HANDLE;
+    clock_gettime(CLOCK_MONOTONIC, &start);
     if(e->state == 0) {
         rc = curl_multi_add_handle(e->perform, e->h);
         if(rc != CURLM_OK)
             return rc;
         e->state = 1;
     }
-    rc = curl_multi_poll(e->perform, NULL, 0, timeout_ms, NULL);
-    if(rc == CURLM_OK)
+    for(;;) {
         rc = curl_multi_perform(e->perform, &running);
-    if(rc == CURLM_OK) {
+        if(rc != CURLM_OK)
+            return rc;
         msg = curl_multi_info_read(e->perform, &queued);
         if(msg && msg->msg == CURLMSG_DONE) {
             /* Left added: a CONNECT_ONLY connection is found through the
@@ -146,9 +157,15 @@ static CURLMcode pcb_perform_step(struct pcb_easy *e, int timeout_ms)
              * next transfer; pcb_easy_leave_perform() removes it. */
             e->result = msg->data.result;
             e->state = 2;
+            return CURLM_OK;
         }
+        left = timeout_ms - pcb_elapsed_ms(&start);
+        if(left <= 0)
+            return CURLM_OK;  /* back to Python: signal handlers run */
+        rc = curl_multi_poll(e->perform, NULL, 0, (int)left, NULL);
+        if(rc != CURLM_OK)
+            return rc;
     }
-    return rc;
 }
 
 static CURLM *pcb_easy_perform_multi(struct pcb_easy *e)

@@ -17,6 +17,12 @@ CURLcode pcb_easy_getinfo_off_t(CURL *h, CURLINFO info, curl_off_t *out);
 CURLcode pcb_easy_getinfo_ptr(CURL *h, CURLINFO info, void **out);
 CURLcode pcb_easy_getinfo_socket(CURL *h, CURLINFO info, curl_socket_t *out);
 
+/* A scalar info's value; its CURLcode is left in e->info_rc (handles.c). */
+long pcb_info_long(struct pcb_easy *e, CURLINFO info);
+double pcb_info_double(struct pcb_easy *e, CURLINFO info);
+curl_off_t pcb_info_off_t(struct pcb_easy *e, CURLINFO info);
+curl_socket_t pcb_info_socket(struct pcb_easy *e, CURLINFO info);
+
 CURLMcode pcb_multi_setopt_long(CURLM *m, CURLMoption option, long value);
 CURLMcode pcb_multi_setopt_off_t(CURLM *m, CURLMoption option, curl_off_t value);
 CURLMcode pcb_multi_setopt_ptr(CURLM *m, CURLMoption option, const void *value);

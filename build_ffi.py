@@ -178,7 +178,8 @@ def package_version() -> str:
     for node in tree.body:
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Name) and t.id == "__version__" for t in targets) and node.value is not None:
+            named = any(isinstance(t, ast.Name) and t.id == "__version__" for t in targets)
+            if named and node.value is not None:
                 return str(ast.literal_eval(node.value))
     raise SystemExit("pycurlcb/version.py has no __version__ = '...'")
 

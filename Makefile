@@ -4,7 +4,10 @@
 #   make test      pytest (config in pyproject.toml)
 #   make demo      python -m pycurlcb (socket trace against an embedded local server)
 #   make lint      ruff check + mypy (strict, settings in pyproject.toml)
-#   make bench     benchmarks/run.py
+#   make bench     benchmarks/run.py, then the import time against pycurl (benchmarks/import_time.py)
+#   make docs      the documentation site (mkdocs.yml) into site/, warnings as errors
+#   make dist-check  build the sdist and the wheel and use them as a user would (tools/dist_check.py)
+#   make stubs     regenerate pycurlcb/__init__.pyi and _curl.pyi (tools/gen_stubs.py)
 #   make memcheck  a few test modules under valgrind
 #   make compat    pycurl 7.49.0's own test suite against real pycurl and pycurlcb (compat/README.md)
 #   make test-matrix  the tests against libcurl 7.73.0 ... 8.21.0 and the system's (tools/matrix.py)
@@ -20,9 +23,9 @@ APT_PACKAGES := libcurl4-openssl-dev
 SUDO_HINT    := sudo apt-get install -y $(APT_PACKAGES)
 
 # Anything that changes what `pip install -e` builds.
-BUILD_INPUTS := $(wildcard pyproject.toml setup.py build_ffi.py pycurlcb/_cdef/* pycurlcb/_cbtable.py)
+BUILD_INPUTS := $(wildcard pyproject.toml setup.py build_ffi.py pycurlcb/_cdef/* pycurlcb/_cbtable.py pycurlcb/version.py)
 
-.PHONY: all venv headers test test-matrix demo lint bench memcheck compat clean
+.PHONY: all venv headers test test-matrix demo lint bench memcheck compat docs dist-check stubs clean
 
 all: test
 
@@ -100,12 +103,36 @@ demo: venv
 	$(VPY) -m pycurlcb
 
 lint: venv
-	@test -x $(VENV)/bin/ruff -a -x $(VENV)/bin/mypy || $(VPIP) install --quiet ruff mypy
+	@test -x $(VENV)/bin/ruff -a -x $(VENV)/bin/mypy || $(VPIP) install --quiet ruff mypy types-cffi
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
 bench: venv
 	$(VPY) benchmarks/run.py
+	$(VPY) benchmarks/import_time.py
+
+# The documentation site: MkDocs with the Material theme and mkdocstrings (the
+# `docs` extra, dev-only), built with warnings as errors.  The stamp installs
+# '.[test,docs]' once (again when the build inputs change).
+DOCS_STAMP := $(VENV)/.docs
+$(DOCS_STAMP): $(BUILD_INPUTS) | $(VENV)/bin/python
+	@$(MAKE) --no-print-directory headers
+	$(VPIP) install --quiet -e '.[test,docs]'
+	@touch $(STAMP) $@
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+# Builds the sdist and the wheel (cp39-abi3), checks their contents, installs
+# the wheel in a clean venv for a real transfer and a mypy run, and runs a
+# quick subset of the tests from the extracted sdist.  About 2 minutes.
+dist-check: venv
+	@$(VPY) -c "import build" 2>/dev/null || $(VPIP) install --quiet build
+	$(VPY) tools/dist_check.py
+
+# The stubs' flat names come from every libcurl make test-matrix built (run it first).
+stubs: venv
+	$(VPY) tools/gen_stubs.py
 
 # Invalid reads/writes/frees under valgrind memcheck (a callback handle used
 # after free, a buffer overrun in a shim ...): the test process and, through
@@ -158,6 +185,6 @@ compat: $(COMPAT_STAMP)
 	$(VPY) compat/run.py $(COMPAT_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .tox .pytest_cache .mypy_cache .ruff_cache \
+	rm -rf $(VENV) build dist site *.egg-info .tox .pytest_cache .mypy_cache .ruff_cache \
 	  .hypothesis benchmarks/.work pycurlcb/_curl.c pycurlcb/_curl.o pycurlcb/_curl.*.so
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

@@ -11,12 +11,18 @@ compiler, none is typed in by hand.  CURLOPT_* is not among them: options are
 read at run time with curl_easy_option_next(), so a newer libcurl.so.4 than
 the headers still offers all of its options.
 
+The module also records what it was built as: pycurlcb's version (read from
+pycurlcb/version.py, the one place it is written; pycurlcb.version refuses a
+module built for another) and the PY_VERSION_HEX of the Python headers it was
+compiled with (pycurl's COMPILE_PY_VERSION_HEX).
+
 Compiler and linker flags come from ``curl-config`` (or ``$PYCURLCB_CURL_CONFIG``
 for a libcurl in another prefix), falling back to ``pkg-config libcurl``.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import re
@@ -167,6 +173,18 @@ def callback_table() -> object:
     return module
 
 
+def package_version() -> str:
+    """``__version__`` of pycurlcb/version.py, read without importing the package."""
+    tree = ast.parse((HERE / "pycurlcb" / "version.py").read_text())
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            named = any(isinstance(t, ast.Name) and t.id == "__version__" for t in targets)
+            if named and node.value is not None:
+                return str(ast.literal_eval(node.value))
+    raise SystemExit("pycurlcb/version.py has no __version__ = '...'")
+
+
 def trampolines(version: int) -> str:
     """The extern "Python" block for the callback rows a header of ``version`` has."""
     decls = [f"    {row.decl};" for row in callback_table().rows_for(version)]  # type: ignore[attr-defined]
@@ -184,9 +202,13 @@ def make_builder() -> FFI:
     cdef += "\n/* Integer constants of the installed <curl/curl.h> */\n"
     cdef += "\n".join(f"#define {n} ..." for n in names)
     cdef += "\n/* The deprecated aliases among them, space-separated. */\nconst char *pcb_old_names(void);\n"
+    cdef += "/* What this module was built as: pycurlcb's version, the Python headers' PY_VERSION_HEX. */\n"
+    cdef += "const char *pcb_build_version(void);\nlong pcb_build_py_version_hex(void);\n"
     old = " ".join(old_names(cflags, names))
     source = "\n".join((CDEF / f).read_text() for f in C_FILES)
     source += f'\nstatic const char *pcb_old_names(void) {{ return "{old}"; }}\n'
+    source += f'static const char *pcb_build_version(void) {{ return "{package_version()}"; }}\n'
+    source += "static long pcb_build_py_version_hex(void) { return PY_VERSION_HEX; }\n"
     ffi = FFI()
     ffi.cdef(cdef)
     ffi.set_source(

@@ -1,5 +1,11 @@
 """libcurl's version, as pycurl reports it (curl_version(3), curl_version_info(3)),
-and pycurl's build-information names (COMPILE_*)."""
+pycurl's build-information names (COMPILE_*), and pycurlcb's own version.
+
+``__version__`` below is the one place pycurlcb's version is written:
+pyproject.toml reads it (``dynamic = ["version"]``), build_ffi.py records it in
+the compiled module, and importing this module refuses a compiled module built
+for another version (a stale ``_curl*.so`` after an update of the sources).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,37 @@ from typing import Any, Optional
 from ._ffi import ffi, lib
 from ._pycurl_names import PYCURL_VERSION
 
-#: pycurlcb's own version.
+#: pycurlcb's own version: the only place it is written (see the module docstring).
 __version__ = "0.1.0"
+
+
+def check_build(built: Optional[str]) -> None:
+    """Refuse a compiled module built for another pycurlcb version (ImportError).
+
+    ``built`` is the version build_ffi.py recorded in it (None: a module from
+    before versions were recorded).
+    """
+    if built != __version__:
+        what = f"pycurlcb {built}" if built else "an older pycurlcb (no version recorded)"
+        raise ImportError(
+            f"pycurlcb's compiled module ({_ffi_file()}) was built for {what}, but its Python files are "
+            f"pycurlcb {__version__}: rebuild it (pip install --force-reinstall pycurlcb, or in a "
+            "checkout `make venv` / pip install -e .)"
+        )
+
+
+def _ffi_file() -> str:
+    from . import _curl
+
+    return str(getattr(_curl, "__file__", "pycurlcb._curl"))
+
+
+def _built_version() -> Optional[str]:
+    fn = getattr(lib, "pcb_build_version", None)
+    return None if fn is None else ffi.string(fn()).decode("ascii")
+
+
+check_build(_built_version())
 
 
 def _str(p: Any) -> Optional[str]:
@@ -22,11 +57,17 @@ def _libcurl_version() -> str:
     return str(ffi.string(lib.curl_version()).decode("utf-8", "replace"))
 
 
-def version_info() -> tuple[Any, ...]:
+def version_info(stamp: int = lib.CURLVERSION_NOW) -> tuple[Any, ...]:
     """curl_version_info(3) as pycurl's tuple: (age, version, version_num, host,
     features, ssl_version, ssl_version_num, libz_version, protocols, ares,
     ares_num, libidn, iconv_ver_num, libssh_version, brotli_ver_num,
-    brotli_version); ``protocols`` is a tuple of str."""
+    brotli_version); ``protocols`` is a tuple of str.
+
+    ``stamp`` is accepted as pycurl accepts it (a CURLVERSION_* int, which
+    libcurl ignores: it always fills the newest struct); TypeError for a non-int.
+    """
+    if not isinstance(stamp, int) or type(stamp) is bool:
+        raise TypeError(f"version_info() argument must be int, not {type(stamp).__name__}")
     d = lib.curl_version_info(lib.CURLVERSION_NOW)
     protocols = []
     i = 0
@@ -54,12 +95,13 @@ USER_AGENT: str = version
 #: LIBCURL_VERSION_NUM of the <curl/curl.h> pycurlcb was compiled against
 #: (LIBCURL_VERSION_NUM above is the loaded library's, which may be newer).
 COMPILE_LIBCURL_VERSION_NUM: int = lib.LIBCURL_VERSION_NUM
-#: pycurl: PY_VERSION_HEX of the Python headers it was compiled with. pycurlcb's
-#: compiled module is built by cffi for the running interpreter (its file name
-#: carries the ABI tag, e.g. cpython-311), so the compiling Python had the same
-#: major.minor; the micro release is not recorded in the module, so this is
-#: sys.hexversion.
-COMPILE_PY_VERSION_HEX: int = sys.hexversion
+#: pycurl: PY_VERSION_HEX of the Python headers it was compiled with, which
+#: build_ffi.py records in the compiled module (a module that does not record it
+#: gives sys.hexversion).  The module uses the stable ABI (``_curl.abi3.so``, a
+#: ``cp39-abi3`` wheel), so the interpreter running it may be newer.
+COMPILE_PY_VERSION_HEX: int = (
+    lib.pcb_build_py_version_hex() if hasattr(lib, "pcb_build_py_version_hex") else sys.hexversion
+)
 
 # (curl_version_info ssl_version prefix, pycurl's name): the table pycurl's module
 # init uses to check that the loaded libcurl's TLS library is the one it was built

@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""make dist-check: build the sdist and the wheel, and use them as a user would.
+
+1. ``python -m build`` builds the sdist, then the wheel from that sdist (so
+   the sdist is proven to build), into a scratch directory.
+2. The wheel: tagged ``cp39-abi3`` with ``pycurlcb/_curl.abi3.so`` inside, the
+   stubs and py.typed, LICENSE in its metadata, ``License-Expression: MIT``, the
+   version of pycurlcb/version.py.
+3. The sdist carries what its tests need (tests/ with conftest.py and
+   servers.py, docs/ and docs/examples, compat/, tools/, LICENSE, CHANGELOG.md).
+4. A clean venv gets the wheel (and cffi from the index): ``python -m pycurlcb``
+   makes a real transfer against its embedded local server, and ``mypy --strict``
+   type-checks a pycurl script against the installed stubs.
+5. The extracted sdist is installed in place (``pip install -e '.[test]'``) in a
+   second clean venv and runs a quick subset of its own tests.
+
+Everything happens under a temporary directory, removed at the end (kept with
+``--keep``).  Exit status 1 on the first failure, with what was expected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import venv
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The sdist's own tests run in step 5: quick, and covering the packaging itself.
+SDIST_TESTS = [
+    "tests/test_packaging.py",
+    "tests/test_typing.py",
+    "tests/test_names.py",
+    "tests/test_url.py",
+    "tests/test_examples.py",
+]
+SDIST_MUST_HAVE = [
+    "tests/conftest.py",
+    "tests/servers.py",
+    "tests/typing_corpus/get_bytesio.py",
+    "docs/index.md",
+    "docs/examples/ssrf_guard.py",
+    "compat/allowed-failures.txt",
+    "tools/gen_stubs.py",
+    "tools/stubtest/allowlist.txt",
+    "LICENSE",
+    "CHANGELOG.md",
+    "build_ffi.py",
+    "pycurlcb/_cdef/shim.c",
+    "pycurlcb/__init__.pyi",
+    "pycurlcb/py.typed",
+    "mkdocs.yml",
+]
+
+
+def version() -> str:
+    for node in ast.parse((ROOT / "pycurlcb" / "version.py").read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__version__" for t in node.targets):
+            return str(ast.literal_eval(node.value))
+    raise SystemExit("pycurlcb/version.py has no __version__")
+
+
+def run(args: list[str | Path], cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    print("dist-check: $", " ".join(str(a) for a in args), flush=True)
+    proc = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stdout.write(proc.stdout[-8000:])
+        sys.stderr.write(proc.stderr[-8000:])
+        raise SystemExit(f"dist-check: failed (exit {proc.returncode}): {' '.join(str(a) for a in args)}")
+    return proc.stdout
+
+
+def check(ok: bool, what: str) -> None:
+    if not ok:
+        raise SystemExit(f"dist-check: FAILED: {what}")
+    print(f"dist-check: ok: {what}")
+
+
+def clean_venv(where: Path) -> Path:
+    venv.EnvBuilder(with_pip=True, clear=True).create(where)
+    return where / "bin" / "python"
+
+
+def user_env() -> dict[str, str]:
+    """This environment without anything that would import the checkout's pycurlcb."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    args = parser.parse_args()
+    v = version()
+    tmp = Path(tempfile.mkdtemp(prefix="pycurlcb-dist-"))
+    try:
+        dist = tmp / "dist"
+        run([sys.executable, "-m", "build", "--outdir", dist, ROOT])
+        sdists = sorted(dist.glob("*.tar.gz"))
+        wheels = sorted(dist.glob("*.whl"))
+        check(
+            len(sdists) == 1 and len(wheels) == 1,
+            f"one sdist and one wheel built: {[p.name for p in dist.iterdir()]}",
+        )
+        sdist, wheel = sdists[0], wheels[0]
+        check(sdist.name == f"pycurlcb-{v}.tar.gz", f"sdist named for version {v}: {sdist.name}")
+        check(wheel.name.startswith(f"pycurlcb-{v}-cp39-abi3-"), f"wheel tagged cp39-abi3: {wheel.name}")
+
+        with zipfile.ZipFile(wheel) as z:
+            names = set(z.namelist())
+            meta = z.read(f"pycurlcb-{v}.dist-info/METADATA").decode()
+        for name in (
+            "pycurlcb/_curl.abi3.so",
+            "pycurlcb/__init__.pyi",
+            "pycurlcb/_curl.pyi",
+            "pycurlcb/py.typed",
+            f"pycurlcb-{v}.dist-info/licenses/LICENSE",
+        ):
+            check(name in names, f"wheel has {name}")
+        check(f"\nVersion: {v}\n" in meta, f"wheel metadata Version: {v}")
+        check("\nLicense-Expression: MIT\n" in meta, "wheel metadata License-Expression: MIT")
+
+        with tarfile.open(sdist) as t:
+            members = {m.name.split("/", 1)[1] for m in t.getmembers() if "/" in m.name}
+        for name in SDIST_MUST_HAVE:
+            check(name in members, f"sdist has {name}")
+        check(
+            not any(m.endswith((".so", ".pyc")) or "/.venv/" in f"/{m}" for m in members),
+            "sdist has no build products or venv",
+        )
+
+        # 4. the wheel in a clean venv
+        py = clean_venv(tmp / "venv-wheel")
+        env = user_env()
+        run([py, "-m", "pip", "install", "--quiet", wheel], env=env)
+        out = run(
+            [py, "-c", "import pycurlcb, sys; print(pycurlcb.__file__); print(pycurlcb.version)"],
+            cwd=tmp,
+            env=env,
+        )
+        check(
+            str(tmp / "venv-wheel") in out and f"pycurlcb/{v}" in out,
+            f"the wheel imports from its venv: {out.strip()}",
+        )
+        out = run([py, "-m", "pycurlcb"], cwd=tmp, env=env)
+        check("status 200," in out, "python -m pycurlcb transferred from its embedded server (status 200)")
+        print(out.strip()[-600:])
+        run([py, "-m", "pip", "install", "--quiet", "mypy"], env=env)
+        script = tmp / "typed_script.py"
+        script.write_text(
+            (ROOT / "tests" / "typing_corpus" / "get_bytesio.py")
+            .read_text()
+            .replace("\nimport pycurl\n", "\nimport pycurlcb as pycurl\n")
+        )
+        run([py, "-m", "mypy", "--strict", "--config-file", os.devnull, script.name], cwd=tmp, env=env)
+        script.write_text("import pycurlcb as pycurl\nprint(pycurl.URLL)\n")
+        proc = subprocess.run(
+            [str(py), "-m", "mypy", "--strict", "--config-file", os.devnull, script.name],
+            cwd=tmp,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        check(
+            proc.returncode == 1 and "URLL" in proc.stdout,
+            "mypy reports pycurl.URLL against the installed stubs",
+        )
+
+        # 5. the sdist's own tests, from the extracted sdist
+        with tarfile.open(sdist) as t:
+            t.extractall(tmp / "sdist", filter="data") if hasattr(tarfile, "data_filter") else t.extractall(
+                tmp / "sdist"
+            )
+        src = tmp / "sdist" / f"pycurlcb-{v}"
+        py = clean_venv(tmp / "venv-sdist")
+        run([py, "-m", "pip", "install", "--quiet", "-e", ".[test]"], cwd=src, env=env)
+        out = run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SDIST_TESTS], cwd=src, env=env)
+        print(out.strip().splitlines()[-1])
+        print(f"dist-check: all checks passed ({sdist.name}, {wheel.name})")
+        return 0
+    finally:
+        if args.keep:
+            print(f"dist-check: kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,485 @@
+#!/usr/bin/env python3
+"""Generate pycurlcb's type stubs: ``pycurlcb/__init__.pyi`` and ``pycurlcb/_curl.pyi``.
+
+``__init__.pyi``: the public names.  The classes and functions are re-exported
+from the modules that define them (their inline annotations are the types);
+every pycurl-style flat name (URL, RESPONSE_CODE, E_COULDNT_CONNECT ...) is a
+``Final[int]``, and the enums whose members come from libcurl at run time
+(Opt, Info, MOpt) get their members, so that mypy reports a misspelt name.
+
+The flat names depend on the libcurl headers and library, so they are taken
+from real builds: pycurl's own table (``pycurlcb/_pycurl_names.py``, every row
+whatever libcurl has it) plus the names each build exports (``FLAT``).  Besides the
+installed pycurlcb, the generator builds the compiled module against every
+libcurl that ``make test-matrix`` built into ``~/.cache/pycurlcb/curl-VERSION/``
+(and runs the system build on the libcurl of pycurl's manylinux wheel, if it
+is unpacked there), and merges them.  A name not exported by every build
+carries a comment naming the builds that have it (``# libcurl >= 7.76.1``);
+tests/test_typing.py allows exactly those to be missing at run time, reading
+these comments.
+
+``_curl.pyi``: the compiled module, from the declarations build_ffi.py hands
+to cffi (functions with their C types mapped to Python's, the structs whose
+fields Python reads, every integer constant of the installed header).
+
+Usage:
+    python tools/gen_stubs.py [--installed-only] [--libcurl PREFIX ...] [--check]
+    python tools/gen_stubs.py --dump     # this build's names, as JSON (used by the above)
+
+``--check`` writes nothing and exits 1 if a checked-in stub differs from what
+would be generated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PKG = ROOT / "pycurlcb"
+CACHE = Path(os.environ.get("PYCURLCB_CACHE") or Path.home() / ".cache" / "pycurlcb")
+INIT_STUB = PKG / "__init__.pyi"
+CURL_STUB = PKG / "_curl.pyi"
+
+# --- the names of one build ---------------------------------------------------
+
+
+def dump() -> dict[str, Any]:
+    """The names the importable pycurlcb exports, for the merge."""
+    import pycurlcb
+    from pycurlcb import constants
+
+    def text(n: int) -> str:
+        return f"{n >> 16}.{(n >> 8) & 0xFF}.{n & 0xFF}"
+
+    return {
+        "libcurl": text(pycurlcb.LIBCURL_VERSION_NUM),
+        "headers": text(pycurlcb.COMPILE_LIBCURL_VERSION_NUM),
+        "flat": sorted(constants.FLAT),
+        "Opt": sorted(constants.Opt.__members__),
+        "Info": sorted(constants.Info.__members__),
+        "MOpt": sorted(constants.MOpt.__members__),
+    }
+
+
+def _python_dump(python: str, env: dict[str, str], cwd: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        [python, str(Path(__file__).resolve()), "--dump"],
+        env=env,
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return dict(json.loads(out))
+
+
+def build_dump(prefix: Path, preload: str = "") -> dict[str, Any]:
+    """Build the compiled module against libcurl in ``prefix`` in a scratch copy, dump it."""
+    with tempfile.TemporaryDirectory(prefix="pycurlcb-stubs-") as tmp:
+        work = Path(tmp)
+        shutil.copy(ROOT / "build_ffi.py", work)
+        shutil.copytree(
+            PKG,
+            work / "pycurlcb",
+            ignore=shutil.ignore_patterns("_curl*.so", "_curl.c", "_curl.o", "__pycache__"),
+        )
+        env = dict(os.environ)
+        if prefix.name != "system":
+            env["PYCURLCB_CURL_CONFIG"] = str(prefix / "bin" / "curl-config")
+        subprocess.run(
+            [sys.executable, "build_ffi.py"],
+            cwd=work,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        run_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LD_PRELOAD")}
+        run_env["PYTHONPATH"] = str(work)
+        if prefix.name != "system":
+            run_env["LD_LIBRARY_PATH"] = str(prefix / "lib")
+        if preload:
+            run_env["LD_PRELOAD"] = preload
+        return _python_dump(sys.executable, run_env, work)
+
+
+#: The libcurl releases make test-matrix builds (tools/matrix.py RELEASES), and the wheel's.
+MATRIX = ("7.73.0", "7.76.1", "7.81.0", "8.5.0", "8.21.0", "pycurl-wheel")
+
+
+def matrix_builds() -> list[tuple[Path, str]]:
+    """(libcurl prefix, LD_PRELOAD) of every libcurl tools/matrix.py left in the cache."""
+    builds = [(p, "") for p in sorted(CACHE.glob("curl-*")) if (p / "bin" / "curl-config").is_file()]
+    wheel_libs = sorted(
+        (CACHE / "pycurl-7.49.0-manylinux" / "unpacked" / "pycurl.libs").glob("libcurl-*.so*")
+    )
+    if wheel_libs:
+        builds.append((Path("system"), str(wheel_libs[0])))
+    return builds
+
+
+# --- __init__.pyi -----------------------------------------------------------------
+
+_KEY = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+
+
+def _vkey(v: str) -> tuple[int, ...]:
+    m = _KEY.fullmatch(v)
+    return tuple(int(x) for x in m.groups()) if m else (0,)
+
+
+def gate(present: set[str], builds: list[str]) -> str:
+    """The comment for a name present in the builds ``present`` of ``builds`` ('' if all).
+
+    Builds are labelled by libcurl version, 'V (headers H)' for a module compiled
+    against other headers than the library it runs on (options come from the
+    library, every other name from the headers).  The range is read from the
+    builds whose library and headers agree: 'libcurl >= V' with V the oldest
+    that has the name; a name only a mixed build has is 'libcurl >= V' of its library.
+    """
+    if set(builds) <= present:
+        return ""
+    if not present:
+        return "pycurl's name; no libcurl built here has its C name"
+    plain = sorted((b for b in builds if "(" not in b), key=_vkey)
+    have = [b for b in plain if b in present]
+    if not have:
+        return f"libcurl >= {min((b.split()[0] for b in present), key=_vkey)}"
+    first = have[0]
+    if all(b in present for b in plain if _vkey(b) >= _vkey(first)):
+        return f"libcurl >= {first}"
+    return "libcurl " + ", ".join(have)
+
+
+#: The public names re-exported from the modules that define them (module, names).
+REEXPORTS = (
+    ("._callbacks", ("FileInfo", "HstsEntry", "HstsIndex", "KhKey")),
+    ("._ffi", ("global_cleanup", "global_init")),
+    (".constants", ("CSelect", "InfoType", "Poll", "SockOpt", "SockType")),
+    (".easy", ("Curl",)),
+    (
+        ".errors",
+        (
+            "CallbackError",
+            "CurlConnectionError",
+            "CurlTimeoutError",
+            "CurlTLSError",
+            "MultiError",
+            "ShareError",
+            "UrlError",
+            "easy_strerror",
+            "error",
+            "multi_strerror",
+            "share_strerror",
+            "url_strerror",
+        ),
+    ),
+    (".mime", ("CurlMime", "CurlMimePart")),
+    (".multi", ("CurlMulti",)),
+    (".share", ("CurlShare",)),
+    (".sockaddr", ("CurlSockAddr",)),
+    (".url", ("CurlUrl",)),
+    (".version", ("version_info",)),
+    # Imported on first use at run time (pycurlcb.__getattr__).
+    (".async_multi", ("AsyncCurlMulti",)),
+)
+#: Module attributes that are not flat names.
+SCALARS = (
+    ("COMPILE_LIBCURL_VERSION_NUM", "int"),
+    ("COMPILE_PY_VERSION_HEX", "int"),
+    ("COMPILE_SSL_LIB", "str"),
+    ("LIBCURL_VERSION_NUM", "int"),
+    ("version", "str"),
+    ("__version__", "str"),
+)
+#: The enums whose members are libcurl's (IntEnum members read at import).
+DYNAMIC_ENUMS = {
+    "Opt": "CURLoption, named without the CURLOPT_ prefix (curl_easy_setopt(3)).",
+    "Info": "CURLINFO, named without the CURLINFO_ prefix (curl_easy_getinfo(3)).",
+    "MOpt": "CURLMoption, named without the CURLMOPT_ prefix (curl_multi_setopt(3)).",
+}
+
+HEADER = '''\
+"""pycurlcb: the system libcurl from Python, with its socket callbacks (type stub).
+
+GENERATED by tools/gen_stubs.py; do not edit.  Regenerate with
+``make stubs`` (``python tools/gen_stubs.py``, after ``make test-matrix``
+has built the libcurl releases).
+
+Flat names from the builds: {builds}.
+A name that not every build exports says which have it; at run time a name
+exists only if the loaded libcurl (and, for non-option names, the headers
+pycurlcb was compiled with) has it.
+"""
+
+import enum
+from typing import Final
+'''
+
+
+def merge(
+    dumps: list[dict[str, Any]], pycurl_names: list[str]
+) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """(build labels, {section: {name: gate comment}}) over every build's dump."""
+    labels = []
+    for d in dumps:
+        label = d["libcurl"] if d["libcurl"] == d["headers"] else f"{d['libcurl']} (headers {d['headers']})"
+        labels.append(label)
+    sections: dict[str, dict[str, str]] = {}
+    for key in ("flat", "Opt", "Info", "MOpt"):
+        every: set[str] = set().union(*(d[key] for d in dumps))
+        if key == "flat":
+            every |= set(pycurl_names)
+        sections[key] = {
+            name: gate({lab for lab, d in zip(labels, dumps) if name in d[key]}, labels) for name in every
+        }
+    return labels, sections
+
+
+def render_init(labels: list[str], sections: dict[str, dict[str, str]]) -> str:
+    def line(name: str, annotation: str, comment: str, indent: str = "") -> str:
+        text = f"{indent}{name}{annotation}"
+        return f"{text}  # {comment}" if comment else text
+
+    out = [HEADER.format(builds=", ".join(labels))]
+    out.append("from . import async_multi as aio  # noqa: F401 - the module's earlier name")
+    out.append("from . import async_multi as async_multi")
+    for module, names in sorted(REEXPORTS):
+        out += [f"from {module} import {n} as {n}" for n in names]
+    out.append("")
+    for name, kind in SCALARS:
+        out.append(f"{name}: Final[{kind}]")
+    for enum_name, doc in DYNAMIC_ENUMS.items():
+        out += ["", "", f"class {enum_name}(enum.IntEnum):", f'    """{doc}"""', ""]
+        for name, comment in sorted(sections[enum_name].items()):
+            out.append(line(name, " = ...", comment, "    "))
+    out += ["", "", "# --- pycurl's flat names " + "-" * 55, ""]
+    flat = sections["flat"]
+    for name, comment in sorted(flat.items()):
+        out.append(line(name, ": Final[int]", comment))
+    exported = sorted(
+        {n for _, names in REEXPORTS for n in names}
+        | {n for n, _ in SCALARS if n != "__version__"}
+        | set(DYNAMIC_ENUMS)
+        | set(flat)
+    )
+    out += ["", "__all__ = ["] + [f'    "{n}",' for n in exported] + ["]", ""]
+    return "\n".join(out)
+
+
+# --- _curl.pyi -------------------------------------------------------------------
+
+CURL_HEADER = '''\
+"""pycurlcb._curl: the compiled cffi module (out-of-line API mode), built by build_ffi.py.
+
+GENERATED by tools/gen_stubs.py from the declarations in pycurlcb/_cdef/*.h,
+compiled against libcurl {headers} headers; do not edit.
+
+``ffi`` is cffi's FFI; ``lib`` holds libcurl's functions, the C shims and every
+integer constant of the <curl/curl.h> the module was compiled against
+(a constant missing from older headers is missing from ``lib``: read those with
+``getattr(lib, NAME, default)``).  C types map to Python's as cffi converts them:
+integers to int, double to float, void to None, pointers to ``_CData`` (a
+``char *`` argument also takes bytes); a pointer to a struct whose fields
+Python reads is typed by a class of that struct's fields.
+"""
+
+from typing import Any, Callable, ClassVar, Optional, Union
+
+from _cffi_backend import FFI as _BackendFFI
+from _cffi_backend import _CDataBase
+
+_CData = _CDataBase
+
+
+class _Struct:
+    """A pointer to (or an array of) a C struct: its fields as attributes."""
+
+    def __getitem__(self, index: int) -> Any: ...
+    def __setitem__(self, index: int, value: Any) -> None: ...
+    def __bool__(self) -> bool: ...
+
+
+#: What cffi accepts for a pointer argument: a pointer cdata, or None for NULL.
+_Pointer = Union[_CData, _Struct, None]
+#: A ``char *`` or ``void *`` argument also takes bytes (cffi passes a pointer to a copy).
+_CharArg = Union[_CData, _Struct, bytes, None]
+
+
+class _FFI(_BackendFFI):
+    """cffi's FFI as pycurlcb uses it.
+
+    ``NULL`` is Any: it stands for a null pointer of every type (``slist =
+    ffi.NULL`` before ``slist = lib.curl_slist_append(slist, item)``), and
+    ``string()`` returns bytes: every string pycurlcb reads is a ``char`` array,
+    never ``wchar_t``.
+    """
+
+    NULL: ClassVar[Any]
+    def string(self, cdata: _Pointer, maxlen: int = -1) -> bytes: ...
+    def cast(self, cdecl: Any, value: Union[_Pointer, int]) -> Any: ...
+    def from_handle(self, x: _Pointer) -> Any: ...
+    def gc(self, cdata: _Pointer, destructor: Optional[Callable[[Any], Any]], size: int = ...) -> Any: ...
+    def new(self, cdecl: Any, init: Any = ...) -> Any: ...
+    def unpack(self, cdata: _Pointer, length: int) -> Any: ...
+
+
+ffi: _FFI
+'''
+
+
+def _py_type(t: Any, model: Any, *, arg: bool, structs: dict[str, str]) -> str:
+    """The Python type of a cffi model type, as an argument or as a result."""
+    if isinstance(t, model.PrimitiveType):
+        if t.name in ("float", "double", "long double"):
+            return "float"
+        if t.name in ("char",):
+            return "bytes"
+        if t.name == "_Bool":
+            return "bool"
+        return "int"
+    if isinstance(t, (model.UnknownIntegerType, model.EnumType)):
+        return "int"
+    if isinstance(t, model.VoidType):
+        return "None"
+    if isinstance(t, (model.PointerType, model.ArrayType)):
+        item = t.totype if isinstance(t, model.PointerType) else t.item
+        if isinstance(item, model.VoidType) or (
+            isinstance(item, model.PrimitiveType) and item.name == "char"
+        ):
+            return "_CharArg" if arg else "_CData"
+        struct = structs.get(getattr(item, "name", ""))
+        if struct:
+            return "_Pointer" if arg else struct
+        return "_Pointer" if arg else "_CData"
+    if isinstance(t, model.FunctionPtrType):
+        return "_Pointer" if arg else "_CData"
+    if isinstance(t, model.StructOrUnion):
+        return structs.get(t.name, "_Struct")
+    return "Any"
+
+
+def render_curl() -> str:
+    sys.path.insert(0, str(ROOT))
+    from cffi import model
+
+    import build_ffi  # noqa: E402 - the declarations as cffi parsed them
+
+    decls = build_ffi.ffibuilder._parser._declarations
+    structs: dict[str, str] = {}
+    struct_types: dict[str, Any] = {}
+    for key, (t, _q) in decls.items():
+        kind, _, name = key.partition(" ")
+        if (
+            kind in ("struct", "typedef", "union", "anonymous")
+            and isinstance(t, model.StructOrUnion)
+            and t.fldnames
+        ):
+            cls = "_" + t.name.replace("$", "").replace(" ", "_").lstrip("_")
+            structs[t.name] = cls
+            struct_types[cls] = t
+    for cls, t in list(struct_types.items()):  # anonymous unions and structs inside them
+        for fname, ftype in zip(t.fldnames, t.fldtypes):
+            if isinstance(ftype, model.StructOrUnion) and ftype.fldnames and ftype.name not in structs:
+                structs[ftype.name] = f"{cls}_{fname}"
+                struct_types[f"{cls}_{fname}"] = ftype
+    v = build_ffi.constant_names(build_ffi.curl_flags()[0])[0]
+    out = [CURL_HEADER.format(headers=f"{v >> 16}.{(v >> 8) & 0xFF}.{v & 0xFF}")]
+    for cls, t in sorted(struct_types.items()):
+        out += ["", f"class {cls}(_Struct):"]
+        for fname, ftype in zip(t.fldnames, t.fldtypes):
+            out.append(f"    {fname}: {_py_type(ftype, model, arg=False, structs=structs)}")
+    out += ["", "", "class _Lib:", '    """The compiled module\'s functions and constants."""', ""]
+    funcs, consts = [], []
+    for key, (t, _q) in decls.items():
+        kind, _, name = key.partition(" ")
+        if kind == "extern_python":
+            consts.append(f'    {name}: _CData  # extern "Python" trampoline')
+        elif kind == "function":
+            args = []
+            for i, a in enumerate(t.args):
+                args.append(f"__a{i}: {_py_type(a, model, arg=True, structs=structs)}")
+            params = ", ".join(["self", *args])
+            if t.ellipsis:
+                params += ", *args: Any"
+            result = _py_type(t.result, model, arg=False, structs=structs)
+            line = f"    def {name}({params}) -> {result}: ..."
+            if len(line) > 110:
+                one_a_line = "".join(f"        {p},\n" for p in params.split(", "))
+                line = f"    def {name}(\n{one_a_line}    ) -> {result}: ..."
+            funcs.append(line)
+        elif kind in ("macro", "constant"):
+            consts.append(f"    {name}: int")
+    out += sorted(funcs) + [""] + sorted(consts)
+    out += [
+        "",
+        "    def __getattr__(self, name: str) -> Any:",
+        '        """A constant of newer headers than these (read with getattr(lib, NAME, default))."""',
+        "",
+        "",
+        "lib: _Lib",
+        "",
+    ]
+    return "\n".join(out)
+
+
+# --- main -------------------------------------------------------------------------
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dump", action="store_true", help="print this build's names as JSON")
+    parser.add_argument(
+        "--installed-only",
+        action="store_true",
+        help="only the installed build, not every libcurl of make test-matrix's cache",
+    )
+    parser.add_argument("--libcurl", action="append", default=[], type=Path, help="a libcurl prefix to merge")
+    parser.add_argument(
+        "--check", action="store_true", help="compare with the checked-in stubs, write nothing"
+    )
+    args = parser.parse_args(argv)
+    if args.dump:
+        json.dump(dump(), sys.stdout)
+        return 0
+    dumps = [dump()]
+    builds = [(p, "") for p in args.libcurl] + ([] if args.installed_only else matrix_builds())
+    if not args.installed_only and len(builds) < len(MATRIX):
+        print(
+            f"gen_stubs: warning: only {len(builds)} libcurl builds in {CACHE} (make test-matrix builds "
+            f"{len(MATRIX)}): names of the missing ones are left out",
+            file=sys.stderr,
+        )
+    for prefix, preload in builds:
+        print(f"gen_stubs: building against {prefix}{' on ' + preload if preload else ''}", file=sys.stderr)
+        dumps.append(build_dump(prefix, preload))
+    unique = {json.dumps(d, sort_keys=True): d for d in dumps}
+    dumps = sorted(unique.values(), key=lambda d: (_vkey(d["libcurl"]), _vkey(d["headers"])))
+    sys.path.insert(0, str(ROOT))
+    from pycurlcb._pycurl_names import NAMES
+
+    labels, sections = merge(dumps, [n for n, _, _ in NAMES])
+    outputs = {INIT_STUB: render_init(labels, sections), CURL_STUB: render_curl()}
+    status = 0
+    for path, text in outputs.items():
+        if args.check:
+            if not path.is_file() or path.read_text() != text:
+                print(f"gen_stubs: {path.relative_to(ROOT)} is out of date", file=sys.stderr)
+                status = 1
+        else:
+            path.write_text(text)
+            print(f"gen_stubs: wrote {path.relative_to(ROOT)}", file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -47,6 +47,7 @@ from .share import CurlShare as CurlShare
 from .sockaddr import CurlSockAddr as CurlSockAddr
 from .url import CurlUrl as CurlUrl
 from .version import version_info as version_info
+from .ws import WsFrame as WsFrame
 
 COMPILE_LIBCURL_VERSION_NUM: Final[int]
 COMPILE_PY_VERSION_HEX: Final[int]
@@ -2585,6 +2586,7 @@ __all__ = [
     "WS_PONG",
     "WS_RAW_MODE",
     "WS_TEXT",
+    "WsFrame",
     "XFERINFODATA",
     "XFERINFOFUNCTION",
     "XFER_ID",

@@ -459,6 +459,19 @@ def _write(state: Any, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
     return n if rv is None else _written(rv, n, "write")
 
 
+def in_write_callback(state: Any) -> bool:
+    """True if this thread is inside ``state``'s WRITEFUNCTION (pycurl's
+    ws_write_cb_running: ws_send()/ws_close() are allowed there).  Looks for
+    the write trampoline's frame with this state on the calling stack."""
+    frame = sys._getframe(1)
+    code = _write.__code__
+    while frame is not None:
+        if frame.f_code is code and frame.f_locals.get("state") is state:
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
+
+
 @trampoline("pcb_header")
 def _header(state: Any, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
     n = size * nmemb

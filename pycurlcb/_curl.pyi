@@ -132,6 +132,13 @@ class _curl_version_info_data(_Struct):
     brotli_ver_num: int
     brotli_version: _CData
 
+class _curl_ws_frame(_Struct):
+    age: int
+    flags: int
+    offset: int
+    bytesleft: int
+    len: int
+
 class _pcb_aio(_Struct):
     epfd: int
     fail_next: int
@@ -247,6 +254,24 @@ class _Lib:
     def curl_url_set(self, __a0: _Pointer, __a1: int, __a2: _CharArg, __a3: int) -> int: ...
     def curl_version(self) -> _CData: ...
     def curl_version_info(self, __a0: int) -> _curl_version_info_data: ...
+    def curl_ws_meta(self, __a0: _CharArg) -> _curl_ws_frame: ...
+    def curl_ws_recv(
+        self,
+        __a0: _CharArg,
+        __a1: _CharArg,
+        __a2: int,
+        __a3: _Pointer,
+        __a4: _CharArg,
+    ) -> int: ...
+    def curl_ws_send(
+        self,
+        __a0: _CharArg,
+        __a1: _CharArg,
+        __a2: int,
+        __a3: _Pointer,
+        __a4: int,
+        __a5: int,
+    ) -> int: ...
     def pcb_aio_detach(self, __a0: _Pointer) -> None: ...
     def pcb_aio_drive(self, __a0: _Pointer, __a1: _Pointer) -> int: ...
     def pcb_aio_fds(self, __a0: _Pointer, __a1: _Pointer, __a2: int) -> int: ...

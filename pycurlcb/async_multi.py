@@ -43,7 +43,7 @@ import os
 import socket
 from asyncio import _get_running_loop
 from collections.abc import Iterable
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from . import errors
 from ._ffi import ffi, lib

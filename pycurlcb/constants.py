@@ -66,6 +66,11 @@ class OptionSpec(NamedTuple):
     type: OptType
 
 
+#: Options libcurl lists as OBJECT that pycurl sets as strings: COPYPOSTFIELDS
+#: takes a NUL-terminated text libcurl copies (CURLOPT_COPYPOSTFIELDS(3)).
+_STRING_OBJECTS = frozenset({"COPYPOSTFIELDS"})
+
+
 def _read_options() -> tuple[dict[int, OptionSpec], dict[str, int]]:
     by_id: dict[int, OptionSpec] = {}
     by_name: dict[str, int] = {}
@@ -74,7 +79,8 @@ def _read_options() -> tuple[dict[int, OptionSpec], dict[str, int]]:
         name = ffi.string(opt.name).decode("ascii")
         by_name[name] = opt.id
         if not (opt.flags & lib.CURLOT_FLAG_ALIAS) or opt.id not in by_id:
-            by_id[opt.id] = OptionSpec(name, opt.id, OptType(opt.type))
+            kind = OptType.STRING if name in _STRING_OBJECTS else OptType(opt.type)
+            by_id[opt.id] = OptionSpec(name, opt.id, kind)
         opt = lib.curl_easy_option_next(opt)
     return by_id, by_name
 

@@ -22,7 +22,6 @@ from typing import Any, Optional
 
 from ._ffi import ffi, lib
 
-
 #: Deprecated aliases in the header (CURLE_HTTP_NOT_FOUND ...): never a code's name.
 _OLD = frozenset(ffi.string(lib.pcb_old_names()).decode("ascii").split())
 

@@ -22,10 +22,8 @@ from __future__ import annotations
 import errno
 import operator
 import os
-import sys
 import threading
-from types import FrameType
-from typing import TYPE_CHECKING, Any, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
 
 from . import _callbacks, errors
 from ._callbacks import take_failure, take_parked
@@ -81,9 +79,6 @@ _LONG_MIN, _LONG_MAX = c_range("long")
 _CLOSE_CODES = frozenset((1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014))
 #: The largest payload of a control frame (RFC 6455 section 5.5).
 _CONTROL_MAX = 125
-#: The code of the write trampoline's body: a frame running it with ``state``
-#: being a Curl means that Curl's WRITEFUNCTION is being called.
-_WRITE_BODY = _callbacks._write.__code__
 
 
 def _require(what: str) -> None:
@@ -104,16 +99,6 @@ def _frame(meta: Any) -> Optional[WsFrame]:
     return WsFrame(meta.age, meta.flags, meta.offset, meta.bytesleft, meta.len)
 
 
-def _in_write_callback(curl: Any) -> bool:
-    """True if this thread is inside ``curl``'s WRITEFUNCTION (pycurl: ws_write_cb_running)."""
-    frame: Optional[FrameType] = sys._getframe(2)
-    while frame is not None:
-        if frame.f_code is _WRITE_BODY and frame.f_locals.get("state") is curl:
-            return True
-        frame = frame.f_back
-    return False
-
-
 def _would_block() -> BlockingIOError:
     return BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
 
@@ -123,15 +108,12 @@ class WebSocketMixin:
 
     __slots__ = ()
 
-    if TYPE_CHECKING:
+    if TYPE_CHECKING:  # Curl's, which this mixin is a base of
         _e: Any
         _running: Optional[int]
-
-        def _handle(self, what: str) -> Any: ...
-
-        def _multi_running(self) -> Optional[int]: ...
-
-        def multi(self) -> Any: ...
+        _handle: Callable[[str], Any]
+        _multi_running: Callable[[], Optional[int]]
+        _multi_now: Callable[[], Any]
 
     def ws_send(
         self, data: Any, flags: Optional[int] = None, fragsize: int = 0, encoding: str = "utf-8"
@@ -300,7 +282,7 @@ class WebSocketMixin:
         running = self._running if self._running is not None else self._multi_running()
         if running is None:
             return h, False
-        if running == threading.get_ident() and _in_write_callback(self):
+        if running == threading.get_ident() and _callbacks.in_write_callback(self):
             return h, True
         raise error(f"cannot invoke {what}() - perform() is currently running outside WRITEFUNCTION callback")
 
@@ -316,7 +298,7 @@ class WebSocketMixin:
         meanwhile (DEBUGFUNCTION): inside a transfer its driving call reports them."""
         if in_transfer:
             cause = None
-        elif self.multi() is not None:
+        elif self._multi_now() is not None:
             cause = take_parked()
         else:
             cause = take_failure(self)  # type: ignore[arg-type]

@@ -431,6 +431,14 @@ def test_object_option_postfields(httpserver: Any, value: Any, expected: bytes) 
     assert req.get_data() == expected
 
 
+@pytest.mark.parametrize("value", ["a=1&b=2", b"a=1&b=2"])
+def test_copypostfields_is_a_string_option_as_in_pycurl(httpserver: Any, value: Any) -> None:
+    """libcurl lists COPYPOSTFIELDS as an OBJECT option; pycurl sets it from a str or bytes."""
+    httpserver.expect_request("/post", method="POST").respond_with_data(b"posted")
+    assert _fetch(httpserver.url_for("/post"), COPYPOSTFIELDS=value) == b"posted"
+    assert _last_request(httpserver).get_data() == b"a=1&b=2"
+
+
 def test_postfields_are_copied(httpserver: Any) -> None:
     httpserver.expect_request("/post", method="POST").respond_with_data(b"posted")
     data = bytearray(b"original")

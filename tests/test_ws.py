@@ -188,14 +188,11 @@ def curl() -> Iterator[pycurl.Curl]:
 @contextlib.contextmanager
 def ws_curl() -> Iterator[pycurl.Curl]:
     """A Curl closed at the end of the block, inside the test: the fd-leak check
-    runs before fixtures are torn down.  reset() before close() works around a
-    core bug (test_close_closes_the_websocket_connection)."""
+    runs before fixtures are torn down."""
     c = pycurl.Curl()
     try:
         yield c
     finally:
-        if not c.closed:
-            c.reset()
         c.close()
 
 
@@ -869,12 +866,6 @@ def test_before_a_connection_libcurl_refuses(curl: pycurl.Curl, name: str, call:
 
 
 @needs_ws
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: pcb_easy_close (handles.c) calls curl_multi_cleanup on the private multi "
-    "while a CONNECT_ONLY handle is still added to it; libcurl 8.x then never closes the "
-    "websocket's socket (curl_multi_remove_handle first fixes it)",
-)
 def test_close_closes_the_websocket_connection(ws_server: WsServer) -> None:
     c = pycurl.Curl()
     try:

@@ -189,6 +189,7 @@ REEXPORTS = (
     (".sockaddr", ("CurlSockAddr",)),
     (".url", ("CurlUrl",)),
     (".version", ("version_info",)),
+    (".ws", ("WsFrame",)),
     # Imported on first use at run time (pycurlcb.__getattr__).
     (".async_multi", ("AsyncCurlMulti",)),
 )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 
-
 import pycurlcb
 from pycurlcb.cli.server import EmbeddedServer
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import copy
 
-
 import pycurlcb
-from pycurlcb.cli.server import EmbeddedServer
 from pycurlcb import CurlUrl
+from pycurlcb.cli.server import EmbeddedServer
 
 
 def parts() -> None:

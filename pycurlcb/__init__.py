@@ -17,10 +17,8 @@ from ._ffi import global_cleanup, global_init
 from .constants import (
     FLAT,
     CSelect,
-    Info,
     InfoType,
     MOpt,
-    Opt,
     Poll,
     SockOpt,
     SockType,
@@ -58,8 +56,11 @@ from .ws import WsFrame
 
 globals().update(FLAT)
 
-#: Imported on first use (asyncio costs more than the rest of pycurlcb).
+#: Imported on first use (asyncio costs more than the rest of pycurlcb; the
+#: Opt and Info enums are built when first asked for).
 _LAZY = {
+    "Opt": ("constants", "Opt"),
+    "Info": ("constants", "Info"),
     "AsyncCurlMulti": ("async_multi", "AsyncCurlMulti"),
     "async_multi": ("async_multi", None),
     "aio": ("async_multi", None),  # the module's earlier name

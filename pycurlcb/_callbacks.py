@@ -31,21 +31,22 @@ the last of them is closed.
 
 from __future__ import annotations
 
-import datetime
 import itertools
 import os
-import socket
 import sys
 import threading
 import warnings
 import weakref
-from typing import Any, Callable, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
 
 from . import sockaddr
 from ._cbtable import Row, rows_for
 from ._ffi import c_range, ffi, lib
 from .constants import InfoType, Poll, SockType
 from .errors import ReturnOverflow, error
+
+if TYPE_CHECKING:
+    import datetime  # imported on first use at run time (HSTS callbacks)
 
 #: The rows this build has: declared by build_ffi.py for the header's version.
 ROWS: dict[str, Row] = {
@@ -629,7 +630,7 @@ def _open_fd(result: Any, address: Any) -> int:
         if sock_family != family:
             raise ValueError(
                 f"opensocket callback returned a socket of family {sock_family!r} with an "
-                f"address of family {socket.AddressFamily(family)!r}: {new_addr!r}"
+                f"address of family {_family_name(family)}: {new_addr!r}"
             )
         sockaddr.to_c(address, family, new_addr)
     except BaseException:
@@ -860,22 +861,29 @@ def make_slist(items: list[bytes]) -> Any:
     return slist
 
 
-_UTC = datetime.timezone.utc
+def _family_name(family: int) -> str:
+    import socket  # only for this message: socket costs import time
+
+    return repr(socket.AddressFamily(family))
 
 
 def _expire_from_c(stamp: bytes) -> Optional[datetime.datetime]:
+    import datetime  # on first use: it costs import time
+
     if stamp in (b"", b"unlimited"):
         return None
     return datetime.datetime.strptime(stamp.decode("ascii") + "+0000", "%Y%m%d %H:%M:%S%z")
 
 
 def _expire_to_c(value: Any) -> bytes:
+    import datetime
+
     if value is None:
         return b""  # never expires
     if not isinstance(value, datetime.datetime):
         raise TypeError("hstsread callback: expire must be a datetime or None")
     if value.tzinfo is not None:
-        value = value.astimezone(_UTC)
+        value = value.astimezone(datetime.timezone.utc)
     return value.strftime("%Y%m%d %H:%M:%S").encode("ascii")
 
 

@@ -33,7 +33,7 @@ from ._callbacks import (
 )
 from ._ffi import c_range, ffi, lib
 from ._handle import Handle
-from .constants import _INFO_IDS, CURL_CONSTANTS, OPTIONS, Info, InfoKind, Opt, OptionSpec, OptType, info_kind
+from .constants import _INFO_IDS, _OPTION_IDS, CURL_CONSTANTS, OPTIONS, InfoKind, OptionSpec, OptType, info_kind
 from .errors import error
 from .version import USER_AGENT
 from .ws import WebSocketMixin
@@ -52,42 +52,42 @@ _MAXCONNECTS_DEFAULT = 5
 
 #: Callback option id -> its row of the callback table (easy rows this build has).
 CALLBACK_ROWS: dict[int, Row] = {
-    int(getattr(Opt, row.option)): row
+    _OPTION_IDS[row.option]: row
     for row in _callbacks.ROWS.values()
-    if row.owner == "easy" and row.option in Opt.__members__
+    if row.owner == "easy" and row.option in _OPTION_IDS
 }
 #: Data options a file-like object is given to -> (callback option, the method it provides).
 _FILE_OPTIONS = {
-    int(Opt.WRITEDATA): (int(Opt.WRITEFUNCTION), "write"),
-    int(Opt.HEADERDATA): (int(Opt.HEADERFUNCTION), "write"),
-    int(Opt.READDATA): (int(Opt.READFUNCTION), "read"),
+    _OPTION_IDS["WRITEDATA"]: (_OPTION_IDS["WRITEFUNCTION"], "write"),
+    _OPTION_IDS["HEADERDATA"]: (_OPTION_IDS["HEADERFUNCTION"], "write"),
+    _OPTION_IDS["READDATA"]: (_OPTION_IDS["READFUNCTION"], "read"),
 }
 #: opensocket and closesocket are installed together (see _callbacks: lifetimes).
-_SOCKET_PAIR = (int(Opt.OPENSOCKETFUNCTION), int(Opt.CLOSESOCKETFUNCTION))
-_MEMORYVIEW_OPTIONS = {int(Opt.WRITEFUNCTION): "_write_mv", int(Opt.HEADERFUNCTION): "_header_mv"}
+_SOCKET_PAIR = (_OPTION_IDS["OPENSOCKETFUNCTION"], _OPTION_IDS["CLOSESOCKETFUNCTION"])
+_MEMORYVIEW_OPTIONS = {_OPTION_IDS["WRITEFUNCTION"]: "_write_mv", _OPTION_IDS["HEADERFUNCTION"]: "_header_mv"}
 _DEPRECATED_CALLBACKS = {
     "PROGRESSFUNCTION": "PROGRESSFUNCTION is deprecated; use XFERINFOFUNCTION",
     "IOCTLFUNCTION": "IOCTLFUNCTION is deprecated; use SEEKFUNCTION",
 }
 #: String options pycurl 7.49 warns about (libcurl deprecated them).
 _DEPRECATED_STRINGS = frozenset(
-    int(getattr(Opt, n))
+    _OPTION_IDS[n]
     for n in (
         "EGDSOCKET", "KRBLEVEL", "RANDOM_FILE", "SOCKS5_GSSAPI_SERVICE", "TLSAUTH_TYPE",
         "TLSAUTH_USERNAME", "TLSAUTH_PASSWORD", "PROXY_TLSAUTH_TYPE",
         "PROXY_TLSAUTH_USERNAME", "PROXY_TLSAUTH_PASSWORD",
     )
-    if n in Opt.__members__
+    if n in _OPTION_IDS
 )
-_POSTFIELDS = int(Opt.POSTFIELDS)
+_POSTFIELDS = _OPTION_IDS["POSTFIELDS"]
 #: Long options pycurl 7.49 takes a string for (its setopt lists WILDCARDMATCH
 #: among the strings; libcurl reads the pointer as a non-zero long: enabled).
-_TEXT_ENABLES = frozenset(int(getattr(Opt, n)) for n in ("WILDCARDMATCH",) if n in Opt.__members__)
-_MAXCONNECTS = int(Opt.MAXCONNECTS)
-_CONNECT_ONLY = int(Opt.CONNECT_ONLY)
-_PRIVATE = int(Opt.PRIVATE)
-_INFILESIZE = tuple(int(getattr(Opt, n)) for n in ("INFILESIZE", "INFILESIZE_LARGE"))
-_UNSET_TO_ZERO = tuple(int(getattr(Opt, n)) for n in ("CERTINFO",) if n in Opt.__members__)
+_TEXT_ENABLES = frozenset(_OPTION_IDS[n] for n in ("WILDCARDMATCH",) if n in _OPTION_IDS)
+_MAXCONNECTS = _OPTION_IDS["MAXCONNECTS"]
+_CONNECT_ONLY = _OPTION_IDS["CONNECT_ONLY"]
+_PRIVATE = _OPTION_IDS["PRIVATE"]
+_INFILESIZE = tuple(_OPTION_IDS[n] for n in ("INFILESIZE", "INFILESIZE_LARGE"))
+_UNSET_TO_ZERO = tuple(_OPTION_IDS[n] for n in ("CERTINFO",) if n in _OPTION_IDS)
 
 #: InfoKind -> (the C out-parameter, its typed shim) for the scalar kinds.
 _GETINFO_SCALAR = {
@@ -113,9 +113,9 @@ _INFO_SHIMS = {
     InfoKind.SOCKET: lib.pcb_info_socket,
 }
 _SCALAR_INFOS = {
-    int(i): _INFO_SHIMS[info_kind(i)]
-    for i in Info
-    if info_kind(i) in _INFO_SHIMS and int(i) not in _DEPRECATED_INFOS
+    i: _INFO_SHIMS[info_kind(i)]
+    for i in _INFO_IDS.values()
+    if info_kind(i) in _INFO_SHIMS and i not in _DEPRECATED_INFOS
 }
 
 #: Options taken by another handle type: option id -> setter(curl, value),
@@ -220,8 +220,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         self = super().__new__(cls)
         e, release = _new_easy(ffi.NULL)
         self._setup(e, release)
-        lib.pcb_easy_setopt_long(e.h, int(Opt.NOPROGRESS), 1)
-        lib.pcb_easy_setopt_ptr(e.h, int(Opt.USERAGENT), _USER_AGENT)
+        lib.pcb_easy_setopt_long(e.h, _OPTION_IDS["NOPROGRESS"], 1)
+        lib.pcb_easy_setopt_ptr(e.h, _OPTION_IDS["USERAGENT"], _USER_AGENT)
         return self
 
     def __init__(self) -> None:
@@ -239,7 +239,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         self._installed: set[int] = set()  # callback options whose trampoline is set
         self._private: Any = None
         self._maxconnects = _MAXCONNECTS_DEFAULT
-        lib.pcb_easy_setopt_long(e.h, int(Opt.NOSIGNAL), 1)
+        lib.pcb_easy_setopt_long(e.h, _OPTION_IDS["NOSIGNAL"], 1)
         self._ready = True
 
     # --- lifecycle -----------------------------------------------------------
@@ -317,7 +317,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
 
     def share(self) -> Any:
         """The CurlShare this handle uses (setopt(SHARE, ...)), or None."""
-        return self._keep.get(int(Opt.SHARE))
+        return self._keep.get(_OPTION_IDS["SHARE"])
 
     def reset(self) -> None:
         """curl_easy_reset(3): every option back to its default, callbacks dropped.
@@ -329,15 +329,15 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         e = self._e
         lib.pcb_easy_leave_perform(e)
         lib.curl_easy_reset(h)
-        lib.pcb_easy_setopt_ptr(h, int(Opt.ERRORBUFFER), e.errbuf)
-        lib.pcb_easy_setopt_long(h, int(Opt.NOSIGNAL), 1)
-        lib.pcb_easy_setopt_long(h, int(Opt.NOPROGRESS), 1)
-        lib.pcb_easy_setopt_ptr(h, int(Opt.USERAGENT), _USER_AGENT)
-        share = self._keep.get(int(Opt.SHARE))  # curl_easy_reset keeps the share, as pycurl
+        lib.pcb_easy_setopt_ptr(h, _OPTION_IDS["ERRORBUFFER"], e.errbuf)
+        lib.pcb_easy_setopt_long(h, _OPTION_IDS["NOSIGNAL"], 1)
+        lib.pcb_easy_setopt_long(h, _OPTION_IDS["NOPROGRESS"], 1)
+        lib.pcb_easy_setopt_ptr(h, _OPTION_IDS["USERAGENT"], _USER_AGENT)
+        share = self._keep.get(_OPTION_IDS["SHARE"])  # curl_easy_reset keeps the share, as pycurl
         self._forget_objects()
         self._connect_only = False
         if share is not None:
-            self._keep[int(Opt.SHARE)] = share
+            self._keep[_OPTION_IDS["SHARE"]] = share
         self._maxconnects = _MAXCONNECTS_DEFAULT
         self._sync_maxconnects()
 
@@ -470,8 +470,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             if not isinstance(data, (bytes, bytearray, memoryview)):
                 raise TypeError(f"setopt(POSTFIELDS) expects str or bytes, not {type(value).__name__}")
             data = bytes(data)
-            errors.check(lib.pcb_easy_setopt_off_t(h, int(Opt.POSTFIELDSIZE_LARGE), len(data)))
-            errors.check(lib.pcb_easy_setopt_ptr(h, int(Opt.COPYPOSTFIELDS), data))
+            errors.check(lib.pcb_easy_setopt_off_t(h, _OPTION_IDS["POSTFIELDSIZE_LARGE"], len(data)))
+            errors.check(lib.pcb_easy_setopt_ptr(h, _OPTION_IDS["COPYPOSTFIELDS"], data))
             return
         errors.check(lib.pcb_easy_setopt_ptr(h, option, text(value, f"setopt({spec.name})")))
 
@@ -515,7 +515,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         elif option == _PRIVATE:
             self._private = None
         elif option in _INFILESIZE:
-            errors.check(lib.pcb_easy_setopt_off_t(h, int(Opt.INFILESIZE_LARGE), -1))
+            errors.check(lib.pcb_easy_setopt_off_t(h, _OPTION_IDS["INFILESIZE_LARGE"], -1))
         elif option in _UNSET_TO_ZERO:
             errors.check(lib.pcb_easy_setopt_long(h, option, 0))
         elif spec.type in (OptType.STRING, OptType.BLOB) or option == _POSTFIELDS:
@@ -563,7 +563,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         row = CALLBACK_ROWS[option]
         h = self._e.h
         errors.check(lib.pcb_easy_setopt_fn(h, option, TRAMPOLINES[row.trampoline]))
-        errors.check(lib.pcb_easy_setopt_ptr(h, int(getattr(Opt, row.data)), self._clientp))
+        errors.check(lib.pcb_easy_setopt_ptr(h, _OPTION_IDS[row.data], self._clientp))
         self._installed.add(option)
 
     def _uninstall(self, option: int) -> None:
@@ -572,7 +572,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         errors.check(lib.pcb_easy_setopt_fn(h, option, ffi.NULL))
         default = {"stdout": lib.pcb_stdout, "stdin": lib.pcb_stdin}.get(row.default or "")
         data = ffi.NULL if default is None else default()
-        errors.check(lib.pcb_easy_setopt_ptr(h, int(getattr(Opt, row.data)), data))
+        errors.check(lib.pcb_easy_setopt_ptr(h, _OPTION_IDS[row.data], data))
         self._installed.discard(option)
 
     # --- transfer ----------------------------------------------------------------
@@ -649,7 +649,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
     def perform_rb(self) -> bytes:
         """perform() and return the body as bytes (pycurl's perform_rb)."""
         chunks: list[bytes] = []
-        option = int(Opt.WRITEFUNCTION)
+        option = _OPTION_IDS["WRITEFUNCTION"]
         saved = (self._cb_write, self._write_mv, option in self._installed)
         self._cb_write, self._write_mv = chunks.append, False
         self._install(option)

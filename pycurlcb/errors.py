@@ -26,9 +26,13 @@ from ._ffi import ffi, lib
 _OLD = frozenset(ffi.string(lib.pcb_old_names()).decode("ascii").split())
 
 
+#: The header's names, the deprecated aliases last (sorted once: import time).
+_BY_NAME = sorted((n for n in dir(lib) if n.startswith("CURL")), key=lambda n: (n in _OLD, n))
+
+
 def _names(prefix: str, exclude: str = "") -> dict[int, str]:
     out: dict[int, str] = {}
-    for name in sorted(dir(lib), key=lambda n: (n in _OLD, n)):
+    for name in _BY_NAME:
         if name.startswith(prefix) and not name.endswith(("_LAST", "_LASTENTRY")):
             if not (exclude and name.startswith(exclude)):
                 out.setdefault(getattr(lib, name), name)

@@ -25,11 +25,11 @@ from typing import Any, NoReturn, Optional
 
 from . import easy, errors
 from ._ffi import ffi, lib
-from .constants import Opt
+from .constants import _OPTION_IDS
 from .easy import Curl
 
-HTTPPOST = int(Opt.HTTPPOST)
-MIMEPOST = int(Opt.MIMEPOST)
+HTTPPOST = _OPTION_IDS["HTTPPOST"]
+MIMEPOST = _OPTION_IDS["MIMEPOST"]
 #: The CURLFORM_* options a field may use (pycurl's FORM_* names).
 _OPTIONS = frozenset(
     getattr(lib, "CURLFORM_" + n)

@@ -54,12 +54,12 @@ from . import _callbacks, easy, errors
 from ._callbacks import State, make_slist, register, report_unraisable, take_parked, trampoline, unregister
 from ._ffi import c_range, ffi, lib
 from ._handle import Handle
-from .constants import Opt
+from .constants import _OPTION_IDS
 from .easy import Curl
 from .errors import error
 
-MIMEPOST = int(Opt.MIMEPOST)
-HTTPPOST = int(Opt.HTTPPOST)
+MIMEPOST = _OPTION_IDS["MIMEPOST"]
+HTTPPOST = _OPTION_IDS["HTTPPOST"]
 _OFF_T_MAX = c_range("curl_off_t")[1]
 _LONG_MIN, _LONG_MAX = c_range("long")
 _READFUNC_ABORT: int = lib.CURL_READFUNC_ABORT

@@ -30,11 +30,11 @@ from . import errors
 from ._callbacks import report_unraisable, take_parked
 from ._ffi import c_range, ffi, lib
 from ._handle import Handle
-from .constants import SHARE_CONSTANTS, Opt
+from .constants import _OPTION_IDS, SHARE_CONSTANTS
 from .easy import _DUP_HOOKS, Curl, register_setter
 from .errors import ShareError, error
 
-_SHARE = int(Opt.SHARE)
+_SHARE = _OPTION_IDS["SHARE"]
 _LONG_MIN, _LONG_MAX = c_range("long")
 _INT_MIN, _INT_MAX = c_range("int")
 #: The options setopt() takes, by value: SH_SHARE and SH_UNSHARE.

@@ -19,7 +19,7 @@ modify the address").
 from __future__ import annotations
 
 import os
-import socket
+import _socket as socket  # the C module has all this uses; socket.py costs import time
 from typing import Any, NamedTuple, Union
 
 from ._ffi import ffi

@@ -27,14 +27,14 @@ from typing import Any, Optional, Union, overload
 
 from . import errors
 from ._ffi import c_range, ffi, lib
-from .constants import FLAT, Opt
+from .constants import _OPTION_IDS, FLAT
 from .easy import Curl, register_setter
 from .errors import UrlError
 
 __all__ = ["CurlUrl"]
 
 _UINT_MAX = c_range("unsigned int", signed=False)[1]
-_CURLU = int(Opt.CURLU)
+_CURLU = _OPTION_IDS["CURLU"]
 #: CURLUPART_* value -> pycurl's name (UPART_HOST ...), for messages.
 PART_NAMES = {v: k for k, v in FLAT.items() if k.startswith("UPART_")}
 #: The codes curl_url_get(3) gives for a part the URL does not have: None, not an error.

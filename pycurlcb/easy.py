@@ -33,7 +33,16 @@ from ._callbacks import (
 )
 from ._ffi import c_range, ffi, lib
 from ._handle import Handle
-from .constants import _INFO_IDS, _OPTION_IDS, CURL_CONSTANTS, OPTIONS, InfoKind, OptionSpec, OptType, info_kind
+from .constants import (
+    _INFO_IDS,
+    _OPTION_IDS,
+    CURL_CONSTANTS,
+    OPTIONS,
+    InfoKind,
+    OptionSpec,
+    OptType,
+    info_kind,
+)
 from .errors import error
 from .version import USER_AGENT
 from .ws import WebSocketMixin

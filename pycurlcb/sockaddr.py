@@ -18,8 +18,8 @@ modify the address").
 
 from __future__ import annotations
 
-import os
 import _socket as socket  # the C module has all this uses; socket.py costs import time
+import os
 from typing import Any, NamedTuple, Union
 
 from ._ffi import ffi

@@ -39,7 +39,7 @@ import sys
 import threading
 import warnings
 import weakref
-from typing import Any, Callable, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
 
 from . import sockaddr
 from ._cbtable import Row, rows_for
@@ -51,6 +51,10 @@ from .errors import ReturnOverflow, error
 ROWS: dict[str, Row] = {
     r.trampoline: r for r in rows_for(lib.LIBCURL_VERSION_NUM) if hasattr(lib, r.trampoline)
 }
+
+if TYPE_CHECKING:
+    from .multi import CurlMulti
+
 
 SOCKET_BAD: int = lib.CURL_SOCKET_BAD
 _SOCKOPT_OK: int = lib.CURL_SOCKOPT_OK
@@ -146,10 +150,37 @@ class State:
         return exc
 
 
+#: What a ``_cb_*`` slot holds: the user's callable, or None.
+Callback = Optional[Callable[..., Any]]
+
+
 class EasyCallbacks(State):
     """A Curl's callables (one slot per easy row of the table), its failure and sockets."""
 
     __slots__ = (*EASY_SLOTS, "_write_mv", "_header_mv", "_orphan")
+
+    if TYPE_CHECKING:  # the slots EASY_SLOTS makes from the table (tests/test_typing.py checks)
+        _cb_write: Callback
+        _cb_header: Callback
+        _cb_read: Callback
+        _cb_seek: Callback
+        _cb_ioctl: Callback
+        _cb_progress: Callback
+        _cb_xferinfo: Callback
+        _cb_debug: Callback
+        _cb_opensocket: Callback
+        _cb_sockopt: Callback
+        _cb_closesocket: Callback
+        _cb_ssh_key: Callback
+        _cb_ssh_hostkey: Callback
+        _cb_prereq: Callback
+        _cb_fnmatch: Callback
+        _cb_chunk_bgn: Callback
+        _cb_chunk_end: Callback
+        _cb_resolver_start: Callback
+        _cb_trailer: Callback
+        _cb_hstsread: Callback
+        _cb_hstswrite: Callback
 
     def _init_callbacks(self) -> None:
         self._exc = None
@@ -181,6 +212,11 @@ class MultiCallbacks(State):
     """A CurlMulti's callables, its assigned objects, and the transfers to fail."""
 
     __slots__ = (*MULTI_SLOTS, "_assigned", "_doomed", "_aborted")
+
+    if TYPE_CHECKING:  # the slots MULTI_SLOTS makes from the table (tests/test_typing.py checks)
+        _cb_socket: Callback
+        _cb_timer: Callback
+        _cb_notify: Callback  # a slot only with libcurl >= 8.17.0's headers
 
     def _init_callbacks(self) -> None:
         self._exc = None
@@ -967,7 +1003,7 @@ def _multi_timer(state: MultiCallbacks, multi: Any, timeout_ms: int, clientp: An
 
 
 @trampoline("pcb_multi_notify")
-def _multi_notify(state: MultiCallbacks, multi: Any, notification: int, easy: Any, user: Any) -> None:
+def _multi_notify(state: CurlMulti, multi: Any, notification: int, easy: Any, user: Any) -> None:
     fn = state._cb_notify
     if fn is not None:
         fn(notification, state.curl_of(easy))

@@ -53,7 +53,23 @@ ROWS: dict[str, Row] = {
 }
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from .multi import CurlMulti
+
+    class _OptionRow(Protocol):
+        """A row that setopt installs (owner easy or multi): its option and data are set."""
+
+        @property
+        def attr(self) -> str: ...
+        @property
+        def option(self) -> str: ...
+        @property
+        def data(self) -> str: ...
+        @property
+        def trampoline(self) -> str: ...
+        @property
+        def default(self) -> Optional[str]: ...
 
 
 SOCKET_BAD: int = lib.CURL_SOCKET_BAD

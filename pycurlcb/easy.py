@@ -18,12 +18,11 @@ import errno
 import os
 import threading
 import warnings
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from . import _callbacks, errors
 from ._callbacks import (
     EasyCallbacks,
-    Row,
     register,
     report_unraisable,
     slot,
@@ -38,6 +37,9 @@ from .errors import error
 from .version import USER_AGENT
 from .ws import WebSocketMixin
 
+if TYPE_CHECKING:
+    from ._callbacks import _OptionRow
+
 #: Every CURLINFO of the headers built against; getinfo of any other int is
 #: pycurl's ValueError (one the loaded libcurl lacks is libcurl's error 48).
 _KNOWN_INFOS = frozenset(_INFO_IDS.values())
@@ -51,11 +53,11 @@ PERFORM_STEP_MS = 100
 _MAXCONNECTS_DEFAULT = 5
 
 #: Callback option id -> its row of the callback table (easy rows this build has).
-CALLBACK_ROWS: dict[int, Row] = {
+CALLBACK_ROWS = cast("dict[int, _OptionRow]", {
     int(getattr(Opt, row.option)): row
     for row in _callbacks.ROWS.values()
-    if row.owner == "easy" and row.option in Opt.__members__
-}
+    if row.owner == "easy" and row.option is not None and row.option in Opt.__members__
+})
 #: Data options a file-like object is given to -> (callback option, the method it provides).
 _FILE_OPTIONS = {
     int(Opt.WRITEDATA): (int(Opt.WRITEFUNCTION), "write"),

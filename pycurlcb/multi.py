@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 import warnings
 import weakref
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from . import _callbacks, errors
 from ._callbacks import MultiCallbacks, _parked, register, slot, take_failure, take_parked, unregister
@@ -36,14 +36,17 @@ from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MULTI_CONSTANTS,
 from .easy import TRAMPOLINES, Curl, text
 from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, error
 
+if TYPE_CHECKING:
+    from ._callbacks import _OptionRow
+
 _LONG_MIN, _LONG_MAX = c_range("long")
 _OFF_MIN, _OFF_MAX = c_range("curl_off_t")
 #: Callback option id -> its row of the callback table (multi rows this build has).
-CALLBACK_ROWS = {
+CALLBACK_ROWS = cast("dict[int, _OptionRow]", {
     int(getattr(MOpt, row.option)): row
     for row in _callbacks.ROWS.values()
-    if row.owner == "multi" and row.option in MOpt.__members__
-}
+    if row.owner == "multi" and row.option is not None and row.option in MOpt.__members__
+})
 #: Options whose value is a NULL-terminated char ** (CURLMOPT_PIPELINING_SITE_BL ...).
 _STRING_ARRAYS = frozenset(
     int(getattr(MOpt, n)) for n in ("PIPELINING_SITE_BL", "PIPELINING_SERVER_BL") if n in MOpt.__members__

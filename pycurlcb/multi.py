@@ -80,6 +80,15 @@ class CurlMulti(MultiCallbacks, Handle):
     #: The thread inside a call into libcurl that may run callbacks, or None.
     _running: Optional[int] = None
     close_handles = False
+    # Set in __new__:
+    _cell: Any  # struct pcb_multi *[1], owned through ffi.gc (_release)
+    _release: Any
+    _clientp: Any
+    _curls: dict[Any, Curl]  # CURL* -> Curl, in the order they were added
+    _weakself: weakref.ref[CurlMulti]
+    _out: Any
+    _arrays: dict[int, Any]
+    _dead: bool
 
     def __new__(cls, *args: Any, **kwargs: Any) -> CurlMulti:
         self = super().__new__(cls)
@@ -91,10 +100,10 @@ class CurlMulti(MultiCallbacks, Handle):
         self._init_callbacks()
         self._clientp = register(self)
         _KEYS[ffi.cast("void *", m)] = self._clientp
-        self._curls: dict[Any, Curl] = {}  # CURL* -> Curl, in the order they were added
+        self._curls = {}  # CURL* -> Curl, in the order they were added
         self._weakself = weakref.ref(self)  # what the Curls added here point back with
         self._out = ffi.new("int[2]")  # out-parameters: running handles, messages queued
-        self._arrays: dict[int, Any] = {}  # option -> the char ** libcurl points into
+        self._arrays = {}  # option -> the char ** libcurl points into
         #: A socket callback returned -1: libcurl aborted every transfer and
         #: 7.88.1 crashes if driven again; only remove_handle and close remain.
         self._dead = False
@@ -147,7 +156,8 @@ class CurlMulti(MultiCallbacks, Handle):
                 self._detach(curl)
             lib.pcb_multi_close(self._m)  # closes the cached connections: closesocket runs
         finally:
-            failures.extend(curl._take() for curl in curls if curl._exc is not None)
+            # _take() returns the _exc just tested (a cast: close() is no hot path)
+            failures.extend(cast(BaseException, curl._take()) for curl in curls if curl._exc is not None)
             self._running = None
             self._assigned.clear()
             self._arrays.clear()

@@ -261,7 +261,7 @@ class _Disabled:
         for name in self.__slots__:
             setattr(self, name, None)
         self._write_mv = self._header_mv = self._aborted = False
-        self._assigned = {}
+        self._assigned: dict[int, tuple[Any, Any]] = {}
         self._doomed = _Discard()
 
     def _fail(self, exc: BaseException) -> None:
@@ -545,7 +545,7 @@ def fill(buffer: Any, n: int, rv: Any, what: str) -> int:
             return int(rv)
         rv = None
     try:
-        view = memoryview(rv)  # type: ignore[arg-type]
+        view = memoryview(rv)
     except TypeError:
         raise error(
             f"{what} callback must return an object supporting the buffer protocol "
@@ -926,9 +926,8 @@ def _expire_to_c(value: Any) -> bytes:
         return b""  # never expires
     if not isinstance(value, datetime.datetime):
         raise TypeError("hstsread callback: expire must be a datetime or None")
-    if value.tzinfo is not None:
-        value = value.astimezone(_UTC)
-    return value.strftime("%Y%m%d %H:%M:%S").encode("ascii")
+    utc: datetime.datetime = value if value.tzinfo is None else value.astimezone(_UTC)
+    return utc.strftime("%Y%m%d %H:%M:%S").encode("ascii")
 
 
 @trampoline("pcb_hstsread")

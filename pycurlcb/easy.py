@@ -729,9 +729,9 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         if info in _DEPRECATED_INFOS:
             warnings.warn("getinfo option is deprecated", DeprecationWarning, stacklevel=3)
         kind = info_kind(info)
-        scalar = _GETINFO_SCALAR.get(kind)
-        if scalar is not None:
-            ctype, getinfo = scalar
+        typed = _GETINFO_SCALAR.get(kind)
+        if typed is not None:
+            ctype, getinfo = typed
             out = ffi.new(ctype)
             errors.check(getinfo(h, info, out))
             return out[0]

@@ -53,6 +53,26 @@ ROWS: dict[str, Row] = {
     r.trampoline: r for r in rows_for(lib.LIBCURL_VERSION_NUM) if hasattr(lib, r.trampoline)
 }
 
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from .multi import CurlMulti
+
+    class _OptionRow(Protocol):
+        """A row that setopt installs (owner easy or multi): its option and data are set."""
+
+        @property
+        def attr(self) -> str: ...
+        @property
+        def option(self) -> str: ...
+        @property
+        def data(self) -> str: ...
+        @property
+        def trampoline(self) -> str: ...
+        @property
+        def default(self) -> Optional[str]: ...
+
+
 SOCKET_BAD: int = lib.CURL_SOCKET_BAD
 _SOCKOPT_OK: int = lib.CURL_SOCKOPT_OK
 _INT_MIN, _INT_MAX = c_range("int")
@@ -147,10 +167,37 @@ class State:
         return exc
 
 
+#: What a ``_cb_*`` slot holds: the user's callable, or None.
+Callback = Optional[Callable[..., Any]]
+
+
 class EasyCallbacks(State):
     """A Curl's callables (one slot per easy row of the table), its failure and sockets."""
 
     __slots__ = (*EASY_SLOTS, "_write_mv", "_header_mv", "_orphan")
+
+    if TYPE_CHECKING:  # the slots EASY_SLOTS makes from the table (tests/test_typing.py checks)
+        _cb_write: Callback
+        _cb_header: Callback
+        _cb_read: Callback
+        _cb_seek: Callback
+        _cb_ioctl: Callback
+        _cb_progress: Callback
+        _cb_xferinfo: Callback
+        _cb_debug: Callback
+        _cb_opensocket: Callback
+        _cb_sockopt: Callback
+        _cb_closesocket: Callback
+        _cb_ssh_key: Callback
+        _cb_ssh_hostkey: Callback
+        _cb_prereq: Callback
+        _cb_fnmatch: Callback
+        _cb_chunk_bgn: Callback
+        _cb_chunk_end: Callback
+        _cb_resolver_start: Callback
+        _cb_trailer: Callback
+        _cb_hstsread: Callback
+        _cb_hstswrite: Callback
 
     def _init_callbacks(self) -> None:
         self._exc = None
@@ -183,6 +230,11 @@ class MultiCallbacks(State):
 
     __slots__ = (*MULTI_SLOTS, "_assigned", "_doomed", "_aborted")
 
+    if TYPE_CHECKING:  # the slots MULTI_SLOTS makes from the table (tests/test_typing.py checks)
+        _cb_socket: Callback
+        _cb_timer: Callback
+        _cb_notify: Callback  # a slot only with libcurl >= 8.17.0's headers
+
     def _init_callbacks(self) -> None:
         self._exc = None
         for name in MULTI_SLOTS:
@@ -210,7 +262,7 @@ class _Disabled:
         for name in self.__slots__:
             setattr(self, name, None)
         self._write_mv = self._header_mv = self._aborted = False
-        self._assigned = {}
+        self._assigned: dict[int, tuple[Any, Any]] = {}
         self._doomed = _Discard()
 
     def _fail(self, exc: BaseException) -> None:
@@ -494,7 +546,7 @@ def fill(buffer: Any, n: int, rv: Any, what: str) -> int:
             return int(rv)
         rv = None
     try:
-        view = memoryview(rv)  # type: ignore[arg-type]
+        view = memoryview(rv)
     except TypeError:
         raise error(
             f"{what} callback must return an object supporting the buffer protocol "
@@ -882,9 +934,8 @@ def _expire_to_c(value: Any) -> bytes:
         return b""  # never expires
     if not isinstance(value, datetime.datetime):
         raise TypeError("hstsread callback: expire must be a datetime or None")
-    if value.tzinfo is not None:
-        value = value.astimezone(datetime.timezone.utc)
-    return value.strftime("%Y%m%d %H:%M:%S").encode("ascii")
+    utc: datetime.datetime = value if value.tzinfo is None else value.astimezone(datetime.timezone.utc)
+    return utc.strftime("%Y%m%d %H:%M:%S").encode("ascii")
 
 
 @trampoline("pcb_hstsread")
@@ -975,7 +1026,7 @@ def _multi_timer(state: MultiCallbacks, multi: Any, timeout_ms: int, clientp: An
 
 
 @trampoline("pcb_multi_notify")
-def _multi_notify(state: MultiCallbacks, multi: Any, notification: int, easy: Any, user: Any) -> None:
+def _multi_notify(state: CurlMulti, multi: Any, notification: int, easy: Any, user: Any) -> None:
     fn = state._cb_notify
     if fn is not None:
         fn(notification, state.curl_of(easy))

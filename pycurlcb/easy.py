@@ -18,12 +18,11 @@ import errno
 import os
 import threading
 import warnings
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from . import _callbacks, errors
 from ._callbacks import (
     EasyCallbacks,
-    Row,
     register,
     report_unraisable,
     slot,
@@ -47,6 +46,9 @@ from .errors import error
 from .version import USER_AGENT
 from .ws import WebSocketMixin
 
+if TYPE_CHECKING:
+    from ._callbacks import _OptionRow
+
 #: Every CURLINFO of the headers built against; getinfo of any other int is
 #: pycurl's ValueError (one the loaded libcurl lacks is libcurl's error 48).
 _KNOWN_INFOS = frozenset(_INFO_IDS.values())
@@ -60,11 +62,11 @@ PERFORM_STEP_MS = 100
 _MAXCONNECTS_DEFAULT = 5
 
 #: Callback option id -> its row of the callback table (easy rows this build has).
-CALLBACK_ROWS: dict[int, Row] = {
+CALLBACK_ROWS = cast("dict[int, _OptionRow]", {
     _OPTION_IDS[row.option]: row
     for row in _callbacks.ROWS.values()
-    if row.owner == "easy" and row.option in _OPTION_IDS
-}
+    if row.owner == "easy" and row.option is not None and row.option in _OPTION_IDS
+})
 #: Data options a file-like object is given to -> (callback option, the method it provides).
 _FILE_OPTIONS = {
     _OPTION_IDS["WRITEDATA"]: (_OPTION_IDS["WRITEFUNCTION"], "write"),
@@ -736,9 +738,9 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         if info in _DEPRECATED_INFOS:
             warnings.warn("getinfo option is deprecated", DeprecationWarning, stacklevel=3)
         kind = info_kind(info)
-        scalar = _GETINFO_SCALAR.get(kind)
-        if scalar is not None:
-            ctype, getinfo = scalar
+        typed = _GETINFO_SCALAR.get(kind)
+        if typed is not None:
+            ctype, getinfo = typed
             out = ffi.new(ctype)
             errors.check(getinfo(h, info, out))
             return out[0]

@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 import warnings
 import weakref
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from . import _callbacks, errors
 from ._callbacks import MultiCallbacks, _parked, register, slot, take_failure, take_parked, unregister
@@ -36,14 +36,17 @@ from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MULTI_CONSTANTS,
 from .easy import TRAMPOLINES, Curl, text
 from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, error
 
+if TYPE_CHECKING:
+    from ._callbacks import _OptionRow
+
 _LONG_MIN, _LONG_MAX = c_range("long")
 _OFF_MIN, _OFF_MAX = c_range("curl_off_t")
 #: Callback option id -> its row of the callback table (multi rows this build has).
-CALLBACK_ROWS = {
+CALLBACK_ROWS = cast("dict[int, _OptionRow]", {
     int(getattr(MOpt, row.option)): row
     for row in _callbacks.ROWS.values()
-    if row.owner == "multi" and row.option in MOpt.__members__
-}
+    if row.owner == "multi" and row.option is not None and row.option in MOpt.__members__
+})
 #: Options whose value is a NULL-terminated char ** (CURLMOPT_PIPELINING_SITE_BL ...).
 _STRING_ARRAYS = frozenset(
     int(getattr(MOpt, n)) for n in ("PIPELINING_SITE_BL", "PIPELINING_SERVER_BL") if n in MOpt.__members__
@@ -77,6 +80,15 @@ class CurlMulti(MultiCallbacks, Handle):
     #: The thread inside a call into libcurl that may run callbacks, or None.
     _running: Optional[int] = None
     close_handles = False
+    # Set in __new__:
+    _cell: Any  # struct pcb_multi *[1], owned through ffi.gc (_release)
+    _release: Any
+    _clientp: Any
+    _curls: dict[Any, Curl]  # CURL* -> Curl, in the order they were added
+    _weakself: weakref.ref[CurlMulti]
+    _out: Any
+    _arrays: dict[int, Any]
+    _dead: bool
 
     def __new__(cls, *args: Any, **kwargs: Any) -> CurlMulti:
         self = super().__new__(cls)
@@ -88,10 +100,10 @@ class CurlMulti(MultiCallbacks, Handle):
         self._init_callbacks()
         self._clientp = register(self)
         _KEYS[ffi.cast("void *", m)] = self._clientp
-        self._curls: dict[Any, Curl] = {}  # CURL* -> Curl, in the order they were added
+        self._curls = {}  # CURL* -> Curl, in the order they were added
         self._weakself = weakref.ref(self)  # what the Curls added here point back with
         self._out = ffi.new("int[2]")  # out-parameters: running handles, messages queued
-        self._arrays: dict[int, Any] = {}  # option -> the char ** libcurl points into
+        self._arrays = {}  # option -> the char ** libcurl points into
         #: A socket callback returned -1: libcurl aborted every transfer and
         #: 7.88.1 crashes if driven again; only remove_handle and close remain.
         self._dead = False
@@ -144,7 +156,8 @@ class CurlMulti(MultiCallbacks, Handle):
                 self._detach(curl)
             lib.pcb_multi_close(self._m)  # closes the cached connections: closesocket runs
         finally:
-            failures.extend(curl._take() for curl in curls if curl._exc is not None)
+            # _take() returns the _exc just tested (a cast: close() is no hot path)
+            failures.extend(cast(BaseException, curl._take()) for curl in curls if curl._exc is not None)
             self._running = None
             self._assigned.clear()
             self._arrays.clear()

@@ -186,6 +186,19 @@ def test_curl_stub_is_generated_from_this_build() -> None:
     assert stub == _gen_stubs().render_curl(), "pycurlcb/_curl.pyi is out of date: run tools/gen_stubs.py"
 
 
+def test_callback_slots_are_declared_for_mypy() -> None:
+    """The ``_cb_*`` slots are made from _cbtable at import; _callbacks.py declares
+    them for mypy under TYPE_CHECKING, one per row of the table (every version)."""
+    from pycurlcb import _callbacks, _cbtable
+
+    source = (PKG / "_callbacks.py").read_text()
+    for cls, owner in (("EasyCallbacks", "easy"), ("MultiCallbacks", "multi")):
+        body = source.split(f"class {cls}(", 1)[1].split("\nclass ", 1)[0]
+        declared = set(re.findall(r"^        (_cb_\w+): Callback\b", body, re.M))
+        table = {_callbacks.slot(r.attr) for r in _cbtable.ROWS if r.owner == owner}
+        assert declared == table, (cls, sorted(declared ^ table))
+
+
 # --- mypy over the corpus --------------------------------------------------------
 
 

@@ -176,7 +176,14 @@ class EasyCallbacks(State):
 
     __slots__ = (*EASY_SLOTS, "_write_mv", "_header_mv", "_orphan")
 
+    def _halt(self) -> None:
+        """A callback libcurl does not listen to (Row.halts) failed: perform()'s
+        C loop returns after the current curl_multi_perform, and perform() steps
+        libcurl no further."""
+        self._e.stop = 1
+
     if TYPE_CHECKING:  # the slots EASY_SLOTS makes from the table (tests/test_typing.py checks)
+        _e: Any  # the Curl's struct pcb_easy
         _cb_write: Callback
         _cb_header: Callback
         _cb_read: Callback
@@ -267,6 +274,9 @@ class _Disabled:
 
     def _fail(self, exc: BaseException) -> None:
         pass  # nobody is left to raise it to
+
+    def _halt(self) -> None:
+        pass
 
 
 class _Discard(list):  # type: ignore[type-arg]
@@ -423,6 +433,8 @@ def {name}({params}):
         return body(state, {params})
     except BaseException as exc:
         state._fail(exc)
+        if halts:
+            state._halt()
         if isinstance(exc, Exception):
             post_mortem(exc)
         return abort
@@ -434,7 +446,7 @@ def _wrapper(row: Row, body: Callable[..., Any]) -> Callable[..., Any]:
     params = [p.split()[-1].lstrip("*") for p in row.decl.split("(", 1)[1].rstrip(")").split(",")]
     source = _WRAPPER.format(name=row.trampoline, params=", ".join(params), clientp=params[row.clientp])
     scope = {
-        "get": _STATES.get, "disabled": _DISABLED, "after": row.after_failure,
+        "get": _STATES.get, "disabled": _DISABLED, "after": row.after_failure, "halts": row.halts,
         "abort": abort_value(row), "body": body, "post_mortem": _post_mortem,
     }
     exec(compile(source, f"<trampoline {row.trampoline}>", "exec"), scope)  # noqa: S102 - our text

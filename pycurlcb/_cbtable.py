@@ -28,6 +28,9 @@ Columns:
            callbacks must still see POLL_REMOVE)
   default  the data option's value when the callback is removed: "stdout"
            or "stdin" where libcurl's default function uses it, else None
+  halts    libcurl ignores what this callback returns: when it raised,
+           perform() stops stepping libcurl at once (the transfer fails with
+           E_ABORTED_BY_CALLBACK) instead of letting libcurl act on the abort
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class Row(NamedTuple):
     since: int = 0
     after_failure: bool = False
     default: Optional[str] = None
+    halts: bool = False
 
     @property
     def trampoline(self) -> str:
@@ -79,7 +83,7 @@ ROWS = (
         0, 1),
     Row("debug", "easy", "DEBUGFUNCTION", "DEBUGDATA",
         "int pcb_debug(CURL *handle, curl_infotype type, char *data, size_t size, void *userptr)",
-        4, 0),
+        4, 0, halts=True),
     Row("opensocket", "easy", "OPENSOCKETFUNCTION", "OPENSOCKETDATA",
         "curl_socket_t pcb_opensocket(void *clientp, curlsocktype purpose, "
         "struct curl_sockaddr *address)",

@@ -153,6 +153,7 @@ class _pcb_easy(_Struct):
     multi: _pcb_multi
     share: _pcb_share
     state: int
+    stop: int
     info_rc: int
     result: int
     errbuf: _CData

@@ -606,6 +606,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         if e.state:
             _leave_perform(e)
         e.errbuf[0] = b"\0"
+        e.stop = 0
         self._exc = None
         self._running = _get_ident()
         try:
@@ -638,15 +639,19 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             self._sync_maxconnects()
 
     def _perform_on(self, e: Any, rc: int) -> int:
-        """perform()'s later steps: until done, a CURLMcode, or a callback's failure
-        that libcurl does not act on (the debug callback cannot abort: one more
-        step for libcurl to fail on its own, then it is stopped; state stays 1)."""
+        """perform()'s later steps: until done, a CURLMcode, or a callback's failure.
+
+        After a failure libcurl acts on (the trampoline returned the abort
+        value) one more step lets it finish with its own code; a failure it
+        does not listen to (``e.stop``: DEBUGFUNCTION), a KeyboardInterrupt, or
+        a transfer still running after that step is stopped (state stays 1:
+        E_ABORTED_BY_CALLBACK)."""
         late = 0
         while not rc and e.state != 2:
             exc = self._exc
             if exc is not None:
                 late += 1
-                if late > 1 or not isinstance(exc, Exception):
+                if late > 1 or e.stop or not isinstance(exc, Exception):
                     break
             rc = _perform_step(e, PERFORM_STEP_MS)
         return rc

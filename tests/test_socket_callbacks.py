@@ -811,11 +811,6 @@ def _bytes_received(sock: socket.socket) -> bytes:
                 pass
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: perform() runs one more 100 ms step after a debug callback raised "
-    "(easy.py, `late > 1`), in which libcurl connects and sends the request",
-)
 def test_exception_in_debug_alone_aborts_the_transfer(listener: socket.socket, capfd: Any) -> None:
     """No other callback is set: the debug callback's exception must still abort
     the transfer at once (libcurl ignores its return value): it raises at its

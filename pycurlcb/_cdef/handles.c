@@ -32,6 +32,7 @@ struct pcb_easy {
     CURLM *perform;
     struct pcb_multi *multi;
     struct pcb_share *share;
+    int stop;
     int state;
     CURLcode info_rc;
     CURLcode result;

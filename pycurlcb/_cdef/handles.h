@@ -34,6 +34,8 @@ struct pcb_easy {
     struct pcb_multi *multi;    /* the multi it is added to, or NULL */
     struct pcb_share *share;    /* the share it uses, or NULL */
     int state;              /* pcb_perform_step's progress */
+    int stop;               /* set by a failed callback libcurl does not listen
+                               to (DEBUGFUNCTION): pcb_perform_step returns */
     CURLcode info_rc;       /* what the last pcb_info_* call's curl_easy_getinfo returned */
     CURLcode result;        /* the transfer's CURLcode once state is 2 */
     char errbuf[...];       /* CURLOPT_ERRORBUFFER */

@@ -150,6 +150,8 @@ static CURLMcode pcb_perform_step(struct pcb_easy *e, int timeout_ms)
         rc = curl_multi_perform(e->perform, &running);
         if(rc != CURLM_OK)
             return rc;
+        if(e->stop)
+            return CURLM_OK;  /* a callback libcurl ignores failed: Python stops */
         msg = curl_multi_info_read(e->perform, &queued);
         if(msg && msg->msg == CURLMSG_DONE) {
             /* Left added: a CONNECT_ONLY connection is found through the

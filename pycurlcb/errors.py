@@ -204,8 +204,13 @@ def share_strerror(code: int) -> str:
 
 
 def url_strerror(code: int) -> str:
-    """curl_url_strerror(3) (libcurl 7.80.0): the text of a CURLUcode."""
-    return _text(lib.pcb_url_strerror(_check_code(code, "url_strerror")))
+    """curl_url_strerror(3) (libcurl 7.80.0): the text of a CURLUcode.
+
+    A libcurl older than 7.80.0 has no curl_url_strerror: the text is then
+    the code's name ('CURLUE_MALFORMED_INPUT', 'CURLUE_<n>' for a number
+    that is no CURLUcode), as in ``UrlError.name``.
+    """
+    return _text(lib.pcb_url_strerror(_check_code(code, "url_strerror"))) or UrlError._name_of(code)
 
 
 strerror = easy_strerror

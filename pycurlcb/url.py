@@ -30,6 +30,7 @@ from ._ffi import c_range, ffi, lib
 from .constants import _OPTION_IDS, FLAT
 from .easy import Curl, register_setter
 from .errors import UrlError
+from .version import LIBCURL_VERSION_NUM
 
 __all__ = ["CurlUrl"]
 
@@ -43,6 +44,8 @@ _ABSENT = frozenset(
     for n in ("SCHEME", "USER", "PASSWORD", "OPTIONS", "HOST", "PORT", "QUERY", "FRAGMENT", "ZONEID")
     if hasattr(lib, "CURLUE_NO_" + n)
 )
+#: libcurl before 7.81.0 has no CURLUE_NO_ZONEID: it gives CURLUE_UNKNOWN_PART for an absent zone id.
+_ZONEID_ABSENT = lib.CURLUE_UNKNOWN_PART if LIBCURL_VERSION_NUM < 0x075100 else None
 
 Value = Union[str, bytes, None]
 
@@ -52,8 +55,7 @@ def _part_name(part: int) -> str:
 
 
 def _raise(code: int, what: str) -> None:
-    text = errors.url_strerror(code) or errors.URL_CODE_NAMES.get(code, f"CURLUcode {code}")
-    exc = errors.outcome(code, message=f"{what}: {text}", cls=UrlError)
+    exc = errors.outcome(code, message=f"{what}: {errors.url_strerror(code)}", cls=UrlError)
     if exc is not None:
         raise exc
 
@@ -162,7 +164,7 @@ class CurlUrl:
         """
         part = _int(part, "getpart() part", _UINT_MAX)
         code, value = self._get(part, _int(flags, "getpart() flags", _UINT_MAX))
-        if code in _ABSENT:
+        if code in _ABSENT or (part == lib.CURLUPART_ZONEID and code == _ZONEID_ABSENT):
             return None
         if code:
             _raise(code, f"getpart({_part_name(part)})")

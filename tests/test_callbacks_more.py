@@ -35,6 +35,7 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import pytest
 from servers import JOIN_TIMEOUT, FTPServerThread, StdlibServer
+from since import needs, needs_feature
 
 import pycurlcb as pycurl
 from pycurlcb._ffi import lib
@@ -435,6 +436,8 @@ def test_ssh_key_return_overflow_is_raised_as_itself(sftp: SFTPInfo) -> None:
 # HSTS: HSTSREADFUNCTION, HSTSWRITEFUNCTION
 
 HSTS_HOST = "hsts.test"
+#: HSTS is in libcurl 7.74.0, experimental (off unless built with it) until 7.77.0.
+needs_hsts = needs_feature("HSTS", "7.77.0 (7.74.0 to 7.76.1 only when built with HSTS)")
 
 
 class HstsServer(NamedTuple):
@@ -475,6 +478,7 @@ def hsts_curl(server: HstsServer, scheme: str) -> pycurl.Curl:
     return c
 
 
+@needs_hsts
 def test_hsts_write_saves_the_cache_when_the_curl_closes(hsts_server: HstsServer) -> None:
     saved: list[tuple[pycurl.HstsEntry, pycurl.HstsIndex]] = []
     c = hsts_curl(hsts_server, "https")
@@ -490,6 +494,7 @@ def test_hsts_write_saves_the_cache_when_the_curl_closes(hsts_server: HstsServer
     assert datetime.timedelta(seconds=3590) < entry.expire - before < datetime.timedelta(seconds=3610)
 
 
+@needs_hsts
 def test_hsts_read_preloads_an_entry_that_upgrades_http(hsts_server: HstsServer) -> None:
     expire = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
     entries = [pycurl.HstsEntry(HSTS_HOST.encode(), expire, False)]
@@ -506,6 +511,7 @@ def test_hsts_read_preloads_an_entry_that_upgrades_http(hsts_server: HstsServer)
     assert calls == [1, 1]  # the entry, then None: the end of the list
 
 
+@needs_hsts
 def test_hsts_read_accepts_a_plain_tuple_and_none_for_never(hsts_server: HstsServer) -> None:
     entries: list[Any] = [(f"sub.{HSTS_HOST}", None, False), (HSTS_HOST, None, True)]
     saved: list[pycurl.HstsEntry] = []
@@ -519,6 +525,7 @@ def test_hsts_read_accepts_a_plain_tuple_and_none_for_never(hsts_server: HstsSer
     assert by_host[HSTS_HOST.encode()].include_subdomains
 
 
+@needs_hsts
 def test_hsts_read_naive_expire_is_utc_and_write_indexes_each_entry(hsts_server: HstsServer) -> None:
     naive = datetime.datetime(2099, 1, 2, 3, 4, 5)  # naive: taken as UTC, as pycurl does
     entries: list[Any] = [(f"a.{HSTS_HOST}", naive, False), (f"b.{HSTS_HOST}", naive, False)]
@@ -533,6 +540,7 @@ def test_hsts_read_naive_expire_is_utc_and_write_indexes_each_entry(hsts_server:
     assert [e.expire for e in preloaded] == [naive.replace(tzinfo=datetime.timezone.utc)] * 2
 
 
+@needs_hsts
 def test_hsts_write_done_stops_saving(hsts_server: HstsServer) -> None:
     entries: list[Any] = [(f"a.{HSTS_HOST}", None, False), (f"b.{HSTS_HOST}", None, False)]
     saved: list[pycurl.HstsIndex] = []
@@ -549,6 +557,7 @@ def test_hsts_write_done_stops_saving(hsts_server: HstsServer) -> None:
     assert [index.idx for index in saved] == [0]
 
 
+@needs_hsts
 @pytest.mark.parametrize(
     "entry, cause, match",
     [
@@ -569,6 +578,7 @@ def test_hsts_read_failures(hsts_server: HstsServer, entry: Any, cause: Any, mat
     assert match in str(err.__cause__)
 
 
+@needs_hsts
 @pytest.mark.parametrize(
     "write, cause, match",
     [
@@ -595,7 +605,10 @@ def test_hsts_write_failures_go_to_unraisablehook(
 # --------------------------------------------------------------------------
 # PREREQFUNCTION, RESOLVER_START_FUNCTION
 
+needs_prereq = needs("PREREQFUNCTION", "7.80.0")
 
+
+@needs_prereq
 def test_prereq_gets_the_connection(fast_server: Any) -> None:
     calls: list[tuple[Any, ...]] = []
     with pycurl.Curl() as c:
@@ -606,6 +619,7 @@ def test_prereq_gets_the_connection(fast_server: Any) -> None:
     assert calls == [("127.0.0.1", "127.0.0.1", fast_server.server_address[1], local_port)]
 
 
+@needs_prereq
 @pytest.mark.parametrize(
     "result, cause",
     [
@@ -941,8 +955,8 @@ def _interrupt(*args: Any) -> Any:
 @pytest.mark.parametrize(
     "setup",
     [
-        "fnmatch", "chunk_bgn", "chunk_end", "prereq", "resolver_start", "trailer", "seek",
-        "hstsread",
+        "fnmatch", "chunk_bgn", "chunk_end", pytest.param("prereq", marks=needs_prereq),
+        "resolver_start", "trailer", "seek", pytest.param("hstsread", marks=needs_hsts),
     ],
 )
 def test_keyboard_interrupt_is_raised_as_itself(
@@ -984,6 +998,7 @@ def test_keyboard_interrupt_from_ssh_key(sftp: SFTPInfo) -> None:
             c.perform()
 
 
+@needs_hsts
 def test_hstswrite_keyboard_interrupt_at_close_goes_to_unraisablehook(
     hsts_server: HstsServer, monkeypatch: Any
 ) -> None:

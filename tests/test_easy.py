@@ -24,6 +24,7 @@ import warnings
 from typing import Any
 
 import pytest
+from since import has_feature, needs
 
 import pycurlcb
 import pycurlcb._callbacks
@@ -168,7 +169,7 @@ def test_option_table_has_every_type() -> None:
     assert OPTIONS[pycurlcb.URL].type is OptType.STRING
     assert OPTIONS[pycurlcb.HTTPHEADER].type is OptType.SLIST
     assert OPTIONS[pycurlcb.MAXFILESIZE_LARGE].type is OptType.OFF_T
-    assert OPTIONS[pycurlcb.CAINFO_BLOB].type is OptType.BLOB
+    assert OPTIONS[pycurlcb.SSLCERT_BLOB].type is OptType.BLOB  # libcurl 7.71.0
     assert OPTIONS[pycurlcb.PRIVATE].type is OptType.OBJECT
     assert OPTIONS[pycurlcb.WRITEFUNCTION].type is OptType.FUNCTION
     assert pycurlcb.Opt.URL == pycurlcb.URL
@@ -224,6 +225,15 @@ def test_every_plain_option_accepts_its_type_and_refuses_others() -> None:
     assert len(refused_by_libcurl) < len(specs) // 6, refused_by_libcurl
 
 
+#: Callbacks pycurlcb supports that a libcurl built without their feature refuses
+#: (E_UNKNOWN_OPTION): True where the loaded libcurl lacks it.
+_BUILT_WITHOUT = {
+    "SSH_KEYFUNCTION": "libssh2" not in pycurlcb.version,
+    "HSTSREADFUNCTION": not has_feature("HSTS"),
+    "HSTSWRITEFUNCTION": not has_feature("HSTS"),
+}
+
+
 def test_function_options_beyond_the_supported_ones_are_unknown_options() -> None:
     """Every callback of the table is settable; the other FUNCTION options
     (CONV_*, INTERLEAVE, SSL_CTX ...) are refused as pycurlcb.error
@@ -238,7 +248,12 @@ def test_function_options_beyond_the_supported_ones_are_unknown_options() -> Non
             continue
         with pycurlcb.Curl() as c, warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # PROGRESS/IOCTLFUNCTION
-            if spec.name in supported:
+            if spec.name in supported and _BUILT_WITHOUT.get(spec.name):
+                try:  # libcurl knows the option only when built with the feature
+                    c.setopt(spec.id, lambda *args: None)
+                except pycurlcb.error as exc:
+                    assert exc.args[0] == pycurlcb.E_UNKNOWN_OPTION
+            elif spec.name in supported:
                 c.setopt(spec.id, lambda *args: None)
             else:
                 refused.append(spec.name)
@@ -378,6 +393,10 @@ def test_slist_option_resolve(httpserver: Any) -> None:
     assert _fetch(url, RESOLVE=[f"pycurlcb-test.invalid:{port}:127.0.0.1"]) == b"resolved"
 
 
+needs_cainfo_blob = needs("CAINFO_BLOB", "7.77.0")
+
+
+@needs_cainfo_blob
 def test_blob_option_cainfo_blob(tls_server: Any) -> None:
     pem = pathlib.Path(tls_server.ca_file).read_bytes()
     c, body = _curl(tls_server.url)
@@ -389,6 +408,7 @@ def test_blob_option_cainfo_blob(tls_server: Any) -> None:
     assert body.getvalue() == tls_server.body
 
 
+@needs_cainfo_blob
 def test_blob_option_with_a_wrong_ca_fails_verification(tls_server: Any) -> None:
     import trustme
 
@@ -572,7 +592,7 @@ def test_xferinfo_returning_nonzero_aborts(http_url: str) -> None:
         ("HTTPHEADER", 5, "setopt(HTTPHEADER) expects a list or tuple"),
         ("HTTPHEADER", [5], "list items must be byte strings or Unicode strings with ASCII "
                             "code points only"),
-        ("CAINFO_BLOB", 5, "blob option value must be a byte string"),
+        pytest.param("CAINFO_BLOB", 5, "blob option value must be a byte string", marks=needs_cainfo_blob),
         ("POSTFIELDS", 5, "integers are not supported for this option"),
         ("POSTFIELDS", ["a"], "setopt(POSTFIELDS) expects str or bytes"),
         ("WRITEFUNCTION", 5, "setopt(WRITEFUNCTION) expects a callable"),
@@ -596,7 +616,7 @@ def test_wrong_type_is_typeerror(name: str, value: Any, expected: str) -> None:
 @pytest.mark.parametrize(
     "name, value",
     [("URL", "http://exämple/"), ("USERAGENT", "agent \u2603"), ("HTTPHEADER", ["X-A: \xe9"]),
-     ("CAINFO_BLOB", "\xe9"), ("POSTFIELDS", "\xe9=1")],
+     pytest.param("CAINFO_BLOB", "\xe9", marks=needs_cainfo_blob), ("POSTFIELDS", "\xe9=1")],
 )
 def test_str_values_are_ascii_only(name: str, value: Any) -> None:
     """As pycurl 7.49: a str is encoded as ASCII; bytes pass through."""
@@ -607,6 +627,7 @@ def test_str_values_are_ascii_only(name: str, value: Any) -> None:
         c.setopt(getattr(pycurlcb, name), encoded)
 
 
+@needs_cainfo_blob
 def test_blob_option_takes_an_ascii_str(tls_server: Any) -> None:
     pem = pathlib.Path(tls_server.ca_file).read_text("ascii")
     assert _fetch(tls_server.url, CAINFO_BLOB=pem) == tls_server.body
@@ -1415,7 +1436,10 @@ def _upload_redirected(c: pycurlcb.Curl, fast_server: Any) -> None:
     c.setopt(pycurlcb.WRITEFUNCTION, lambda b: None)
 
 
-@pytest.mark.parametrize("name", ["PREREQFUNCTION", "RESOLVER_START_FUNCTION"])
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param("PREREQFUNCTION", marks=needs("PREREQFUNCTION", "7.80.0")), "RESOLVER_START_FUNCTION"],
+)
 def test_silent_callbacks_returning_beyond_an_int_raise_returnoverflow(
     name: str, fast_server: Any
 ) -> None:

@@ -212,7 +212,10 @@ option_ids = st.one_of(
     st.floats(),
 )
 # the flat names of the excluded options must never be drawn as plain ints either
-_EXCLUDED_IDS = {int(getattr(pycurlcb, name)) for name in FILE_AT_SETOPT_OR_CLEANUP}
+# (HSTS is libcurl 7.74+: an older libcurl has no such option, nothing to exclude)
+_EXCLUDED_IDS = {
+    int(getattr(pycurlcb, name)) for name in FILE_AT_SETOPT_OR_CLEANUP if hasattr(pycurlcb, name)
+}
 option_ids = option_ids.filter(lambda o: not (type(o) is int and o in _EXCLUDED_IDS))
 
 #: What setopt may raise for a bad option or value (pycurl 7.49): TypeError,
@@ -696,7 +699,9 @@ PERFORM_OPTIONS = [
     "MAXCONNECTS", "MAXAGE_CONN", "MAXLIFETIME_CONN", "CERTINFO", "FILETIME", "TIMECONDITION",
     "TIMEVALUE", "TIMEVALUE_LARGE", "NOPROGRESS",
 ]
-perform_option = st.sampled_from([int(getattr(pycurlcb, name)) for name in PERFORM_OPTIONS])
+# AWS_SIGV4 (7.75) and MAXLIFETIME_CONN (7.80) are left out where the libcurl predates them
+perform_option = st.sampled_from([int(getattr(pycurlcb, name)) for name in PERFORM_OPTIONS
+                                  if hasattr(pycurlcb, name)])
 perform_value = st.one_of(
     values, st.integers(-2, 5), st.sampled_from(["GET", "POST", "HEAD", "X", "bytes=0-10", "5-", "a:b"]),
     st.lists(st.sampled_from(["X-A: 1", "Expect:", "Host: x", "Content-Length: 3", ":", "Y;"]), max_size=3),

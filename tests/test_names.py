@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -57,7 +58,10 @@ def test_generated_table_is_current() -> None:
     """tools/gen_pycurl_names.py over pycurl's module.c gives the committed file, byte for byte."""
     if not MODULE_C.exists():
         pytest.skip(f"pycurl's source is not at {MODULE_C} (the regeneration check needs it)")
-    spec = importlib.util.spec_from_file_location("gen_pycurl_names", ROOT / "tools" / "gen_pycurl_names.py")
+    generator = ROOT / "tools" / "gen_pycurl_names.py"
+    if not generator.exists():  # a copy of tests/ without the checkout (tools/matrix.py)
+        pytest.skip(f"the generator is not at {generator} (the regeneration check needs it)")
+    spec = importlib.util.spec_from_file_location("gen_pycurl_names", generator)
     assert spec is not None and spec.loader is not None
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
@@ -120,10 +124,21 @@ def test_version_is_pycurls_with_ours_appended() -> None:
 def test_compile_libcurl_version_num_is_the_headers() -> None:
     assert pycurlcb.COMPILE_LIBCURL_VERSION_NUM == lib.LIBCURL_VERSION_NUM
     assert pycurlcb.COMPILE_LIBCURL_VERSION_NUM <= pycurlcb.LIBCURL_VERSION_NUM
-    config = shutil.which("curl-config")
-    if config:  # the header this checkout builds against, asked independently
-        vernum = subprocess.run([config, "--vernum"], capture_output=True, text=True, check=True)
-        assert pycurlcb.COMPILE_LIBCURL_VERSION_NUM == int(vernum.stdout, 16)
+
+
+def test_compile_libcurl_version_num_is_the_build_curl_config() -> None:
+    """The headers' version, asked independently of the module: the curl-config
+    the build used ($PYCURLCB_CURL_CONFIG, else curl-config on PATH, as build_ffi.py)."""
+    config = os.environ.get("PYCURLCB_CURL_CONFIG")
+    if not config:
+        if Path(pycurlcb.__file__).resolve().parent != ROOT / "pycurlcb":
+            pytest.skip("pycurlcb is not this checkout's (installed from a wheel?): the curl-config "
+                        "that built it is not known; set PYCURLCB_CURL_CONFIG to check it")
+        config = shutil.which("curl-config")
+        if not config:
+            pytest.skip("no curl-config on PATH")
+    vernum = subprocess.run([config, "--vernum"], capture_output=True, text=True, check=True)
+    assert pycurlcb.COMPILE_LIBCURL_VERSION_NUM == int(vernum.stdout, 16)
 
 
 def test_compile_py_version_hex() -> None:

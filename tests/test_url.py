@@ -11,6 +11,7 @@ import weakref
 
 import pytest
 from servers import FastServer
+from since import VERSION_NUM, needs_version, version_num
 
 import pycurlcb
 from pycurlcb import Curl, CurlUrl, UrlError
@@ -218,9 +219,21 @@ def test_one_url_from_several_threads() -> None:
     assert seen <= hosts and u.host in hosts
 
 
+@needs_version("7.80.0", "curl_url_strerror")
 def test_url_strerror() -> None:
     assert pycurlcb.url_strerror(0) == "No error"
     assert pycurlcb.url_strerror(99999)
+    with pytest.raises(TypeError):
+        pycurlcb.url_strerror("0")  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(VERSION_NUM >= version_num("7.80.0"), reason="libcurl 7.80.0+ has curl_url_strerror")
+def test_url_strerror_without_curl_url_strerror_is_the_code_name() -> None:
+    assert pycurlcb.url_strerror(0) == "CURLUE_OK"
+    assert pycurlcb.url_strerror(3) == "CURLUE_MALFORMED_INPUT"
+    assert pycurlcb.url_strerror(99999) == "CURLUE_99999"
+    with pytest.raises(UrlError, match=r"setpart\(UPART_URL\): CURLUE_"):
+        CurlUrl("this is not a url")
     with pytest.raises(TypeError):
         pycurlcb.url_strerror("0")  # type: ignore[arg-type]
 

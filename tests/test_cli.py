@@ -123,7 +123,8 @@ def test_verbose_adds_libcurl_debug_lines(
     code, out, _ = run(capsys, "-v", http_url)
     assert code == 0
     debug = "\n".join(lines_of(out, "debug"))
-    assert "* Connected to 127.0.0.1" in debug
+    # libcurl's wording: "Connected to" (up to 8.x), "Established connection to" (8.21.0)
+    assert re.search(r"^.*\* (Connected to|Established connection to) 127\.0\.0\.1", debug, re.M), debug
     assert "> GET /hello HTTP/1.1" in debug
     assert "< HTTP/1.1 200" in debug or "< HTTP/1.0 200" in debug
 
@@ -450,18 +451,23 @@ def test_parallel_without_urls_fetches_n_paths_of_the_embedded_server(
         assert re.search(rf"^\[{n}\] http://127\.0\.0\.1:\d+/p{n}$", out, re.M), out
     assert len([line for line in out.splitlines() if line.startswith("status 200")]) == 20
     summary = out.splitlines()[-1]
-    assert re.fullmatch(
-        r"20 transfers, 0 failed, 20 sockets opened, [\d.]+ ms in all, \d+ transfers/s "
+    m = re.fullmatch(
+        r"20 transfers, 0 failed, (\d+) sockets opened, [\d.]+ ms in all, \d+ transfers/s "
         r"\(at most 20 at a time\)",
         summary,
-    ), summary
+    )
+    assert m, summary
+    # Usually one connection each; a libcurl may finish an early transfer
+    # before a later one starts and reuse its connection (seen on 7.73.0).
+    assert 1 <= int(m.group(1)) <= 20, summary
 
 
 def test_parallel_summary_only(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "--parallel", "30", "--summary")
     assert code == 0 and err == ""
     (summary,) = out.splitlines()
-    assert summary.startswith("30 transfers, 0 failed, 30 sockets opened, ")
+    m = re.match(r"30 transfers, 0 failed, (\d+) sockets opened, ", summary)
+    assert m and 1 <= int(m.group(1)) <= 30, summary  # connections may be reused
 
 
 def test_summary_of_one_transfer(capsys: pytest.CaptureFixture[str], http_url: str) -> None:
@@ -495,9 +501,10 @@ def test_parallel_failures_one_line_each(
     lines = err.splitlines()
     assert len(lines) == 2, lines
     for n, line in zip((2, 3), lines):
-        head = f"pycurlcb: [{n}] (7) CURLE_COULDNT_CONNECT: Failed to connect to 127.0.0.1 port "
-        head += str(refusing_port)
-        assert re.fullmatch(re.escape(head) + after + ": .+", line), line
+        head = re.escape(f"pycurlcb: [{n}] (7) CURLE_COULDNT_CONNECT: Failed to connect to 127.0.0.1")
+        # "127.0.0.1 port N" up to 8.x; recent 8.x releases (8.21.0) say "127.0.0.1:N"
+        head += f"( port |:){refusing_port}"
+        assert re.fullmatch(head + after + ": .+", line), line
     assert out.startswith("3 transfers, 2 failed, ")
 
 

@@ -165,8 +165,9 @@ def driven_multi(**kwargs: Any) -> Iterator[tuple[CurlMulti, SelectorDriver]]:
 def run_isolated(code: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a child interpreter with this checkout first on sys.path.
 
-    The child gets ``serve(body)`` (a threaded HTTP/1.1 server on 127.0.0.1
-    returning its URL) and ``make_curl``; it prints its results as JSON lines.
+    The child gets ``serve()`` (a threaded HTTP/1.1 server on 127.0.0.1
+    answering each path with its path, after ``_H.delay`` seconds; returns its
+    URL) and ``make_curl``; it prints its results as JSON lines.
     """
     prelude = textwrap.dedent(
         """
@@ -176,7 +177,9 @@ def run_isolated(code: str, timeout: float = 30) -> subprocess.CompletedProcess[
 
         class _H(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            delay = 0.0  # seconds before each answer
             def do_GET(self):
+                time.sleep(self.delay)
                 body = self.path.encode()
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
@@ -1060,6 +1063,9 @@ def test_exception_in_socket_callback_others_complete() -> None:
     proc = run_isolated(
         """
         import selectors
+        # slow answers: libcurl must wait on the sockets, so the socket callback
+        # runs (up to 7.81 an at-once answer may complete without it)
+        _H.delay = 0.05
         base = serve()
         sel = selectors.DefaultSelector()
         deadline = [None]

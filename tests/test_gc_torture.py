@@ -369,6 +369,10 @@ def test_gc_inside_callbacks_of_async_transfers() -> None:
                     c = Curl()
                     socks.install(c)
                     c.setopt(pycurlcb.URL, BASE + "/body/%d" % (500 + i))
+                    # a connection each: up to libcurl 7.81 one socket_action
+                    # may run a transfer to loopback to its end before the next
+                    # starts, which then reuses its connection
+                    c.setopt(pycurlcb.FRESH_CONNECT, 1)
                     c.setopt(pycurlcb.WRITEFUNCTION,
                              lambda data, s=sinks[i]: (Garbage(), gc.collect(), s.append(data)) and None)
                     futs.append(am.add_handle(c))

@@ -33,12 +33,22 @@ from typing import Any, Callable
 
 import pytest
 from servers import FixedBodyHandler, StdlibServer
+from werkzeug import Response
 
 import pycurlcb
 from pycurlcb import Curl, CurlMulti
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT = 10.0  # seconds a driven loop may take before the test fails
+LIBCURL = pycurlcb.version_info()[2]
+#: The code of MultiError for a multi callback's failure: CURLM_ABORTED_BY_CALLBACK,
+#: which libcurl has (and pycurlcb exports as E_MULTI_ABORTED_BY_CALLBACK) from
+#: 7.81.0; pycurlcb reports with the same number (11) on older ones.
+E_MULTI_ABORTED = pycurlcb.errors.MULTI_ABORTED_BY_CALLBACK
+#: Its name: before 7.81.0 libcurl has no name for 11, and pycurlcb names a
+#: CURLMcode it does not know ``CURLM_<n>``.
+E_MULTI_ABORTED_NAME = "CURLM_ABORTED_BY_CALLBACK" if LIBCURL >= 0x075100 else "CURLM_11"
+SLOW_S = 0.1  # seconds the slow_url fixture waits before answering
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -155,8 +165,9 @@ def driven_multi(**kwargs: Any) -> Iterator[tuple[CurlMulti, SelectorDriver]]:
 def run_isolated(code: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a child interpreter with this checkout first on sys.path.
 
-    The child gets ``serve(body)`` (a threaded HTTP/1.1 server on 127.0.0.1
-    returning its URL) and ``make_curl``; it prints its results as JSON lines.
+    The child gets ``serve()`` (a threaded HTTP/1.1 server on 127.0.0.1
+    answering each path with its path, after ``_H.delay`` seconds; returns its
+    URL) and ``make_curl``; it prints its results as JSON lines.
     """
     prelude = textwrap.dedent(
         """
@@ -166,7 +177,9 @@ def run_isolated(code: str, timeout: float = 30) -> subprocess.CompletedProcess[
 
         class _H(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            delay = 0.0  # seconds before each answer
             def do_GET(self):
+                time.sleep(self.delay)
                 body = self.path.encode()
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
@@ -175,8 +188,14 @@ def run_isolated(code: str, timeout: float = 30) -> subprocess.CompletedProcess[
             def log_message(self, *a):
                 pass
 
+        class _Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                # a transfer pycurlcb aborted: the client reset the connection
+                if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+                    super().handle_error(request, client_address)
+
         def serve():
-            srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _H)
+            srv = _Server(("127.0.0.1", 0), _H)
             srv.daemon_threads = True
             threading.Thread(target=srv.serve_forever, daemon=True).start()
             return "http://127.0.0.1:%d" % srv.server_address[1]
@@ -293,6 +312,25 @@ def counting_server() -> Iterator[CountingServer]:
 
 
 @pytest.fixture
+def slow_url(httpserver: Any) -> str:
+    """``http://127.0.0.1:PORT/slow``: answers GET with 200 and ``b"hello"`` after
+    SLOW_S seconds.
+
+    For the tests that need libcurl to wait on the transfer's socket: up to
+    libcurl 7.81 a transfer to the at-once-answering ``http_url`` may connect,
+    send, read the answer and finish inside one socket_action call, without
+    ever calling the socket callback.
+    """
+
+    def answer(request: Any) -> Any:
+        time.sleep(SLOW_S)
+        return Response(b"hello")
+
+    httpserver.expect_request("/slow").respond_with_handler(answer)
+    return str(httpserver.url_for("/slow"))
+
+
+@pytest.fixture
 def keepalive_url() -> Iterator[str]:
     """An HTTP/1.1 keep-alive URL answering ``b"counted"`` at once.
 
@@ -332,7 +370,11 @@ def test_constants_have_libcurl_values() -> None:
         "M_MAX_CONCURRENT_STREAMS": 16,
     }
     assert {name: getattr(pycurlcb, name) for name in expected} == expected
-    assert pycurlcb.E_MULTI_ABORTED_BY_CALLBACK == 11
+    assert E_MULTI_ABORTED == 11
+    if LIBCURL >= 0x075100:
+        assert pycurlcb.E_MULTI_ABORTED_BY_CALLBACK == 11
+    else:  # CURLM_ABORTED_BY_CALLBACK is libcurl 7.81.0's: not in older headers
+        assert not hasattr(pycurlcb, "E_MULTI_ABORTED_BY_CALLBACK")
 
 
 # ---------------------------------------------------------------------------
@@ -529,9 +571,9 @@ def test_socket_action_loop_fetches_and_reports_shapes(http_paths: Callable[...,
             c.close()
 
 
-def test_socket_callback_signature_and_timer_argument(http_url: str) -> None:
+def test_socket_callback_signature_and_timer_argument(slow_url: str) -> None:
     with driven_multi() as (m, d):
-        c = make_curl(http_url)
+        c = make_curl(slow_url)
         m.add_handle(c)
         d.run(1)
         sockets = [e for e in d.events if e[0] == "socket"]
@@ -554,7 +596,7 @@ def test_socket_callback_signature_and_timer_argument(http_url: str) -> None:
         c.close()
 
 
-def test_socket_callback_receives_the_multi_object(http_url: str) -> None:
+def test_socket_callback_receives_the_multi_object(slow_url: str) -> None:
     with driven_multi() as (m, d):
         seen: list[Any] = []
         inner = d.on_socket
@@ -564,7 +606,7 @@ def test_socket_callback_receives_the_multi_object(http_url: str) -> None:
             inner(what, fd, multi, socketp)
 
         m.setopt(pycurlcb.M_SOCKETFUNCTION, on_socket)
-        c = make_curl(http_url)
+        c = make_curl(slow_url)
         m.add_handle(c)
         d.run(1)
         assert seen and all(x is m for x in seen)
@@ -607,7 +649,7 @@ def test_timeout_returns_milliseconds(http_url: str) -> None:
     c.close()
 
 
-def test_assign_in_callback_is_seen_from_the_next_callback(http_url: str) -> None:
+def test_assign_in_callback_is_seen_from_the_next_callback(slow_url: str) -> None:
     with driven_multi() as (m, d):
 
         class State:
@@ -624,7 +666,7 @@ def test_assign_in_callback_is_seen_from_the_next_callback(http_url: str) -> Non
             inner(what, fd, multi, socketp)
 
         m.setopt(pycurlcb.M_SOCKETFUNCTION, on_socket)
-        c = make_curl(http_url)
+        c = make_curl(slow_url)
         m.add_handle(c)
         d.run(1)
         by_fd: dict[int, list[Any]] = {}
@@ -806,29 +848,66 @@ def test_fdset_lists_the_transfer_socket(silent_server: Any) -> None:
 # the socket callback returning -1
 
 
-def test_socket_callback_returning_minus_one_aborts(http_paths: Any) -> None:
-    sinks: list[list[bytes]] = [[], []]
-    curls = [make_curl(url, s) for (url, _), s in zip(http_paths(2), sinks)]
+def test_socket_callback_returning_minus_one_aborts(http_paths: Any, slow_url: str) -> None:
     calls: list[int] = []
 
     def on_socket(what: int, fd: int, multi: Any, socketp: Any) -> int:
         calls.append(what)
         return -1
 
+    if LIBCURL < 0x075100:
+        # Before 7.81.0 libcurl ignores what the socket callback returns
+        # (CURLMOPT_SOCKETFUNCTION(3) of 7.76.1: the callback returns 0): the
+        # transfers go on and complete.
+        sinks: list[list[bytes]] = [[], []]
+        with driven_multi() as (m, d):
+            inner = d.on_socket
+
+            def on_socket_driven(what: int, fd: int, multi: Any, socketp: Any) -> int:
+                calls.append(what)
+                inner(what, fd, multi, socketp)
+                return -1
+
+            m.setopt(pycurlcb.M_SOCKETFUNCTION, on_socket_driven)
+            curls = [make_curl(slow_url, s) for s in sinks]
+            for c in curls:
+                m.add_handle(c)
+            d.run(2)
+            assert calls  # the socket callback did run, and return -1
+            assert [d.done[c] for c in curls] == [(0, ""), (0, "")]
+            for c in curls:
+                m.remove_handle(c)
+        assert sinks == [[b"hello"], [b"hello"]]
+        for c in curls:
+            c.close()
+        return
+
+    if LIBCURL < 0x075800:
+        # the slow server: the first socket_action must call the socket
+        # callback (7.81 may finish an at-once answer without calling it)
+        urls = [slow_url, slow_url]
+    else:
+        urls = [url for url, _ in http_paths(2)]
+    sinks = [[], []]
+    curls = [make_curl(url, s) for url, s in zip(urls, sinks)]
     with CurlMulti() as m:
         m.setopt(pycurlcb.M_SOCKETFUNCTION, on_socket)
         m.setopt(pycurlcb.M_TIMERFUNCTION, lambda ms: None)
         for c in curls:
             m.add_handle(c)
-        if pycurlcb.version_info()[2] < 0x080000:
+        if LIBCURL < 0x080000:
             with pytest.raises(pycurlcb.error) as info:
                 m.socket_action(pycurlcb.SOCKET_TIMEOUT, 0)
-            # libcurl 7.88.1 gives CURLM_ABORTED_BY_CALLBACK (11).
+            # libcurl 7.81.0 to 7.88.1 give CURLM_ABORTED_BY_CALLBACK (11).
             assert isinstance(info.value, pycurlcb.MultiError)
             assert info.value.code == pycurlcb.E_MULTI_ABORTED_BY_CALLBACK == 11
             assert info.value.name == "CURLM_ABORTED_BY_CALLBACK"
             assert info.value.args[0] == 11
-            assert calls == [pycurlcb.POLL_OUT]  # the first connect; no transfer went on
+            # The first socket: no transfer went on.  7.88.1 calls it for the
+            # connect (POLL_OUT); 7.81 completes the connect to loopback and
+            # sends the request in that same call, then waits to read.
+            first = pycurlcb.POLL_OUT if LIBCURL >= 0x075800 else pycurlcb.POLL_IN
+            assert calls == [first]
             # With two or more transfers added, libcurl 7.88.1 segfaults in
             # the next curl_multi_socket_action (a plain-C program does too),
             # so pycurlcb does not call libcurl again: a clear MultiError.
@@ -873,20 +952,20 @@ def test_socket_callback_returning_minus_one_aborts(http_paths: Any) -> None:
 
 def _assert_aborted_by(exc: BaseException, cause: BaseException | None) -> None:
     assert type(exc) is pycurlcb.MultiError
-    assert exc.args[0] == exc.code == pycurlcb.E_MULTI_ABORTED_BY_CALLBACK == 11
-    assert exc.name == "CURLM_ABORTED_BY_CALLBACK"
+    assert exc.args[0] == exc.code == E_MULTI_ABORTED == 11
+    assert exc.name == E_MULTI_ABORTED_NAME
     assert exc.__cause__ is cause
 
 
 def test_exception_in_socket_callback_is_raised_by_socket_action(
-    http_url: str, capfd: pytest.CaptureFixture[str]
+    slow_url: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
     boom = RuntimeError("socket callback failed")
 
     def on_socket(what: int, fd: int, multi: Any, socketp: Any) -> None:
         raise boom
 
-    c = make_curl(http_url)
+    c = make_curl(slow_url)
     with CurlMulti() as m:
         m.setopt(pycurlcb.M_SOCKETFUNCTION, on_socket)
         m.setopt(pycurlcb.M_TIMERFUNCTION, lambda ms: None)
@@ -906,10 +985,10 @@ def test_exception_in_socket_callback_is_raised_by_socket_action(
 
 
 @pytest.mark.parametrize("value", ["bogus", 1.5, 2**40])
-def test_bad_return_of_the_socket_callback(http_url: str, value: Any) -> None:
+def test_bad_return_of_the_socket_callback(slow_url: str, value: Any) -> None:
     """Not an int: TypeError; an int beyond a C int: OverflowError; each the
     cause of the MultiError."""
-    c = make_curl(http_url)
+    c = make_curl(slow_url)
     with CurlMulti() as m:
         m.setopt(pycurlcb.M_SOCKETFUNCTION, lambda what, fd, multi, socketp: value)
         m.setopt(pycurlcb.M_TIMERFUNCTION, lambda ms: None)
@@ -984,6 +1063,9 @@ def test_exception_in_socket_callback_others_complete() -> None:
     proc = run_isolated(
         """
         import selectors
+        # slow answers: libcurl must wait on the sockets, so the socket callback
+        # runs (up to 7.81 an at-once answer may complete without it)
+        _H.delay = 0.05
         base = serve()
         sel = selectors.DefaultSelector()
         deadline = [None]
@@ -1206,7 +1288,7 @@ def test_curl_whose_add_handle_raised_is_left_consistent(http_url: str) -> None:
 @pytest.mark.parametrize("exc_type", [KeyboardInterrupt, SystemExit])
 @pytest.mark.parametrize("where", ["socket", "timer"])
 def test_keyboardinterrupt_in_a_multi_callback_is_raised_as_itself(
-    http_url: str, where: str, exc_type: type[BaseException]
+    slow_url: str, where: str, exc_type: type[BaseException]
 ) -> None:
     exc = exc_type("stop")
     fail = [True]
@@ -1216,7 +1298,7 @@ def test_keyboardinterrupt_in_a_multi_callback_is_raised_as_itself(
             fail[0] = False
             raise exc
 
-    c = make_curl(http_url)
+    c = make_curl(slow_url)
     with CurlMulti() as m:
         m.setopt(pycurlcb.M_SOCKETFUNCTION, raising if where == "socket" else lambda *a: None)
         m.setopt(pycurlcb.M_TIMERFUNCTION, raising if where == "timer" else lambda ms: None)

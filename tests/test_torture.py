@@ -641,7 +641,7 @@ def test_raise_at_every_call_of_a_multi_callback(
         else:
             assert_raised_for(raised, exc, pycurlcb.MultiError)
             if isinstance(exc, Exception):
-                assert raised.args[0] == pycurlcb.E_MULTI_ABORTED_BY_CALLBACK
+                assert raised.args[0] == pycurlcb.errors.MULTI_ABORTED_BY_CALLBACK
         assert fn.calls >= i + 1
         if which == "timer":
             # libcurl never saw the exception: only a Curl being added when it

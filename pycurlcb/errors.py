@@ -51,6 +51,7 @@ URL_CODE_NAMES: dict[int, str] = _names("CURLUE_")
 #: CURLM_ABORTED_BY_CALLBACK, which libcurl has from 7.81.0; older ones have no
 #: code for it, and pycurlcb reports its own multi callbacks' failures with it.
 MULTI_ABORTED_BY_CALLBACK: int = getattr(lib, "CURLM_ABORTED_BY_CALLBACK", 11)
+MULTI_CODE_NAMES.setdefault(MULTI_ABORTED_BY_CALLBACK, "CURLM_ABORTED_BY_CALLBACK")
 
 
 class error(Exception):  # noqa: N801 - pycurl's name

@@ -47,7 +47,7 @@ LIBCURL = pycurlcb.version_info()[2]
 E_MULTI_ABORTED = pycurlcb.errors.MULTI_ABORTED_BY_CALLBACK
 #: Its name: before 7.81.0 libcurl has no name for 11, and pycurlcb names a
 #: CURLMcode it does not know ``CURLM_<n>``.
-E_MULTI_ABORTED_NAME = "CURLM_ABORTED_BY_CALLBACK" if LIBCURL >= 0x075100 else "CURLM_11"
+E_MULTI_ABORTED_NAME = "CURLM_ABORTED_BY_CALLBACK"  # also before 7.81.0, where the code is pycurlcb's 11
 SLOW_S = 0.1  # seconds the slow_url fixture waits before answering
 
 # ---------------------------------------------------------------------------
@@ -445,6 +445,11 @@ LONG_OPTIONS = [m for m in pycurlcb.MOpt if m < 10000]
 
 
 def test_long_options_are_the_ones_in_the_header() -> None:
+    # long options of libcurl releases after 8.5: QUICK_EXIT, NETWORK_CHANGED,
+    # RESOLVE_THREADS_MAX (8.21.0 has them), where the headers have them
+    newer = {
+        n for n in ("QUICK_EXIT", "NETWORK_CHANGED", "RESOLVE_THREADS_MAX") if n in pycurlcb.MOpt.__members__
+    }
     assert {m.name for m in LONG_OPTIONS} == {
         "PIPELINING",
         "MAXCONNECTS",
@@ -452,7 +457,7 @@ def test_long_options_are_the_ones_in_the_header() -> None:
         "MAX_PIPELINE_LENGTH",
         "MAX_TOTAL_CONNECTIONS",
         "MAX_CONCURRENT_STREAMS",
-    }
+    } | newer
 
 
 @pytest.mark.parametrize("option", LONG_OPTIONS, ids=lambda m: m.name)
@@ -590,7 +595,9 @@ def test_socket_callback_signature_and_timer_argument(slow_url: str) -> None:
             assert socketp is None  # nothing assigned
         for _, ms in timers:
             assert type(ms) is int
-        assert timers[-1][1] == -1  # the last transfer done: delete the timer
+        if not 0x080500 <= pycurlcb.version_info()[2] < 0x080600:
+            # the last transfer done: delete the timer (libcurl 8.5.x leaves it set)
+            assert timers[-1][1] == -1
         assert sockets[-1][1] == pycurlcb.POLL_REMOVE
         m.remove_handle(c)
         c.close()
@@ -1071,8 +1078,11 @@ def test_exception_in_socket_callback_others_complete() -> None:
         deadline = [None]
         boom = RuntimeError("once")
         fail = [True]
+        # libcurl 8.21 may first call the socket callback for a socket of its
+        # own (no transfer's): fail on the first call for a transfer's socket
+        transfer_fds = set()
         def on_socket(what, fd, multi, socketp):
-            if fail[0]:
+            if fail[0] and fd in transfer_fds:
                 fail[0] = False
                 raise boom
             if what == pycurlcb.POLL_REMOVE:
@@ -1092,6 +1102,7 @@ def test_exception_in_socket_callback_others_complete() -> None:
         sinks = [[] for _ in range(3)]
         curls = [make_curl(base + "/p%d" % i, sinks[i]) for i in range(3)]
         for c in curls:
+            c.setopt(pycurlcb.SOCKOPTFUNCTION, lambda fd, purpose: transfer_fds.add(fd) or 0)
             m.add_handle(c)
         raised = []
         done = {}
@@ -1342,7 +1353,10 @@ def test_exception_in_write_callback_fails_only_that_transfer(
         d.run(4)  # no socket_action raises
         code, message = d.done[bad]
         assert code == pycurlcb.E_WRITE_ERROR
-        assert message == "Failure writing output to destination"
+        # libcurl's text for E_WRITE_ERROR: "client returned ERROR on write of N bytes" on 8.21.0
+        assert message == "Failure writing output to destination" or message.startswith(
+            "client returned ERROR on write"
+        )
         assert bad.callback_error is boom
         for i, c in enumerate(curls):
             if c is not bad:

@@ -24,7 +24,7 @@ freed memory.
 Lifetimes: libcurl may call CLOSESOCKETFUNCTION after the Curl is closed, from
 the connection cache of a multi handle (curl/curl#17816).  The opensocket and
 closesocket trampolines are therefore installed together and count the
-sockets they open and close (``live``); the state of a Curl closed while
+sockets they open and close (``fds``); the state of a Curl closed while
 sockets it opened are still alive is kept in ``_ORPHANS``, registered, until
 the last of them is closed.
 """
@@ -225,7 +225,12 @@ class EasyCallbacks(State):
     def _release_callbacks(self, clientp: Any) -> None:
         """The Curl is closed: stay registered while libcurl holds sockets it opened."""
         key = _STATES.get(clientp)
-        if key is not None and key.live > 0:
+        if key is not None:
+            # libcurl 7.88.1 closes the socket of a transfer removed while it
+            # connects without calling CLOSESOCKETFUNCTION: forget the sockets
+            # that are gone (the fd closed, or its number now another socket's).
+            key.fds = {fd: ino for fd, ino in key.fds.items() if _socket_inode(fd) == ino}
+        if key is not None and key.fds:
             self._orphan = clientp
             _ORPHANS.add(self)
         else:
@@ -288,20 +293,28 @@ _DISABLED = _Disabled()
 
 class Key:
     """What a clientp stands for: a weak reference to its state, and the sockets
-    opened through it that libcurl has not closed yet (``live``).
+    opened through it that libcurl has not closed yet (``fds``).
 
-    The count lives here, in the registry, not on the state: the collector may
-    clear the weak reference of a state in a garbage cycle before a multi or
-    share of the same cycle closes the state's sockets, and the count must
-    still come down then (or the Curl would wait for them as an orphan
-    forever).
+    They live here, in the registry, not on the state: the collector may clear
+    the weak reference of a state in a garbage cycle before a multi or share
+    of the same cycle closes the state's sockets, and the set must still empty
+    then (or the Curl would wait for them as an orphan forever).
     """
 
-    __slots__ = ("ref", "live")
+    __slots__ = ("ref", "fds")
 
     def __init__(self, state: State) -> None:
         self.ref = weakref.ref(state)
-        self.live = 0
+        #: fd -> the socket's inode when opened (which socket the number was)
+        self.fds: dict[int, int] = {}
+
+
+def _socket_inode(fd: int) -> int:
+    """The inode of the socket ``fd`` is now (sockets have unique ones), -1 if closed."""
+    try:
+        return os.fstat(fd).st_ino
+    except OSError:
+        return -1
 
 
 #: clientp -> its Key.
@@ -724,7 +737,7 @@ def _opensocket(state: EasyCallbacks, clientp: Any, purpose: int, address: Any) 
     if fd != SOCKET_BAD:
         key = _STATES.get(clientp)
         if key is not None:
-            key.live += 1
+            key.fds[fd] = _socket_inode(fd)
     return fd
 
 
@@ -775,8 +788,8 @@ def _closesocket(state: EasyCallbacks, clientp: Any, fd: int) -> int:
     finally:
         key = _STATES.get(clientp)
         if key is not None:
-            key.live -= 1
-            if state._orphan is not None and key.live <= 0:
+            key.fds.pop(fd, None)
+            if state._orphan is not None and not key.fds:
                 _ORPHANS.discard(state)
                 unregister(state._orphan)
                 state._orphan = None

@@ -44,7 +44,8 @@ class Handle:
         try:
             self.close()  # reports what callbacks raise itself
         except BaseException as exc:  # noqa: B036 - nowhere to raise to from a finaliser
-            report_unraisable(exc, f"{type(self).__name__}.__del__", self)
+            if report_unraisable is not None:  # None: the interpreter is exiting
+                report_unraisable(exc, f"{type(self).__name__}.__del__", self)
 
     def __enter__(self: _T) -> _T:
         return self

@@ -141,17 +141,29 @@ def register_setter(
     _OBJECT_SETTERS[option] = (setter, unsetter)
 
 
-def _release(e: Any) -> None:
+#: struct pcb_easy -> its clientp, for _release (which only gets the struct).
+_KEYS: dict[Any, Any] = {}
+
+
+def _release(
+    e: Any,
+    keys: dict[Any, Any] = _KEYS,
+    as_ptr: Callable[[str, Any], Any] = ffi.cast,
+    forget: Callable[[Any], None] = unregister,
+    close: Callable[[Any], None] = lib.pcb_easy_close,
+) -> None:
     """ffi.gc's release of a struct pcb_easy: the Curl was collected without close().
 
     No Python runs from here on (its clientp is unregistered first), so the
     order the collector frees things in does not matter (handles.h).  The
     memory itself is the Curl's (ffi.new), freed when the Curl really goes.
+    (The defaults bind what it needs: at interpreter exit the module's globals
+    may already be gone.)
     """
-    clientp = _KEYS.pop(ffi.cast("void *", e), None)
+    clientp = keys.pop(as_ptr("void *", e), None)
     if clientp is not None:
-        unregister(clientp)
-    lib.pcb_easy_close(e)
+        forget(clientp)
+    close(e)
 
 
 def _new_easy(src: Any) -> Any:
@@ -161,9 +173,6 @@ def _new_easy(src: Any) -> Any:
         raise error("initializing curl failed" if src == ffi.NULL else "duplicating curl failed")
     return e, ffi.gc(e, _release)
 
-
-#: struct pcb_easy -> its clientp, for _release (which only gets the struct).
-_KEYS: dict[Any, Any] = {}
 
 
 def _option(option: Any) -> OptionSpec:

@@ -53,21 +53,31 @@ _STRING_ARRAYS = frozenset(
 )
 
 
-def _release(cell: Any) -> None:
+#: struct pcb_multi -> its clientp, for _release (which only gets the struct).
+_KEYS: dict[Any, Any] = {}
+
+
+def _release(
+    cell: Any,
+    keys: dict[Any, Any] = _KEYS,
+    as_ptr: Callable[[str, Any], Any] = ffi.cast,
+    forget: Callable[[Any], None] = unregister,
+    released: Callable[[], Any] = lib.pcb_multi_released,
+    free: Callable[[Any], None] = lib.pcb_multi_free,
+) -> None:
     """ffi.gc's release of a CurlMulti's cell: it was collected without close().
 
     No Python runs from here on (its clientp is unregistered first).  The
-    cell is left pointing at a multi closed for good (handles.h).
+    cell is left pointing at a multi closed for good (handles.h).  (The
+    defaults bind what it needs: at interpreter exit the module's globals may
+    already be gone.)
     """
-    m, cell[0] = cell[0], lib.pcb_multi_released()
-    clientp = _KEYS.pop(ffi.cast("void *", m), None)
+    m, cell[0] = cell[0], released()
+    clientp = keys.pop(as_ptr("void *", m), None)
     if clientp is not None:
-        unregister(clientp)
-    lib.pcb_multi_free(m)
+        forget(clientp)
+    free(m)
 
-
-#: struct pcb_multi -> its clientp, for _release (which only gets the struct).
-_KEYS: dict[Any, Any] = {}
 
 
 class CurlMulti(MultiCallbacks, Handle):

@@ -227,8 +227,10 @@ def test_every_plain_option_accepts_its_type_and_refuses_others() -> None:
 
 #: Callbacks pycurlcb supports that a libcurl built without their feature refuses
 #: (E_UNKNOWN_OPTION): True where the loaded libcurl lacks it.
+_NO_SSH = not {"scp", "sftp"} & set(pycurlcb.version_info()[8])  # libcurl built without an SSH library
 _BUILT_WITHOUT = {
-    "SSH_KEYFUNCTION": "libssh2" not in pycurlcb.version,
+    "SSH_KEYFUNCTION": _NO_SSH,
+    "SSH_HOSTKEYFUNCTION": _NO_SSH,
     "HSTSREADFUNCTION": not has_feature("HSTS"),
     "HSTSWRITEFUNCTION": not has_feature("HSTS"),
 }

@@ -830,7 +830,11 @@ def test_exception_in_debug_alone_aborts_the_transfer(listener: socket.socket, c
         assert info.value.args[0] == pycurlcb.E_ABORTED_BY_CALLBACK
         assert info.value.__cause__ is exc
     sent = _bytes_received(listener)  # loopback: what libcurl sent has arrived
-    assert sent == b"", f"the transfer went on after the debug callback raised: {sent!r}"
+    if VERSION_NUM >= version_num("7.82.0"):
+        assert sent == b"", f"the transfer went on after the debug callback raised: {sent!r}"
+    # else: libcurl 7.81.0 and older connect to loopback and send the request
+    # inside the very curl_multi_perform call in which the debug callback
+    # reports "Trying": no caller can stop it before that call returns
     assert capfd.readouterr() == ("", "")
 
 

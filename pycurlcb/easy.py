@@ -411,6 +411,28 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         Raises TypeError/ValueError/OverflowError naming what was expected,
         ``error`` (E_UNKNOWN_OPTION) for an option this libcurl does not know,
         ``error`` with libcurl's code if libcurl refuses the value.
+
+        WRITEDATA (bulk bodies): with a file-like ``obj``, perform() copies the
+        body into a C buffer of the handle's (64 KiB, growing to 1 MiB; freed
+        by close() and reset()) and calls ``obj.write`` once when the next
+        chunk would not fit, between perform()'s 100 ms steps, and before
+        perform() returns or raises (also on Ctrl-C), instead of once per
+        libcurl chunk (<= 16 KiB).  The bytes are the same, in the same order.
+        ``obj.write`` gets a memoryview, valid during the call, if ``obj`` is
+        exactly an io.BytesIO, io.FileIO, io.BufferedWriter or
+        io.BufferedRandom (they copy it), else bytes as in pycurl.  It must
+        return None or the length it was given; another count or an exception
+        stops the transfer: ``error`` E_WRITE_ERROR (the exception as
+        ``__cause__``; KeyboardInterrupt/SystemExit as themselves).  Buffering
+        is used only where the timing of ``obj.write`` cannot be seen: not
+        with WRITEFUNCTION (or after it), perform_rb(), CONNECT_ONLY, a
+        handle in a CurlMulti (its transfers always call per chunk), or while
+        any callback that runs as the body arrives is set (HEADERFUNCTION or
+        HEADERDATA, XFERINFO/PROGRESSFUNCTION, DEBUGFUNCTION, CHUNK_*,
+        FNMATCH, PREREQ, TRAILER, HSTS, SSH, RESOLVER_START, IOCTL); the upload
+        side (READDATA/READFUNCTION, SEEKFUNCTION) and the socket callbacks
+        keep it.  pause() during perform() switches the rest of that transfer
+        to per-chunk calls.
         """
         kind = _PLAIN.get(option) if type(option) is int else None
         if kind is not None and use_memoryview is None and self._running is None:

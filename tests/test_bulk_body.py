@@ -351,3 +351,33 @@ def test_duphandle_inside_write(fast_server: FastServer) -> None:
     assert len(rec.calls) <= 2 * n
     copies[0].close()
     c.close()
+
+
+def test_stringio_is_a_write_error(fast_server: FastServer) -> None:
+    """pycurl's write_to_stringio test with WRITEDATA: str.write(bytes) raises."""
+    with _curl(fast_server.url("/body/10"), io.StringIO()) as c:
+        with pytest.raises(pycurlcb.error) as info:
+            c.perform()
+    assert info.value.args[0] == pycurlcb.E_WRITE_ERROR
+    assert isinstance(info.value.__cause__, TypeError)
+
+
+def test_upload_and_socket_callbacks_keep_buffering(fast_server: FastServer) -> None:
+    """READDATA and the socket callbacks do not turn buffering off."""
+    rec = Recorder()
+    opened: list[int] = []
+
+    def opensocket(purpose: Any, address: Any) -> socket.socket:
+        s = socket.socket(address.family, address.socktype, address.protocol)
+        opened.append(s.fileno())
+        return s
+
+    with _curl(fast_server.url(f"/body/{3 * MiB}"), rec) as c:
+        c.setopt(pycurlcb.OPENSOCKETFUNCTION, opensocket)
+        c.setopt(pycurlcb.READDATA, io.BytesIO(b"x" * 1000))
+        c.setopt(pycurlcb.UPLOAD, 1)
+        c.setopt(pycurlcb.CUSTOMREQUEST, "GET")
+        c.perform()
+    assert rec.data == body_of(3 * MiB)
+    assert len(rec.calls) <= 5
+    assert opened

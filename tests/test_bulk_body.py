@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import gc
 import io
+import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -164,6 +166,59 @@ def test_perform_rb_ignores_writedata(fast_server: FastServer) -> None:
 
 
 # --- the exception contract ----------------------------------------------------------
+
+
+@pytest.fixture
+def stalling_server() -> Iterator[str]:
+    """One connection: headers announcing 10 MiB, 100 KiB of body, then nothing
+    until the client goes away."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {10 * MiB}\r\n\r\n".encode())
+            conn.sendall(body_of(100 * 1024))
+            conn.settimeout(30)
+            try:
+                while conn.recv(65536):
+                    pass
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    finally:
+        thread.join(10)
+        listener.close()
+
+
+@pytest.mark.usefixtures("sigint_raises")
+def test_stalled_body_reaches_obj_and_ctrl_c_stops(stalling_server: str) -> None:
+    """What has arrived reaches obj.write between perform()'s 100 ms steps (a
+    stalled stream is not held back until 1 MiB), and Ctrl-C still stops it."""
+    rec = Recorder()
+    seen: list[float] = []
+
+    class Timed(Recorder):
+        def write(self, data: Any) -> None:
+            seen.append(time.monotonic())
+            rec.write(data)
+
+    timer = threading.Timer(1.0, signal.pthread_kill, (threading.get_ident(), signal.SIGINT))
+    with _curl(stalling_server, Timed()) as c:
+        start = time.monotonic()
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                c.perform()
+        finally:
+            timer.cancel()
+    assert rec.data == body_of(100 * 1024)
+    assert seen and seen[0] - start < 0.9
 
 
 @pytest.fixture

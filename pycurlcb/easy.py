@@ -660,7 +660,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             rc = _perform_step(e, PERFORM_STEP_MS)
             if e.state != 2:
                 rc = self._perform_on(e, rc)
-            result = e.result if e.state == 2 else lib.CURLE_ABORTED_BY_CALLBACK
+            done = e.state == 2
+            result = e.result if done else lib.CURLE_ABORTED_BY_CALLBACK
         finally:
             if bulk:  # what is buffered goes out, even when interrupted
                 self._bulk_end(e)
@@ -671,8 +672,9 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
                 _leave_perform(e)
             self._running = None
         message = None
-        if bulk and e.bulk_failed and result in (0, lib.CURLE_ABORTED_BY_CALLBACK):
-            result, message = lib.CURLE_WRITE_ERROR, _WRITE_FAILED  # obj.write failed after libcurl's part
+        if bulk and e.bulk_failed and (result == 0 or not done):
+            # obj.write failed where libcurl could not see it: at the end, or between steps
+            result, message = lib.CURLE_WRITE_ERROR, _WRITE_FAILED
         if rc:
             errors.check_multi(rc)
         if result or self._exc is not None or _callbacks.has_parked():

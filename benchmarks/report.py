@@ -33,6 +33,7 @@ TARGETS = [
     ("W4", "curl_cffi", 0.2, "W4 ≥ 5× faster than curl_cffi AsyncSession (≤ 0.2×)"),
     ("W4u", "c", 1.7, "W4u (uvloop) ≤ 1.7× C"),
     ("W5", "c", 1.1, "W5 ≤ 1.1× C"),
+    ("W6", "pycurl", 0.85, "W6 ≤ 0.85× pycurl"),
 ]
 
 Key = tuple[str, str]  # (workload, peer)
@@ -232,7 +233,8 @@ Server: nginx from Debian, own config, one worker, `access_log off`, keep-alive
   `await s.get(url)`. W4u: the same on a uvloop event loop.
 - curl_cffi in W2/W5 uses its low-level `curl_cffi.Curl` with a WRITEFUNCTION
   (set again before each perform, as curl_cffi drops callbacks after perform).
-  It has no socket callbacks (W1) and no public socket_action (W3).
+  It has no socket callbacks (W1) and no public socket_action (W3). In W6 it
+  gets `setopt(WRITEDATA, BytesIO())` before each perform, as the others.
 - C: benchmarks/c/*.c against the system libcurl; W3, W4 and W4u are all the
   `curl_multi_socket_action` + epoll program.
 - Each run is a fresh process. Wall (perf_counter / CLOCK_MONOTONIC) and CPU

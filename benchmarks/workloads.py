@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import io
 import os
 import selectors
 import socket
@@ -59,6 +60,13 @@ WORKLOADS = {
         Workload("W4", "/small", 20000, len(SMALL), f"{CONCURRENCY} at a time through asyncio"),
         Workload("W4u", "/small", 20000, len(SMALL), "W4 on uvloop's event loop"),
         Workload("W5", "/big", 300, BIG_SIZE, "sequential keep-alive GETs of 1 MiB into a buffer"),
+        Workload(
+            "W6",
+            "/big",
+            300,
+            BIG_SIZE,
+            "sequential keep-alive GETs of 1 MiB into a new io.BytesIO each, via WRITEDATA",
+        ),
     ]
 }
 
@@ -310,6 +318,24 @@ def w5_easy(mod: Any, url: str, n: int) -> Counts:
     return counts
 
 
+def w6_easy(mod: Any, url: str, n: int) -> Counts:
+    """The most common pycurl pattern: setopt(WRITEDATA, BytesIO()), perform, getvalue."""
+    c = mod.Curl()
+    c.setopt(mod.URL, url + "/big")
+    counts = Counts()
+    for _ in range(n):
+        buf = io.BytesIO()
+        c.setopt(mod.WRITEDATA, buf)
+        c.perform()
+        check(c.getinfo(mod.RESPONSE_CODE) == 200, "W6: response code is not 200")
+        data = buf.getvalue()
+        check_big(data)
+        counts.ok += 1
+        counts.bytes += len(data)
+    c.close()
+    return counts
+
+
 # --- curl_cffi (bundles its own libcurl) ---------------------------------------
 
 
@@ -341,6 +367,28 @@ def w2_curl_cffi(url: str, n: int, path: str = "/small") -> Counts:
 
 def w5_curl_cffi(url: str, n: int) -> Counts:
     return w2_curl_cffi(url, n, "/big")
+
+
+def w6_curl_cffi(url: str, n: int) -> Counts:
+    """curl_cffi.Curl's setopt(WRITEDATA, BytesIO()) (its C callback calls
+    buffer.write with a copy of every chunk); set before each perform, as
+    curl_cffi drops callback handles after perform."""
+    from curl_cffi import Curl, CurlInfo, CurlOpt
+
+    c = Curl()
+    c.setopt(CurlOpt.URL, (url + "/big").encode())
+    counts = Counts()
+    for _ in range(n):
+        buf = io.BytesIO()
+        c.setopt(CurlOpt.WRITEDATA, buf)
+        c.perform()
+        check(c.getinfo(CurlInfo.RESPONSE_CODE) == 200, "W6: response code is not 200")
+        data = buf.getvalue()
+        check_big(data)
+        counts.ok += 1
+        counts.bytes += len(data)
+    c.close()
+    return counts
 
 
 def w4_curl_cffi(url: str, n: int, loop_name: str = "asyncio") -> Counts:
@@ -382,8 +430,14 @@ def w4u_curl_cffi(url: str, n: int) -> Counts:
     return w4_curl_cffi(url, n, "uvloop")
 
 
-_EASY = {"W1": w1_easy, "W2": w2_easy, "W3": w3_multi, "W4": w4_async, "W4u": w4u_async, "W5": w5_easy}
-_CURL_CFFI = {"W2": w2_curl_cffi, "W4": w4_curl_cffi, "W4u": w4u_curl_cffi, "W5": w5_curl_cffi}
+_EASY = {
+    "W1": w1_easy, "W2": w2_easy, "W3": w3_multi, "W4": w4_async, "W4u": w4u_async, "W5": w5_easy,
+    "W6": w6_easy,
+}
+_CURL_CFFI = {
+    "W2": w2_curl_cffi, "W4": w4_curl_cffi, "W4u": w4u_curl_cffi, "W5": w5_curl_cffi,
+    "W6": w6_curl_cffi,
+}
 
 
 def get(workload: str, peer: str) -> Callable[[str, int], Counts]:

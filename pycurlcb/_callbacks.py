@@ -174,7 +174,7 @@ Callback = Optional[Callable[..., Any]]
 class EasyCallbacks(State):
     """A Curl's callables (one slot per easy row of the table), its failure and sockets."""
 
-    __slots__ = (*EASY_SLOTS, "_write_mv", "_header_mv", "_orphan")
+    __slots__ = (*EASY_SLOTS, "_write_mv", "_header_mv", "_orphan", "_bulk_write", "_bulk_mv")
 
     def _halt(self) -> None:
         """A callback libcurl does not listen to (Row.halts) failed: perform()'s
@@ -216,10 +216,14 @@ class EasyCallbacks(State):
         for name in EASY_SLOTS:
             setattr(self, name, None)
         self._write_mv = self._header_mv = False
+        #: setopt(WRITEDATA, obj): obj.write, also in _cb_write (bulk bodies, bulk.h)
+        self._bulk_write: Callback = None
+        #: obj copies what it is given (io.BytesIO, binary files): flushes pass a memoryview
+        self._bulk_mv = False
 
     def _copy_callbacks(self, other: EasyCallbacks) -> None:
         """Share ``other``'s callables (curl_easy_duphandle)."""
-        for name in (*EASY_SLOTS, "_write_mv", "_header_mv"):
+        for name in (*EASY_SLOTS, "_write_mv", "_header_mv", "_bulk_write", "_bulk_mv"):
             setattr(self, name, getattr(other, name))
 
     def _release_callbacks(self, clientp: Any) -> None:
@@ -267,13 +271,13 @@ _ORPHANS: set[Any] = set()
 class _Disabled:
     """A state without callables: what a key with no live state stands for."""
 
-    __slots__ = ("_exc", "_orphan", "_write_mv", "_header_mv", "_assigned", "_doomed",
-                 "_aborted", *EASY_SLOTS, *MULTI_SLOTS)
+    __slots__ = ("_exc", "_orphan", "_write_mv", "_header_mv", "_bulk_write", "_bulk_mv",
+                 "_assigned", "_doomed", "_aborted", *EASY_SLOTS, *MULTI_SLOTS)
 
     def __init__(self) -> None:
         for name in self.__slots__:
             setattr(self, name, None)
-        self._write_mv = self._header_mv = self._aborted = False
+        self._write_mv = self._header_mv = self._bulk_mv = self._aborted = False
         self._assigned: dict[int, tuple[Any, Any]] = {}
         self._doomed = _Discard()
 
@@ -535,6 +539,40 @@ def _write(state: Any, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
         return _deliver_view(fn, ptr, n, "write")
     rv = fn(_unpack(ptr, n))
     return n if rv is None else _written(rv, n, "write")
+
+
+def _bulk_flush(clientp: Any, data: Any, n: int) -> int:
+    """pcb_bulk_flush (bulk.h): one ``obj.write`` call with ``n`` buffered body bytes.
+
+    Not a row of ``_cbtable``: libcurl never calls it (bulk.c's C write
+    callback does, and perform() through pcb_bulk_drain), no option installs
+    it, and the callable it calls is the write row's.  It still fails closed
+    as the rows' trampolines do: what ``obj.write`` raises is recorded on the
+    Curl (the ``__cause__`` of perform()'s E_WRITE_ERROR), and a return
+    value other than None or ``n`` fails the transfer, as pycurl does with
+    a short write.  It runs after another callback of the transfer failed
+    too: bytes libcurl delivered before the failure still reach ``obj``.
+    """
+    key = _STATES.get(clientp)
+    state: Any = None if key is None else key.ref()
+    fn = None if state is None else state._cb_write
+    if fn is None:
+        return 0  # no live Curl: discard, as the write trampoline does
+    try:
+        if state._bulk_mv:
+            rv = _deliver_view(fn, data, n, "write")
+        else:
+            rv = fn(_unpack(data, n))
+            rv = n if rv is None else _written(rv, n, "write")
+        return 0 if rv == n else -1
+    except BaseException as exc:
+        state._fail(exc)
+        if isinstance(exc, Exception):
+            _post_mortem(exc)
+        return -1
+
+
+ffi.def_extern(name="pcb_bulk_flush", onerror=_backstop(-1))(_bulk_flush)
 
 
 def in_write_callback(state: Any) -> bool:

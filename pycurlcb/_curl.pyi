@@ -157,6 +157,10 @@ class _pcb_easy(_Struct):
     info_rc: int
     result: int
     errbuf: _CData
+    bulk: _CData
+    bulk_len: int
+    bulk_pass: int
+    bulk_failed: int
 
 class _pcb_multi(_Struct):
     m: _CData
@@ -282,6 +286,9 @@ class _Lib:
     def pcb_aio_take_failure(self, __a0: _Pointer, __a1: _Pointer) -> int: ...
     def pcb_build_py_version_hex(self) -> int: ...
     def pcb_build_version(self) -> _CData: ...
+    def pcb_bulk_drain(self, __a0: _Pointer) -> int: ...
+    def pcb_bulk_free(self, __a0: _Pointer) -> None: ...
+    def pcb_bulk_start(self, __a0: _Pointer, __a1: _CharArg) -> int: ...
     def pcb_close(self, __a0: int) -> int: ...
     def pcb_easy_close(self, __a0: _Pointer) -> None: ...
     def pcb_easy_getinfo_double(self, __a0: _CharArg, __a1: int, __a2: _Pointer) -> int: ...
@@ -1162,9 +1169,11 @@ class _Lib:
     LIBCURL_VERSION_MINOR: int
     LIBCURL_VERSION_NUM: int
     LIBCURL_VERSION_PATCH: int
+    PCB_BULK_MAX: int
     PCB_FD_SETSIZE: int
     PCB_HAS_EPOLL: int
     PCB_WRITEFUNC_ERROR: int
+    pcb_bulk_flush: _CData  # extern "Python" trampoline
     pcb_chunk_bgn: _CData  # extern "Python" trampoline
     pcb_chunk_end: _CData  # extern "Python" trampoline
     pcb_closesocket: _CData  # extern "Python" trampoline

@@ -15,6 +15,7 @@ raised during perform() comes out as ``pycurlcb.error`` with that exception as
 from __future__ import annotations
 
 import errno
+import io
 import os
 import threading
 import warnings
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from . import _callbacks, errors
 from ._callbacks import (
+    EASY_SLOTS,
     EasyCallbacks,
     register,
     report_unraisable,
@@ -91,6 +93,19 @@ _DEPRECATED_STRINGS = frozenset(
     if n in _OPTION_IDS
 )
 _POSTFIELDS = _OPTION_IDS["POSTFIELDS"]
+_WRITEDATA = _OPTION_IDS["WRITEDATA"]
+_WRITEFUNCTION = _OPTION_IDS["WRITEFUNCTION"]
+#: WRITEDATA objects known to copy what write() is given (and keep no reference
+#: to it): bulk flushes pass them a memoryview of the C buffer instead of bytes.
+_COPIES_BUFFER = frozenset({io.BytesIO, io.FileIO, io.BufferedWriter, io.BufferedRandom})
+#: Callback slots whose callable runs while a body arrives: any of them set
+#: turns bulk bodies off (the order of its calls and obj.write's would change).
+_BULK_UNSAFE = tuple(
+    name for name in EASY_SLOTS
+    if name not in {slot(a) for a in ("write", "read", "seek", "opensocket", "sockopt", "closesocket")}
+)
+#: perform()'s message when obj.write failed after libcurl finished (libcurl's own text).
+_WRITE_FAILED = "Failure writing output to destination"
 #: Long options pycurl 7.49 takes a string for (its setopt lists WILDCARDMATCH
 #: among the strings; libcurl reads the pointer as a non-zero long: enabled).
 _TEXT_ENABLES = frozenset(_OPTION_IDS[n] for n in ("WILDCARDMATCH",) if n in _OPTION_IDS)
@@ -349,6 +364,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         e = self._e
         lib.pcb_easy_leave_perform(e)
         lib.curl_easy_reset(h)
+        lib.pcb_bulk_free(e)
         lib.pcb_easy_setopt_ptr(h, _OPTION_IDS["ERRORBUFFER"], e.errbuf)
         lib.pcb_easy_setopt_long(h, _OPTION_IDS["NOSIGNAL"], 1)
         lib.pcb_easy_setopt_long(h, _OPTION_IDS["NOPROGRESS"], 1)
@@ -404,6 +420,28 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         Raises TypeError/ValueError/OverflowError naming what was expected,
         ``error`` (E_UNKNOWN_OPTION) for an option this libcurl does not know,
         ``error`` with libcurl's code if libcurl refuses the value.
+
+        WRITEDATA (bulk bodies): with a file-like ``obj``, perform() copies the
+        body into a C buffer of the handle's (64 KiB, growing to 1 MiB; freed
+        by close() and reset()) and calls ``obj.write`` once when the next
+        chunk would not fit, between perform()'s 100 ms steps, and before
+        perform() returns or raises (also on Ctrl-C), instead of once per
+        libcurl chunk (<= 16 KiB).  The bytes are the same, in the same order.
+        ``obj.write`` gets a memoryview, valid during the call, if ``obj`` is
+        exactly an io.BytesIO, io.FileIO, io.BufferedWriter or
+        io.BufferedRandom (they copy it), else bytes as in pycurl.  It must
+        return None or the length it was given; another count or an exception
+        stops the transfer: ``error`` E_WRITE_ERROR (the exception as
+        ``__cause__``; KeyboardInterrupt/SystemExit as themselves).  Buffering
+        is used only where the timing of ``obj.write`` cannot be seen: not
+        with WRITEFUNCTION (or after it), perform_rb(), CONNECT_ONLY, a
+        handle in a CurlMulti (its transfers always call per chunk), or while
+        any callback that runs as the body arrives is set (HEADERFUNCTION or
+        HEADERDATA, XFERINFO/PROGRESSFUNCTION, DEBUGFUNCTION, CHUNK_*,
+        FNMATCH, PREREQ, TRAILER, HSTS, SSH, RESOLVER_START, IOCTL); the upload
+        side (READDATA/READFUNCTION, SEEKFUNCTION) and the socket callbacks
+        keep it.  pause() during perform() switches the rest of that transfer
+        to per-chunk calls.
         """
         kind = _PLAIN.get(option) if type(option) is int else None
         if kind is not None and use_memoryview is None and self._running is None:
@@ -437,6 +475,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             if bound is None:
                 raise TypeError(f"object given without a {method} method")
             self._set_callback(fnoption, OPTIONS[fnoption], bound, False)
+            if option == _WRITEDATA:  # perform() may buffer the body for it (bulk bodies)
+                self._bulk_write, self._bulk_mv = bound, type(value) in _COPIES_BUFFER
         elif option in _OBJECT_SETTERS:
             _OBJECT_SETTERS[option][0](self, value)
         elif option == _PRIVATE:
@@ -562,6 +602,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         if deprecated:
             warnings.warn(deprecated, DeprecationWarning, stacklevel=3)
         setattr(self, slot(row.attr), fn)
+        if option == _WRITEFUNCTION:
+            self._bulk_write = None
         if option in _MEMORYVIEW_OPTIONS:
             setattr(self, _MEMORYVIEW_OPTIONS[option], use_memoryview)
         for opt in _SOCKET_PAIR if option in _SOCKET_PAIR else (option,):
@@ -573,6 +615,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         if row is None:
             return  # never installed
         setattr(self, slot(row.attr), None)
+        if option == _WRITEFUNCTION:
+            self._bulk_write = None
         if option not in _SOCKET_PAIR:
             self._uninstall(option)
         elif self._cb_opensocket is None and self._cb_closesocket is None:
@@ -617,25 +661,54 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         e.errbuf[0] = b"\0"
         e.stop = 0
         self._exc = None
+        bulk = self._bulk_write is not None and self._bulk_ready()
+        if bulk:
+            errors.check(lib.pcb_bulk_start(e, self._clientp))
         self._running = _get_ident()
         try:
             rc = _perform_step(e, PERFORM_STEP_MS)
             if e.state != 2:
                 rc = self._perform_on(e, rc)
-            result = e.result if e.state == 2 else lib.CURLE_ABORTED_BY_CALLBACK
+            done = e.state == 2
+            result = e.result if done else lib.CURLE_ABORTED_BY_CALLBACK
         finally:
+            if bulk:  # what is buffered goes out, even when interrupted
+                self._bulk_end(e)
             if e.state == 1 or not self._connect_only:
                 # Interrupted (Ctrl-C) or stopped: out of the multi.  A finished
                 # CONNECT_ONLY transfer stays added: its connection is found
                 # through the handle's multi (send, recv, ACTIVESOCKET).
                 _leave_perform(e)
             self._running = None
+        message = None
+        if bulk and e.bulk_failed and (result == 0 or not done):
+            # obj.write failed where libcurl could not see it: at the end, or between steps
+            result, message = lib.CURLE_WRITE_ERROR, _WRITE_FAILED
         if rc:
             errors.check_multi(rc)
         if result or self._exc is not None or _callbacks.has_parked():
-            exc = errors.outcome(result, e.errbuf, take_failure(self))
+            exc = errors.outcome(result, e.errbuf, take_failure(self), message=message)
             if exc is not None:
                 raise exc
+
+    def _bulk_ready(self) -> bool:
+        """Whether perform() may buffer the body for the WRITEDATA object (bulk bodies).
+
+        Only when nothing the user can see depends on when ``obj.write`` runs:
+        its write is the write callback (no WRITEFUNCTION, perform_rb), not
+        CONNECT_ONLY, and no callback that runs while the body arrives is set
+        (_BULK_UNSAFE: headers, progress, debug ...).  The upload side
+        (READDATA/READFUNCTION, SEEKFUNCTION) and the socket callbacks keep it.
+        """
+        if self._cb_write is not self._bulk_write or self._connect_only:
+            return False
+        return all(getattr(self, name) is None for name in _BULK_UNSAFE)
+
+    def _bulk_end(self, e: Any) -> None:
+        """Hand the rest of the buffer to ``obj.write``; the write trampoline back in place."""
+        if e.bulk_len:
+            lib.pcb_bulk_drain(e)  # a failure is in e.bulk_failed, its exception on self
+        self._install(_WRITEFUNCTION)
 
     def _perform_checks(self, e: Any) -> None:
         """perform()'s refusals, and its private multi made on first use."""
@@ -662,6 +735,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
                 late += 1
                 if late > 1 or e.stop or not isinstance(exc, Exception):
                     break
+            if e.bulk_len and lib.pcb_bulk_drain(e):
+                break  # obj.write failed between steps: the transfer stops (E_WRITE_ERROR)
             rc = _perform_step(e, PERFORM_STEP_MS)
         return rc
 
@@ -714,6 +789,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         running = self._running if self._running is not None else self._multi_running()
         if running is not None and running != threading.get_ident():
             raise error(f"cannot invoke {what}() - perform() is currently running on another thread")
+        if running is not None:
+            e.bulk_pass = 1  # bulk bodies: from now on each chunk goes to obj.write as it comes
         rc = lib.curl_easy_pause(e.h, bitmask)
         if running is not None:  # from a callback: the driving call reports failures
             errors.check(rc, e.errbuf)

@@ -39,6 +39,12 @@ struct pcb_easy {
     char errbuf[CURL_ERROR_SIZE];
     char *cacerts;              /* PEM text for set_ca_certs(), or NULL */
     size_t cacerts_len;
+    char *bulk;                 /* perform()'s body buffer (bulk.c), malloc'd, or NULL */
+    size_t bulk_len;
+    size_t bulk_cap;
+    void *bulk_clientp;         /* the Curl's clientp, for pcb_bulk_flush */
+    int bulk_pass;
+    int bulk_failed;
 };
 
 static CURLcode pcb_easy_set_ca_certs(struct pcb_easy *e, const char *pem, size_t len);
@@ -184,6 +190,9 @@ static void pcb_easy_close(struct pcb_easy *e)
     e->h = NULL;
     free(e->cacerts);
     e->cacerts = NULL;
+    free(e->bulk);
+    e->bulk = NULL;
+    e->bulk_len = e->bulk_cap = 0;
 }
 
 static struct pcb_multi *pcb_multi_new(void)

@@ -39,6 +39,10 @@ struct pcb_easy {
     CURLcode info_rc;       /* what the last pcb_info_* call's curl_easy_getinfo returned */
     CURLcode result;        /* the transfer's CURLcode once state is 2 */
     char errbuf[...];       /* CURLOPT_ERRORBUFFER */
+    char *bulk;             /* perform()'s body buffer (bulk.h), or NULL */
+    size_t bulk_len;        /* the bytes in it not handed to Python yet */
+    int bulk_pass;          /* pause() ran: hand each chunk over as it comes */
+    int bulk_failed;        /* a flush of the body failed (bulk.h) */
     ...;
 };
 

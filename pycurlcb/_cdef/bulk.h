@@ -1,0 +1,30 @@
+/* Bulk bodies (implemented in bulk.c): perform() with a file-like WRITEDATA
+ * object and no user WRITEFUNCTION.  libcurl's write callback is then a C
+ * function that copies each chunk into a buffer of the handle's (allocated
+ * on first use, 64 KiB growing to PCB_BULK_MAX, kept until close()/reset()),
+ * and hands the buffered bytes to Python (pcb_bulk_flush, which calls
+ * obj.write once) only when the next chunk would not fit; perform() drains
+ * the rest between its steps and at the end (pcb_bulk_drain).  One Python
+ * crossing per ~1 MiB instead of one per chunk (<= CURL_MAX_WRITE_SIZE). */
+
+#define PCB_BULK_MAX ...
+
+/* Install the C write callback on e (WRITEFUNCTION, WRITEDATA = e) for the
+ * next transfer; flushes call pcb_bulk_flush(clientp, ...).  Clears
+ * bulk_len, bulk_pass and bulk_failed.  CURLE_OUT_OF_MEMORY if the buffer
+ * cannot be allocated.  The caller installs its own WRITEFUNCTION again
+ * after the transfer (perform() does, in a finally). */
+CURLcode pcb_bulk_start(struct pcb_easy *e, void *clientp);
+/* Hand what is buffered to Python (one pcb_bulk_flush call if bulk_len > 0):
+ * 0, or -1 if the flush failed (bulk_failed is then set).  The buffer is
+ * empty afterwards either way. */
+int pcb_bulk_drain(struct pcb_easy *e);
+/* Free the buffer (reset(); close() frees it too). */
+void pcb_bulk_free(struct pcb_easy *e);
+
+/* The flush: called by bulk.c, never by libcurl, so it is not a row of the
+ * callback table (no option installs it, it has no slot of its own: it calls
+ * the write row's callable).  0 when obj.write took all `len` bytes at
+ * `data` (valid during the call only), -1 when it raised or returned another
+ * count. */
+extern "Python" int pcb_bulk_flush(void *clientp, char *data, size_t len);

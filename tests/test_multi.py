@@ -62,6 +62,14 @@ def make_curl(url: str, sink: list[bytes] | None = None) -> Curl:
     return c
 
 
+def perform_until_idle(m: CurlMulti) -> None:
+    """CurlMulti.perform() and select() until no transfer runs (RUN_TIMEOUT at most)."""
+    end = time.monotonic() + RUN_TIMEOUT
+    while m.perform()[1]:
+        assert time.monotonic() < end
+        m.select(0.05)
+
+
 class SelectorDriver:
     """Drive a CurlMulti through socket_action from a ``selectors`` loop.
 
@@ -633,10 +641,7 @@ def test_perform_does_not_call_the_socket_callback_on_7_88(http_url: str) -> Non
         m.setopt(pycurlcb.M_TIMERFUNCTION, timers.append)
         c = make_curl(http_url)
         m.add_handle(c)
-        end = time.monotonic() + RUN_TIMEOUT
-        while m.perform()[1]:
-            assert time.monotonic() < end
-            m.select(0.05)
+        perform_until_idle(m)
         assert timers[0] == 0 and timers[-1] == -1  # the timer callback does run
         if pycurlcb.version_info()[2] < 0x080000:
             assert seen == []
@@ -783,10 +788,7 @@ def test_info_read_max_objects(http_paths: Any) -> None:
     with CurlMulti() as m:
         for c in curls:
             m.add_handle(c)
-        end = time.monotonic() + RUN_TIMEOUT
-        while m.perform()[1]:  # perform() leaves the messages queued
-            assert time.monotonic() < end
-            m.select(0.05)
+        perform_until_idle(m)  # perform() leaves the messages queued
         num_queued, ok, err = m.info_read(1)
         assert (num_queued, len(ok), err) == (2, 1, [])
         num_queued, ok2, err = m.info_read(5)
@@ -1418,10 +1420,7 @@ def test_exception_in_a_curl_callback_under_perform(http_url: str, refusing_port
     c.setopt(pycurlcb.HEADERFUNCTION, header)
     with CurlMulti() as m:
         m.add_handle(c)
-        end = time.monotonic() + RUN_TIMEOUT
-        while m.perform()[1]:
-            assert time.monotonic() < end
-            m.select(0.05)
+        perform_until_idle(m)
         _, ok, err = m.info_read()
         assert ok == [] and [(e[0], e[1]) for e in err] == [(c, pycurlcb.E_WRITE_ERROR)]
         assert c.callback_error is boom
@@ -1587,10 +1586,7 @@ def test_closesocket_exception_during_multi_close_goes_to_unraisablehook(
     c = make_curl(keepalive_url)
     c.setopt(pycurlcb.CLOSESOCKETFUNCTION, closesocket)
     m.add_handle(c)
-    end = time.monotonic() + RUN_TIMEOUT
-    while m.perform()[1]:
-        assert time.monotonic() < end
-        m.select(0.05)
+    perform_until_idle(m)
     m.remove_handle(c)
     c.close()  # the connection stays in the multi's cache
     try:
@@ -1620,10 +1616,7 @@ def test_exception_in_a_curl_callback_during_multi_close_goes_to_unraisablehook(
     c = make_curl(keepalive_url)
     c.setopt(pycurlcb.CLOSESOCKETFUNCTION, closesocket)
     m.add_handle(c)
-    end = time.monotonic() + RUN_TIMEOUT
-    while m.perform()[1]:
-        assert time.monotonic() < end
-        m.select(0.05)
+    perform_until_idle(m)
     m.close()  # removes c, then closes the cached connection: does not raise
     assert m.closed and c.multi() is None
     assert len(calls) == 1

@@ -64,7 +64,8 @@ class WsServer:
     /binary            sends b"\\x01\\x02\\x03", closes
     /fragmented        sends "one-two-three" as three fragments, closes
     /close-with        closes with 4000 "bye"
-    /greet-and-record  sends b"hi", keeps what comes back in ``received``, then closes
+    /greet-and-record  sends b"hi", keeps what comes back in ``received`` (a message,
+                       or ``Closed(code, reason)``), then closes
     /ping              pings with b"probe", then sends "pong-ok" or "pong-missing"
     /silent            reads, never sends
     """
@@ -113,6 +114,8 @@ class WsServer:
                 ws.send(b"hi")
                 try:
                     self.received.append(ws.recv(timeout=5))
+                except ConnectionClosed:
+                    self.received.append(Closed(ws.protocol.close_code, ws.protocol.close_reason))
                 finally:
                     self.done.set()
             elif path == "/ping":
@@ -632,8 +635,13 @@ def test_ws_close_from_the_write_callback(ws_server: WsServer) -> None:
 
         run_with_write_callback(curl, ws_server.url + "/greet-and-record", on_data)
         assert closed == [6]
+        if pycurl.LIBCURL_VERSION_NUM < 0x081500:
+            # libcurl 8.5.0 counts the frame as sent but never puts it on the
+            # wire (pycurl 7.49 the same): the server only times out.  8.21.0,
+            # the next release the matrix has, sends it (docs/websockets.md).
+            return
         assert ws_server.done.wait(5)
-        assert ws_server.received == []  # recv() saw the close, not a message
+        assert ws_server.received == [Closed(4001, "done")]
 
 
 @needs_ws
@@ -775,12 +783,12 @@ def test_debug_callback_exception_during_a_ws_call_is_the_cause(ws_server: WsSer
             curl.ws_send("hi")
         except pycurl.error as exc:
             raised = exc
+        curl.unsetopt(pycurl.DEBUGFUNCTION)  # close() logs too: it would raise there
         if not calls:  # 8.5.0 logs the frames it sends; 8.21.0 does not
             assert raised is None
             pytest.skip(f"libcurl {pycurl.version_info()[1]} logs nothing during curl_ws_send")
         assert raised is not None and raised.args[0] == pycurl.E_ABORTED_BY_CALLBACK
         assert isinstance(raised.__cause__, ValueError)
-        curl.unsetopt(pycurl.DEBUGFUNCTION)
         assert recv(curl)[0] == b"hi"  # the frame went out all the same
 
 

@@ -46,6 +46,7 @@ http {{
         listen 127.0.0.1:{port} backlog=4096;
         root {work}/www;
         location / {{ }}
+        location = /upload {{ client_max_body_size 4m; return 200; }}
     }}
 }}
 """

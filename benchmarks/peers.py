@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 # pycurlcb is imported as installed, else from this checkout (an in-place build):
 # run.py's children append the same directory to sys.path.
 REPO = HERE.parent
-C_SOURCES = {"W1": "w1", "W2": "w2", "W3": "w3", "W4": "w3", "W4u": "w3", "W5": "w5", "W6": "w5"}
+C_SOURCES = {"W1": "w1", "W2": "w2", "W3": "w3", "W4": "w3", "W4u": "w3", "W5": "w5", "W6": "w5", "W7": "w7"}
 
 
 @dataclass

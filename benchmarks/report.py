@@ -34,6 +34,7 @@ TARGETS = [
     ("W4u", "c", 1.7, "W4u (uvloop) ≤ 1.7× C"),
     ("W5", "c", 1.1, "W5 ≤ 1.1× C"),
     ("W6", "pycurl", 0.85, "W6 ≤ 0.85× pycurl"),
+    ("W7", "pycurl", 0.85, "W7 ≤ 0.85× pycurl"),
 ]
 
 Key = tuple[str, str]  # (workload, peer)

@@ -67,6 +67,13 @@ WORKLOADS = {
             BIG_SIZE,
             "sequential keep-alive GETs of 1 MiB into a new io.BytesIO each, via WRITEDATA",
         ),
+        Workload(
+            "W7",
+            "/upload",
+            300,
+            BIG_SIZE,
+            "sequential keep-alive PUTs of 1 MiB from a new io.BytesIO each, via READDATA",
+        ),
     ]
 }
 
@@ -336,6 +343,31 @@ def w6_easy(mod: Any, url: str, n: int) -> Counts:
     return counts
 
 
+def big_body() -> bytes:
+    return bytes(range(256)) * (BIG_SIZE // 256)
+
+
+def w7_easy(mod: Any, url: str, n: int) -> Counts:
+    """W6's upload twin: setopt(READDATA, BytesIO(body)), a PUT, perform."""
+    body = big_body()
+    c = mod.Curl()
+    c.setopt(mod.URL, url + "/upload")
+    c.setopt(mod.UPLOAD, 1)
+    c.setopt(mod.INFILESIZE_LARGE, BIG_SIZE)
+    c.setopt(mod.HTTPHEADER, ["Expect:"])  # no 100-continue round trip, in every peer
+    counts = Counts()
+    for _ in range(n):
+        c.setopt(mod.READDATA, io.BytesIO(body))
+        c.perform()
+        check(c.getinfo(mod.RESPONSE_CODE) == 200, "W7: response code is not 200")
+        sent = int(c.getinfo(mod.SIZE_UPLOAD_T))
+        check(sent == BIG_SIZE, f"W7: {sent} bytes uploaded, expected {BIG_SIZE}")
+        counts.ok += 1
+        counts.bytes += sent
+    c.close()
+    return counts
+
+
 # --- curl_cffi (bundles its own libcurl) ---------------------------------------
 
 
@@ -391,6 +423,32 @@ def w6_curl_cffi(url: str, n: int) -> Counts:
     return counts
 
 
+def w7_curl_cffi(url: str, n: int) -> Counts:
+    """curl_cffi.Curl's setopt(READDATA, BytesIO(body)).  READDATA and
+    HTTPHEADER are set before each perform: curl_cffi frees its header list
+    after perform() while libcurl keeps the pointer (set once, the second
+    perform() crashes with SIGSEGV in curl_cffi 0.17)."""
+    from curl_cffi import Curl, CurlInfo, CurlOpt
+
+    body = big_body()
+    c = Curl()
+    c.setopt(CurlOpt.URL, (url + "/upload").encode())
+    c.setopt(CurlOpt.UPLOAD, 1)
+    c.setopt(CurlOpt.INFILESIZE_LARGE, BIG_SIZE)
+    counts = Counts()
+    for _ in range(n):
+        c.setopt(CurlOpt.HTTPHEADER, [b"Expect:"])
+        c.setopt(CurlOpt.READDATA, io.BytesIO(body))
+        c.perform()
+        check(c.getinfo(CurlInfo.RESPONSE_CODE) == 200, "W7: response code is not 200")
+        sent = int(c.getinfo(CurlInfo.SIZE_UPLOAD_T))
+        check(sent == BIG_SIZE, f"W7: {sent} bytes uploaded, expected {BIG_SIZE}")
+        counts.ok += 1
+        counts.bytes += sent
+    c.close()
+    return counts
+
+
 def w4_curl_cffi(url: str, n: int, loop_name: str = "asyncio") -> Counts:
     """curl_cffi's AsyncSession(max_clients=50), n tasks behind a semaphore of 50."""
     from curl_cffi.requests import AsyncSession
@@ -432,11 +490,11 @@ def w4u_curl_cffi(url: str, n: int) -> Counts:
 
 _EASY = {
     "W1": w1_easy, "W2": w2_easy, "W3": w3_multi, "W4": w4_async, "W4u": w4u_async, "W5": w5_easy,
-    "W6": w6_easy,
+    "W6": w6_easy, "W7": w7_easy,
 }
 _CURL_CFFI = {
     "W2": w2_curl_cffi, "W4": w4_curl_cffi, "W4u": w4u_curl_cffi, "W5": w5_curl_cffi,
-    "W6": w6_curl_cffi,
+    "W6": w6_curl_cffi, "W7": w7_curl_cffi,
 }
 
 

@@ -174,7 +174,8 @@ Callback = Optional[Callable[..., Any]]
 class EasyCallbacks(State):
     """A Curl's callables (one slot per easy row of the table), its failure and sockets."""
 
-    __slots__ = (*EASY_SLOTS, "_write_mv", "_header_mv", "_orphan", "_bulk_write", "_bulk_mv")
+    __slots__ = (*EASY_SLOTS, "_write_mv", "_header_mv", "_orphan", "_bulk_write", "_bulk_mv",
+                 "_read_into")
 
     def _halt(self) -> None:
         """A callback libcurl does not listen to (Row.halts) failed: perform()'s
@@ -220,10 +221,13 @@ class EasyCallbacks(State):
         self._bulk_write: Callback = None
         #: obj copies what it is given (io.BytesIO, binary files): flushes pass a memoryview
         self._bulk_mv = False
+        #: setopt(READDATA, obj) with obj an io.BytesIO or binary file: obj.readinto,
+        #: which the read trampoline calls on libcurl's buffer instead of obj.read
+        self._read_into: Callback = None
 
     def _copy_callbacks(self, other: EasyCallbacks) -> None:
         """Share ``other``'s callables (curl_easy_duphandle)."""
-        for name in (*EASY_SLOTS, "_write_mv", "_header_mv", "_bulk_write", "_bulk_mv"):
+        for name in (*EASY_SLOTS, "_write_mv", "_header_mv", "_bulk_write", "_bulk_mv", "_read_into"):
             setattr(self, name, getattr(other, name))
 
     def _release_callbacks(self, clientp: Any) -> None:
@@ -272,7 +276,7 @@ class _Disabled:
     """A state without callables: what a key with no live state stands for."""
 
     __slots__ = ("_exc", "_orphan", "_write_mv", "_header_mv", "_bulk_write", "_bulk_mv",
-                 "_assigned", "_doomed", "_aborted", *EASY_SLOTS, *MULTI_SLOTS)
+                 "_read_into", "_assigned", "_doomed", "_aborted", *EASY_SLOTS, *MULTI_SLOTS)
 
     def __init__(self) -> None:
         for name in self.__slots__:
@@ -635,6 +639,12 @@ def _read(state: EasyCallbacks, buffer: Any, size: int, nitems: int, userdata: A
     if fn is None:
         return int(lib.CURL_READFUNC_ABORT)
     n = size * nitems
+    into = state._read_into
+    if into is not None:  # READDATA is a BytesIO or binary file: straight into libcurl's buffer
+        got = into(ffi.buffer(buffer, n))
+        if got is not None:
+            return int(got)
+        return fill(buffer, n, None, "read")  # non-blocking, nothing there: read()'s error
     return fill(buffer, n, fn(n), "read")
 
 

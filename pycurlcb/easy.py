@@ -95,9 +95,14 @@ _DEPRECATED_STRINGS = frozenset(
 _POSTFIELDS = _OPTION_IDS["POSTFIELDS"]
 _WRITEDATA = _OPTION_IDS["WRITEDATA"]
 _WRITEFUNCTION = _OPTION_IDS["WRITEFUNCTION"]
+_READDATA = _OPTION_IDS["READDATA"]
+_READFUNCTION = _OPTION_IDS["READFUNCTION"]
 #: WRITEDATA objects known to copy what write() is given (and keep no reference
 #: to it): bulk flushes pass them a memoryview of the C buffer instead of bytes.
 _COPIES_BUFFER = frozenset({io.BytesIO, io.FileIO, io.BufferedWriter, io.BufferedRandom})
+#: READDATA objects whose readinto fills a buffer as read(n) would return
+#: it: the read trampoline has them fill libcurl's buffer (no bytes in between).
+_READS_INTO = frozenset({io.BytesIO, io.FileIO, io.BufferedReader, io.BufferedRandom})
 #: Callback slots whose callable runs while a body arrives: any of them set
 #: turns bulk bodies off (the order of its calls and obj.write's would change).
 _BULK_UNSAFE = tuple(
@@ -442,6 +447,12 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         side (READDATA/READFUNCTION, SEEKFUNCTION) and the socket callbacks
         keep it.  pause() during perform() switches the rest of that transfer
         to per-chunk calls.
+
+        READDATA: if ``obj`` is exactly an io.BytesIO, io.FileIO,
+        io.BufferedReader or io.BufferedRandom, libcurl's read callback fills
+        its upload buffer with ``obj.readinto`` (what ``obj.read(n)`` would
+        return, without the bytes object in between); any other object gets
+        ``read(n)`` calls with libcurl's sizes, as in pycurl.
         """
         kind = _PLAIN.get(option) if type(option) is int else None
         if kind is not None and use_memoryview is None and self._running is None:
@@ -477,6 +488,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             self._set_callback(fnoption, OPTIONS[fnoption], bound, False)
             if option == _WRITEDATA:  # perform() may buffer the body for it (bulk bodies)
                 self._bulk_write, self._bulk_mv = bound, type(value) in _COPIES_BUFFER
+            elif option == _READDATA:
+                self._read_into = value.readinto if type(value) in _READS_INTO else None
         elif option in _OBJECT_SETTERS:
             _OBJECT_SETTERS[option][0](self, value)
         elif option == _PRIVATE:
@@ -604,6 +617,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         setattr(self, slot(row.attr), fn)
         if option == _WRITEFUNCTION:
             self._bulk_write = None
+        elif option == _READFUNCTION:
+            self._read_into = None
         if option in _MEMORYVIEW_OPTIONS:
             setattr(self, _MEMORYVIEW_OPTIONS[option], use_memoryview)
         for opt in _SOCKET_PAIR if option in _SOCKET_PAIR else (option,):
@@ -617,6 +632,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         setattr(self, slot(row.attr), None)
         if option == _WRITEFUNCTION:
             self._bulk_write = None
+        elif option == _READFUNCTION:
+            self._read_into = None
         if option not in _SOCKET_PAIR:
             self._uninstall(option)
         elif self._cb_opensocket is None and self._cb_closesocket is None:

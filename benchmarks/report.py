@@ -214,7 +214,7 @@ def method(meta: dict[str, Any]) -> str:
         f"""\
 Server: nginx from Debian, own config, one worker, `access_log off`, keep-alive
 (`keepalive_requests 1000000`), on 127.0.0.1; `/small` is the 5-byte body
-`hello`, `/big` is 1 MiB. CPU pinning: {meta["pinning"]}.
+`hello`, `/big` is 1 MiB, `/upload` takes a PUT. CPU pinning: {meta["pinning"]}.
 
 | Workload | N | What |
 |---|--:|---|
@@ -236,13 +236,20 @@ Server: nginx from Debian, own config, one worker, `access_log off`, keep-alive
   (set again before each perform, as curl_cffi drops callbacks after perform).
   It has no socket callbacks (W1) and no public socket_action (W3). In W6 it
   gets `setopt(WRITEDATA, BytesIO())` before each perform, as the others.
+- W7: PUT (UPLOAD, INFILESIZE_LARGE = 1 MiB, `Expect:` header removed so no
+  100-continue round trip) of a new `io.BytesIO(body)` per transfer via
+  READDATA; nginx's `/upload` answers 200 and discards the body; the check is
+  SIZE_UPLOAD_T. curl_cffi gets HTTPHEADER again before each perform (it
+  frees the list after perform while libcurl keeps the pointer). C reads the
+  body from memory in a READFUNCTION.
 - C: benchmarks/c/*.c against the system libcurl; W3, W4 and W4u are all the
   `curl_multi_socket_action` + epoll program.
 - Each run is a fresh process. Wall (perf_counter / CLOCK_MONOTONIC) and CPU
   (getrusage RUSAGE_SELF user+sys) are taken around the transfers, handle
   creation included, interpreter start-up and imports excluded. Peak RSS is
   ru_maxrss of the whole process (for C: RUSAGE_CHILDREN of its launcher).
-- Every run checks that all N transfers answered 200 with the expected bytes,
+- Every run checks that all N transfers answered 200 with the expected bytes
+  (sent, for W7),
   and fails loudly otherwise. Per workload: one untimed warm-up run per peer
   at N/10, then {meta["rounds"]} rounds with the peers alternating (A B C A B C …).
   Tables give medians; ratios are ratios of medians."""

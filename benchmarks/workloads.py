@@ -70,7 +70,7 @@ WORKLOADS = {
         Workload(
             "W7",
             "/upload",
-            300,
+            1500,
             BIG_SIZE,
             "sequential keep-alive PUTs of 1 MiB from a new io.BytesIO each, via READDATA",
         ),

@@ -103,6 +103,19 @@ _COPIES_BUFFER = frozenset({io.BytesIO, io.FileIO, io.BufferedWriter, io.Buffere
 #: READDATA objects whose readinto fills a buffer as read(n) would return
 #: it: the read trampoline has them fill libcurl's buffer (no bytes in between).
 _READS_INTO = frozenset({io.BytesIO, io.FileIO, io.BufferedReader, io.BufferedRandom})
+
+
+def _read_into_of(obj: Any) -> Any:
+    """``obj.readinto`` for a READDATA object of a _READS_INTO type whose read
+    and readinto are the type's own (not replaced on the instance), else None."""
+    if type(obj) not in _READS_INTO:
+        return None
+    own = getattr(obj, "__dict__", None) or {}
+    if "read" in own or "readinto" in own:
+        return None
+    return obj.readinto
+
+
 #: Callback slots whose callable runs while a body arrives: any of them set
 #: turns bulk bodies off (the order of its calls and obj.write's would change).
 _BULK_UNSAFE = tuple(
@@ -489,7 +502,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             if option == _WRITEDATA:  # perform() may buffer the body for it (bulk bodies)
                 self._bulk_write, self._bulk_mv = bound, type(value) in _COPIES_BUFFER
             elif option == _READDATA:
-                self._read_into = value.readinto if type(value) in _READS_INTO else None
+                self._read_into = _read_into_of(value)
         elif option in _OBJECT_SETTERS:
             _OBJECT_SETTERS[option][0](self, value)
         elif option == _PRIVATE:

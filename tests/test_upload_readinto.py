@@ -110,6 +110,27 @@ def test_a_subclass_keeps_pycurls_read_calls(fast_server: FastServer) -> None:
     assert len(spy.asked) >= 3 and all(n > 0 for n in spy.asked)
 
 
+@pytest.mark.parametrize("attr", ["read", "readinto"])
+def test_a_read_replaced_on_the_instance_is_called(fast_server: FastServer, attr: str) -> None:
+    data = body_of(1000)
+    source = io.BytesIO(data)
+    calls: list[int] = []
+
+    def replaced(n: Any = -1) -> Any:  # read(n), or readinto(buffer): counted, then the type's own
+        calls.append(1)
+        return getattr(io.BytesIO, attr)(source, n)
+
+    setattr(source, attr, replaced)
+    c, out = upload(fast_server.url("/echo"), source, len(data))
+    with c:
+        c.perform()
+    assert out.getvalue() == echoed(data)
+    if attr == "read":
+        assert calls  # the replaced read is what pycurl calls, and so is it here
+    else:
+        assert not calls  # readinto replaced: read(n) is used, as in pycurl
+
+
 def test_readfunction_after_readdata_wins(fast_server: FastServer) -> None:
     data, other = body_of(1000), b"z" * 1000
     c, out = upload(fast_server.url("/echo"), io.BytesIO(data), len(data))

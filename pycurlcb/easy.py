@@ -105,13 +105,17 @@ _COPIES_BUFFER = frozenset({io.BytesIO, io.FileIO, io.BufferedWriter, io.Buffere
 _READS_INTO = frozenset({io.BytesIO, io.FileIO, io.BufferedReader, io.BufferedRandom})
 
 
+def _replaced(obj: Any, *names: str) -> bool:
+    """Whether any of the methods ``names`` is replaced on the instance ``obj``
+    (io objects have a __dict__): its type's behaviour cannot be assumed then."""
+    own = getattr(obj, "__dict__", None) or {}
+    return any(name in own for name in names)
+
+
 def _read_into_of(obj: Any) -> Any:
     """``obj.readinto`` for a READDATA object of a _READS_INTO type whose read
-    and readinto are the type's own (not replaced on the instance), else None."""
-    if type(obj) not in _READS_INTO:
-        return None
-    own = getattr(obj, "__dict__", None) or {}
-    if "read" in own or "readinto" in own:
+    and readinto are the type's own, else None."""
+    if type(obj) not in _READS_INTO or _replaced(obj, "read", "readinto"):
         return None
     return obj.readinto
 
@@ -500,7 +504,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
                 raise TypeError(f"object given without a {method} method")
             self._set_callback(fnoption, OPTIONS[fnoption], bound, False)
             if option == _WRITEDATA:  # perform() may buffer the body for it (bulk bodies)
-                self._bulk_write, self._bulk_mv = bound, type(value) in _COPIES_BUFFER
+                self._bulk_write = bound
+                self._bulk_mv = type(value) in _COPIES_BUFFER and not _replaced(value, "write")
             elif option == _READDATA:
                 self._read_into = _read_into_of(value)
         elif option in _OBJECT_SETTERS:

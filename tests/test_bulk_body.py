@@ -105,6 +105,22 @@ def test_bytesio_gets_few_writes_of_a_view(fast_server: FastServer) -> None:
     assert 1 <= calls <= 6
 
 
+def test_a_write_replaced_on_the_instance_gets_bytes(fast_server: FastServer) -> None:
+    """A BytesIO whose write is replaced on the instance is a plain object: bytes, as pycurl gives."""
+    body = io.BytesIO()
+    kinds: list[type] = []
+
+    def write(data: Any) -> int:
+        kinds.append(type(data))
+        return io.BytesIO.write(body, data)
+
+    body.write = write  # type: ignore[method-assign]
+    with _curl(fast_server.url(f"/body/{MiB}"), body) as c:
+        c.perform()
+    assert body.getvalue() == body_of(MiB)
+    assert kinds and set(kinds) == {bytes}
+
+
 def test_binary_file(fast_server: FastServer, tmp_path: Any) -> None:
     path = tmp_path / "body"
     with open(path, "wb") as f, _curl(fast_server.url(f"/body/{3 * MiB + 5}"), f) as c:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import zlib
 from pathlib import Path
 from typing import Any, Callable
@@ -77,6 +78,27 @@ def test_the_body_arrives_whole(fast_server: FastServer, tmp_path: Path, make: A
         assert source.tell() == size
     finally:
         source.close()
+
+
+def test_a_bytesio_is_read_with_readinto(fast_server: FastServer) -> None:
+    """Its methods are C functions: a profile hook counts which ones run."""
+    data = body_of(MiB)
+    source = io.BytesIO(data)
+    called: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "c_call" and getattr(arg, "__self__", None) is source:
+            called.append(arg.__name__)
+
+    c, out = upload(fast_server.url("/echo"), source, len(data))
+    with c:
+        sys.setprofile(profile)
+        try:
+            c.perform()
+        finally:
+            sys.setprofile(None)
+    assert out.getvalue() == echoed(data)
+    assert "read" not in called and called.count("readinto") >= MiB // (64 * 1024), called
 
 
 @pytest.mark.parametrize("size", (0, 1, 5 * 64 * 1024 + 3))

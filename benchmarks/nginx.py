@@ -17,8 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-SMALL_BODY = b"hello"
-BIG_SIZE = 1 << 20
+from workloads import SMALL, big_body
 
 CONFIG = """\
 daemon off;
@@ -115,8 +114,8 @@ class Nginx:
         www = self.work / "www"
         www.mkdir()
         (self.work / "tmp").mkdir()
-        (www / "small").write_bytes(SMALL_BODY)
-        (www / "big").write_bytes(bytes(range(256)) * (BIG_SIZE // 256))
+        (www / "small").write_bytes(SMALL)
+        (www / "big").write_bytes(big_body())
         # A master running as root would switch its worker to "nobody", which
         # may not read our work dir; keep the worker as the current user.
         user = "user root;" if os.geteuid() == 0 else ""
@@ -142,7 +141,7 @@ class Nginx:
         while True:
             try:
                 with urllib.request.urlopen(self.url + "/small", timeout=1) as r:
-                    if r.read() == SMALL_BODY:
+                    if r.read() == SMALL:
                         return self
             except OSError:
                 pass

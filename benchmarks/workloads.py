@@ -95,6 +95,11 @@ def check(cond: bool, msg: str) -> None:
         raise WorkloadError(msg)
 
 
+def big_body() -> bytes:
+    """/big's body (nginx.py serves it) and W7's upload: 0..255 repeated, BIG_SIZE bytes."""
+    return bytes(range(256)) * (BIG_SIZE // 256)
+
+
 def check_big(data: bytes) -> None:
     check(len(data) == BIG_SIZE, f"/big body is {len(data)} bytes, expected {BIG_SIZE}")
     check(data[:256] == bytes(range(256)) and data[-1] == 255, "/big body content is wrong")
@@ -341,10 +346,6 @@ def w6_easy(mod: Any, url: str, n: int) -> Counts:
         counts.bytes += len(data)
     c.close()
     return counts
-
-
-def big_body() -> bytes:
-    return bytes(range(256)) * (BIG_SIZE // 256)
 
 
 def w7_easy(mod: Any, url: str, n: int) -> Counts:

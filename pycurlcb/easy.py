@@ -443,27 +443,30 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         ``error`` (E_UNKNOWN_OPTION) for an option this libcurl does not know,
         ``error`` with libcurl's code if libcurl refuses the value.
 
-        WRITEDATA (bulk bodies): with a file-like ``obj``, perform() copies the
-        body into a C buffer of the handle's (64 KiB, growing to 1 MiB; freed
-        by close() and reset()) and calls ``obj.write`` once when the next
-        chunk would not fit, between perform()'s 100 ms steps, and before
-        perform() returns or raises (also on Ctrl-C), instead of once per
-        libcurl chunk (<= 16 KiB).  The bytes are the same, in the same order.
-        ``obj.write`` gets a memoryview, valid during the call, if ``obj`` is
-        exactly an io.BytesIO, io.FileIO, io.BufferedWriter or
+        WRITEDATA (bulk bodies): with a file-like ``obj``, libcurl's writes go
+        into a C buffer of the handle's (64 KiB, growing to 1 MiB; freed by
+        close() and reset()) and ``obj.write`` is called once when the next
+        chunk would not fit, and then: under perform(), between its 100 ms
+        steps and before it returns or raises (also on Ctrl-C); in a
+        CurlMulti (and AsyncCurlMulti; with libcurl >= 7.88 loaded), before
+        each driving call (socket_action, perform, the epoll driver's
+        wake-up) returns; instead of once per libcurl chunk (<= 16 KiB).  The bytes are the same, in the
+        same order.  ``obj.write`` gets a memoryview, valid during the call,
+        if ``obj`` is exactly an io.BytesIO, io.FileIO, io.BufferedWriter or
         io.BufferedRandom (they copy it), else bytes as in pycurl.  It must
         return None or the length it was given; another count or an exception
         stops the transfer: ``error`` E_WRITE_ERROR (the exception as
-        ``__cause__``; KeyboardInterrupt/SystemExit as themselves).  Buffering
+        ``__cause__``; KeyboardInterrupt/SystemExit as themselves); in a
+        CurlMulti that transfer alone fails (info_read's error list), also
+        when the write failing was the one after libcurl's last chunk.  Buffering
         is used only where the timing of ``obj.write`` cannot be seen: not
-        with WRITEFUNCTION (or after it), perform_rb(), CONNECT_ONLY, a
-        handle in a CurlMulti (its transfers always call per chunk), or while
+        with WRITEFUNCTION (or after it), perform_rb(), CONNECT_ONLY, or while
         any callback that runs as the body arrives is set (HEADERFUNCTION or
         HEADERDATA, XFERINFO/PROGRESSFUNCTION, DEBUGFUNCTION, CHUNK_*,
         FNMATCH, PREREQ, TRAILER, HSTS, SSH, RESOLVER_START, IOCTL); the upload
         side (READDATA/READFUNCTION, SEEKFUNCTION) and the socket callbacks
-        keep it.  pause() during perform() switches the rest of that transfer
-        to per-chunk calls.
+        keep it.  pause() during a transfer switches the rest of it to
+        per-chunk calls.
 
         READDATA: if ``obj`` is exactly an io.BytesIO, io.FileIO,
         io.BufferedReader or io.BufferedRandom, libcurl's read callback fills
@@ -661,6 +664,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
     def _install(self, option: int) -> None:
         row = CALLBACK_ROWS[option]
         h = self._e.h
+        if option == _WRITEFUNCTION:
+            self._e.bulk_on = 0  # replaces bulk.c's write callback, if it was in place
         errors.check(lib.pcb_easy_setopt_fn(h, option, TRAMPOLINES[row.trampoline]))
         errors.check(lib.pcb_easy_setopt_ptr(h, _OPTION_IDS[row.data], self._clientp))
         self._installed.add(option)
@@ -668,6 +673,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
     def _uninstall(self, option: int) -> None:
         row = CALLBACK_ROWS[option]
         h = self._e.h
+        if option == _WRITEFUNCTION:
+            self._e.bulk_on = 0
         errors.check(lib.pcb_easy_setopt_fn(h, option, ffi.NULL))
         default = {"stdout": lib.pcb_stdout, "stdin": lib.pcb_stdin}.get(row.default or "")
         data = ffi.NULL if default is None else default()
@@ -696,9 +703,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         e.errbuf[0] = b"\0"
         e.stop = 0
         self._exc = None
-        bulk = self._bulk_write is not None and self._bulk_ready()
-        if bulk:
-            errors.check(lib.pcb_bulk_start(e, self._clientp))
+        bulk = self._bulk_write is not None and self._bulk_begin()
         self._running = _get_ident()
         try:
             rc = _perform_step(e, PERFORM_STEP_MS)
@@ -726,24 +731,32 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             if exc is not None:
                 raise exc
 
-    def _bulk_ready(self) -> bool:
-        """Whether perform() may buffer the body for the WRITEDATA object (bulk bodies).
+    def _bulk_begin(self) -> bool:
+        """Buffer the next transfer's body for the WRITEDATA object (bulk bodies, bulk.h)
+        if it may be: True if bulk.c's write callback is now installed.
 
+        perform() and CurlMulti.add_handle() call it; the transfer's end puts
+        the write trampoline back (pcb_bulk_stop: _bulk_end, pcb_multi_remove).
         Only when nothing the user can see depends on when ``obj.write`` runs:
         its write is the write callback (no WRITEFUNCTION, perform_rb), not
         CONNECT_ONLY, and no callback that runs while the body arrives is set
         (_BULK_UNSAFE: headers, progress, debug ...).  The upload side
         (READDATA/READFUNCTION, SEEKFUNCTION) and the socket callbacks keep it.
+        No buffer (out of memory): False, the body goes per chunk.
         """
-        if self._cb_write is not self._bulk_write or self._connect_only:
-            return False
-        return all(getattr(self, name) is None for name in _BULK_UNSAFE)
+        e = self._e
+        if (self._cb_write is self._bulk_write and not self._connect_only
+                and all(getattr(self, name) is None for name in _BULK_UNSAFE)):
+            return lib.pcb_bulk_start(e, self._clientp) == lib.CURLE_OK
+        if e.bulk_on:  # left in place by a CurlMulti collected with this Curl added
+            lib.pcb_bulk_stop(e)
+        return False
 
     def _bulk_end(self, e: Any) -> None:
         """Hand the rest of the buffer to ``obj.write``; the write trampoline back in place."""
         if e.bulk_len:
             lib.pcb_bulk_drain(e)  # a failure is in e.bulk_failed, its exception on self
-        self._install(_WRITEFUNCTION)
+        lib.pcb_bulk_stop(e)
 
     def _perform_checks(self, e: Any) -> None:
         """perform()'s refusals, and its private multi made on first use."""
@@ -824,8 +837,9 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         running = self._running if self._running is not None else self._multi_running()
         if running is not None and running != threading.get_ident():
             raise error(f"cannot invoke {what}() - perform() is currently running on another thread")
-        if running is not None:
-            e.bulk_pass = 1  # bulk bodies: from now on each chunk goes to obj.write as it comes
+        # bulk bodies: from now on each chunk of this transfer goes to obj.write
+        # as it comes, also those curl_easy_pause delivers (a CurlMulti's transfer)
+        e.bulk_pass = 1
         rc = lib.curl_easy_pause(e.h, bitmask)
         if running is not None:  # from a callback: the driving call reports failures
             errors.check(rc, e.errbuf)

@@ -33,7 +33,7 @@ from ._callbacks import MultiCallbacks, _parked, register, slot, take_failure, t
 from ._ffi import c_range, ffi, lib
 from ._handle import Handle
 from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MULTI_CONSTANTS, MOpt
-from .easy import TRAMPOLINES, Curl, text
+from .easy import _WRITE_FAILED, TRAMPOLINES, Curl, text
 from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, error
 
 if TYPE_CHECKING:
@@ -52,6 +52,13 @@ _STRING_ARRAYS = frozenset(
     int(getattr(MOpt, n)) for n in ("PIPELINING_SITE_BL", "PIPELINING_SERVER_BL") if n in MOpt.__members__
 )
 
+
+#: Bulk bodies (bulk.h) in a CurlMulti: only where libcurl hands a transfer
+#: more than one chunk per driving call (7.88.1: a whole 1 MiB body in one
+#: call; 8.5.0 up to 100 chunks, 8.21.0 up to 10); 7.73.0-7.81.0 read one
+#: chunk of a plain HTTP body per call, so buffering would only add a copy.
+#: The loaded libcurl decides (docs/performance.md).
+_MULTI_BULK = lib.curl_version_info(lib.CURLVERSION_NOW).version_num >= 0x075800
 
 #: struct pcb_multi -> its clientp, for _release (which only gets the struct).
 _KEYS: dict[Any, Any] = {}
@@ -327,11 +334,14 @@ class CurlMulti(MultiCallbacks, Handle):
         curl._exc = None
         self._curls[h] = curl
         curl._multi_ref = self._weakself
+        bulk = _MULTI_BULK and curl._bulk_write is not None and curl._bulk_begin()
         self._running = _get_ident()
         try:
             rc = _multi_add(self._cell[0], curl._e)  # also resets the error buffer
         finally:
             self._running = None
+        if rc and bulk:
+            lib.pcb_bulk_stop(curl._e)  # not added: the write trampoline back
         if rc == _BAD_HANDLE:
             self._curls.pop(h, None)
             curl._multi_ref = None
@@ -416,6 +426,8 @@ class CurlMulti(MultiCallbacks, Handle):
         try:
             return fn(*args)
         finally:
+            if self._cell[0].nbulk:  # bodies buffered during the call (bulk.h)
+                lib.pcb_multi_bulk_drain(self._cell[0])
             self._running = outer
 
     def handles(self) -> list[Curl]:
@@ -442,6 +454,8 @@ class CurlMulti(MultiCallbacks, Handle):
         try:
             rc = _socket_action(m, fd, ev_bitmask, out)
         finally:
+            if self._cell[0].nbulk:  # bodies buffered during the call (bulk.h)
+                lib.pcb_multi_bulk_drain(self._cell[0])
             self._running = None
         if rc or self._exc is not None or self._aborted or self._doomed or _parked.exc is not None:
             self._raise_pending()
@@ -533,8 +547,10 @@ class CurlMulti(MultiCallbacks, Handle):
                 continue
             curl = curls[msg.easy_handle]
             code = msg.data.result
-            if code == lib.CURLE_OK:
+            if code == lib.CURLE_OK and not curl._e.bulk_failed:
                 ok.append(curl)
+            elif code == lib.CURLE_OK:  # obj.write failed after libcurl's last write (bulk.h)
+                err.append((curl, lib.CURLE_WRITE_ERROR, _WRITE_FAILED))
             else:
                 err.append((curl, code, errors.make_error(code, curl._e.errbuf).args[1]))
         return int(queued[0]), ok, err

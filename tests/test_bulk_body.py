@@ -8,11 +8,15 @@ bodies identical whatever their size, the number of write() calls, the
 exception contract (a raising or short write stops the transfer with
 E_WRITE_ERROR), and that every case that must keep per-chunk calls does
 (WRITEFUNCTION, CurlMulti, a HEADERFUNCTION, pause()), and the buffer's
-lifetime across reset(), duphandle() and close().
+lifetime across reset(), duphandle() and close().  The same for a Curl in a
+CurlMulti (perform(), socket_action() through AsyncCurlMulti's Python driver,
+and AsyncCurlMulti's epoll driver): its buffer is drained at the end of every
+driving call, and a failed drain fails that transfer alone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import io
 import signal
@@ -52,6 +56,65 @@ def _curl(url: str, target: Any) -> pycurlcb.Curl:
     c.setopt(pycurlcb.URL, url)
     c.setopt(pycurlcb.WRITEDATA, target)
     return c
+
+
+#: How a CurlMulti's transfers are driven: CurlMulti.perform() and select(),
+#: or AsyncCurlMulti with each of its drivers (the Python one calls socket_action()).
+MULTI_DRIVERS = ("perform", "epoll", "python")
+
+
+#: Whether a Curl in a CurlMulti buffers its body: the loaded libcurl hands a
+#: plain HTTP transfer several chunks per driving call from 7.88 on (multi.py).
+MULTI_BULK = pycurlcb.version_info()[2] >= 0x075800
+
+
+@pytest.fixture
+def driving_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """One item per driving call of any CurlMulti during the test: perform(),
+    socket_action() (AsyncCurlMulti's Python driver) and the C driver's wake-ups."""
+    calls: list[str] = []
+    for name in ("perform", "socket_action", "_drive_with"):
+        original = getattr(pycurlcb.CurlMulti, name)
+
+        def counted(self: Any, *args: Any, _name: str = name, _original: Any = original) -> Any:
+            calls.append(_name)
+            return _original(self, *args)
+
+        monkeypatch.setattr(pycurlcb.CurlMulti, name, counted)
+    return calls
+
+
+def _run_multi(driver: str, curls: list[pycurlcb.Curl]) -> dict[pycurlcb.Curl, BaseException | None]:
+    """Run ``curls``' transfers on one multi driven by ``driver`` until all are
+    done: None for a Curl whose transfer succeeded, else the error it failed
+    with (``pycurlcb.error``, ``callback_error`` as its ``__cause__``)."""
+    if driver == "perform":
+        results: dict[pycurlcb.Curl, BaseException | None] = {}
+        with pycurlcb.CurlMulti() as m:
+            for c in curls:
+                m.add_handle(c)
+            end = time.monotonic() + 30
+            while len(results) < len(curls):
+                assert time.monotonic() < end
+                running = m.perform()[1]
+                _, ok, err = m.info_read()
+                results.update((c, None) for c in ok)
+                for c, code, message in err:
+                    exc = pycurlcb.error(code, message)
+                    exc.__cause__ = c.callback_error
+                    results[c] = exc
+                if running:
+                    m.select(0.5)
+            for c in curls:
+                m.remove_handle(c)
+        return results
+
+    async def main() -> list[Any]:
+        async with pycurlcb.AsyncCurlMulti(driver=driver) as m:
+            return await asyncio.gather(*(m.perform(c) for c in curls), return_exceptions=True)
+
+    outcome = asyncio.run(main())
+    return {c: None if r is c else r for c, r in zip(curls, outcome)}
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -153,21 +216,13 @@ def test_headerfunction_keeps_per_chunk_order(fast_server: FastServer) -> None:
     assert rec.data.startswith(b"HTTP/1.1 200")
 
 
-def test_curlmulti_per_chunk(fast_server: FastServer) -> None:
+def test_curlmulti_with_a_headerfunction_per_chunk(fast_server: FastServer) -> None:
     rec = Recorder()
     c = _curl(fast_server.url(f"/body/{MiB}"), rec)
-    m = pycurlcb.CurlMulti()
-    try:
-        m.add_handle(c)
-        running = 1
-        while running:
-            _, running = m.perform()
-            if running:
-                m.select(1.0)
-        m.remove_handle(c)
-    finally:
-        m.close()
-        c.close()
+    c.setopt(pycurlcb.HEADERFUNCTION, lambda line: None)
+    results = _run_multi("perform", [c])
+    c.close()
+    assert results[c] is None
     assert rec.data == body_of(MiB)
     assert len(rec.calls) >= MiB // (16 * 1024)
 
@@ -179,6 +234,215 @@ def test_perform_rb_ignores_writedata(fast_server: FastServer) -> None:
         assert rec.calls == []
         c.perform()  # WRITEDATA again afterwards
     assert rec.data == body_of(MiB)
+
+
+# --- in a CurlMulti -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("driver", MULTI_DRIVERS)
+def test_curlmulti_bodies_identical_in_few_writes(
+    fast_server: FastServer, driver: str, driving_calls: list[str]
+) -> None:
+    """Concurrent transfers each get exactly their body; a plain object gets
+    bytes, a BytesIO views; at most one write per driving call (plus one per
+    full 1 MiB buffer), not one per 16 KiB chunk.  Before libcurl 7.88 a
+    multi's transfers write per chunk (multi.py: _MULTI_BULK)."""
+    sizes = (0, 1, MiB + 1, 5 * MiB)
+    targets: list[Any] = [Recorder(), io.BytesIO(), Recorder(), Recorder()]
+    curls = [_curl(fast_server.url(f"/body/{n}"), t) for n, t in zip(sizes, targets)]
+    results = _run_multi(driver, curls)
+    for c in curls:
+        c.close()
+    assert all(r is None for r in results.values()), results
+    for size, target in zip(sizes, targets):
+        data = target.getvalue() if isinstance(target, io.BytesIO) else target.data
+        assert data == body_of(size)
+    assert all(type(chunk) is bytes for chunk in targets[3].calls)
+    big = targets[3].calls
+    per_chunk = 5 * MiB // (16 * 1024)
+    if MULTI_BULK:
+        assert len(big) <= len(driving_calls) + 5
+        assert len(big) < per_chunk // 2
+    else:
+        assert len(big) >= per_chunk
+
+
+@pytest.mark.parametrize("driver", ("perform", "python"))
+def test_curlmulti_obj_has_every_byte_after_each_driving_call(stalling_server: str, driver: str) -> None:
+    """What arrived reaches obj.write before the driving call returns: a stalled
+    stream is not held back until 1 MiB or the end of the transfer."""
+    rec = Recorder()
+    c = _curl(stalling_server, rec)
+    if driver == "perform":
+        with pycurlcb.CurlMulti() as m:
+            m.add_handle(c)
+            end = time.monotonic() + 10
+            while len(rec.data) < 100 * 1024:
+                assert time.monotonic() < end, len(rec.data)
+                assert m.perform()[1] == 1
+                m.select(0.1)
+            m.remove_handle(c)
+    else:
+
+        async def main() -> None:
+            async with pycurlcb.AsyncCurlMulti(driver=driver) as m:
+                future = m.add_handle(c)
+                end = time.monotonic() + 10
+                while len(rec.data) < 100 * 1024:
+                    assert time.monotonic() < end, len(rec.data)
+                    await asyncio.sleep(0.01)
+                assert not future.done()
+
+        asyncio.run(main())
+    c.close()
+    assert rec.data == body_of(100 * 1024)
+
+
+@pytest.mark.parametrize("driver", MULTI_DRIVERS)
+def test_curlmulti_write_raising_fails_only_that_transfer(
+    streaming_server: dict[str, Any], fast_server: FastServer, driver: str
+) -> None:
+    boom = RuntimeError("disk full")
+
+    class Failing(Recorder):
+        def write(self, data: Any) -> Any:
+            self.calls.append(data)
+            raise boom
+
+    rec, other = Failing(), io.BytesIO()
+    failing = _curl(streaming_server["url"], rec)
+    fine = _curl(fast_server.url(f"/body/{3 * MiB}"), other)
+    results = _run_multi(driver, [failing, fine])
+    exc = results[failing]
+    assert isinstance(exc, pycurlcb.error)
+    assert exc.args[0] == pycurlcb.E_WRITE_ERROR
+    assert exc.__cause__ is boom
+    assert failing.callback_error is boom
+    assert len(rec.calls) == 1
+    assert results[fine] is None
+    assert other.getvalue() == body_of(3 * MiB)
+    assert streaming_server["closed"].wait(10)  # the connection was dropped, not drained
+    assert streaming_server["sent"] < 64 * MiB
+    failing.close()
+    fine.close()
+
+
+@pytest.mark.parametrize("driver", MULTI_DRIVERS)
+@pytest.mark.parametrize("result", ["raise", 0, 3])
+def test_curlmulti_write_failing_after_the_last_chunk(
+    fast_server: FastServer, driver: str, result: Any
+) -> None:
+    """A body smaller than the buffer reaches obj.write only after libcurl
+    finished the transfer: the write's failure still fails it (info_read's
+    error list), not the driving call."""
+    boom = ValueError("nope")
+
+    class Failing(Recorder):
+        def write(self, data: Any) -> Any:
+            self.calls.append(data)
+            if result == "raise":
+                raise boom
+            return result
+
+    rec = Failing()
+    c = _curl(fast_server.url("/body/100"), rec)
+    exc = _run_multi(driver, [c])[c]
+    assert isinstance(exc, pycurlcb.error)
+    assert exc.args[0] == pycurlcb.E_WRITE_ERROR
+    assert exc.__cause__ is (boom if result == "raise" else None)
+    assert rec.data == body_of(100)
+    # the handle is usable again, on its own or in a multi
+    body = io.BytesIO()
+    c.setopt(pycurlcb.WRITEDATA, body)
+    c.perform()
+    assert _run_multi(driver, [c]) == {c: None}
+    c.close()
+    assert body.getvalue() == body_of(100) * 2
+
+
+@pytest.mark.parametrize("size", [100, 3 * MiB])
+def test_curlmulti_keyboard_interrupt_from_write(fast_server: FastServer, size: int) -> None:
+    class Interrupting:
+        def write(self, data: Any) -> None:
+            raise KeyboardInterrupt
+
+    c = _curl(fast_server.url(f"/body/{size}"), Interrupting())
+    with pycurlcb.CurlMulti() as m:
+        m.add_handle(c)
+        with pytest.raises(KeyboardInterrupt):
+            end = time.monotonic() + 10
+            while m.perform()[1] and time.monotonic() < end:
+                m.select(0.5)
+            # a 100-byte body: libcurl finished it before the drain raised
+            m.perform()
+    c.close()
+
+
+def test_curlmulti_puts_the_write_callback_back(fast_server: FastServer) -> None:
+    """Out of the multi, the Curl's next transfer that may not buffer (a
+    HEADERFUNCTION is set) writes per chunk through its own callback."""
+    rec = Recorder()
+    c = _curl(fast_server.url(f"/body/{MiB}"), rec)
+    assert _run_multi("perform", [c]) == {c: None}
+    in_multi = len(rec.calls)
+    assert in_multi < MiB // (16 * 1024) // 2 or not MULTI_BULK
+    c.setopt(pycurlcb.HEADERFUNCTION, lambda line: None)
+    c.perform()
+    assert len(rec.calls) - in_multi >= MiB // (16 * 1024)
+    assert rec.data == body_of(MiB) * 2
+    c.close()
+
+
+def test_curlmulti_pause_between_driving_calls_keeps_bytes(fast_server: FastServer) -> None:
+    """pause()/unpause of a transfer from outside its callbacks (an event loop
+    pausing it): the bytes libcurl holds back and delivers later all reach
+    obj, in order."""
+    rec = Recorder()
+    c = _curl(fast_server.url(f"/body/{3 * MiB}"), rec)
+    with pycurlcb.CurlMulti() as m:
+        m.add_handle(c)
+        end = time.monotonic() + 10
+        while not rec.calls:
+            assert time.monotonic() < end
+            m.perform()
+            m.select(0.1)
+        c.pause(pycurlcb.PAUSE_ALL)
+        for _ in range(3):
+            m.perform()
+        c.pause(pycurlcb.PAUSE_CONT)
+        while m.perform()[1]:
+            assert time.monotonic() < end
+            m.select(0.1)
+        _, ok, err = m.info_read()
+        assert (ok, err) == ([c], [])
+        m.remove_handle(c)
+    c.close()
+    assert rec.data == body_of(3 * MiB)
+
+
+@pytest.mark.parametrize("how", ["close", "remove", "close-multi"])
+def test_curlmulti_stalled_transfer_ended_early(stalling_server: str, how: str) -> None:
+    """A Curl closed or removed mid-transfer, or its multi closed: what arrived
+    was written, nothing is written after, and the Curl is usable (or closed)."""
+    rec = Recorder()
+    c = _curl(stalling_server, rec)
+    m = pycurlcb.CurlMulti()
+    m.add_handle(c)
+    end = time.monotonic() + 10
+    while len(rec.data) < 100 * 1024:
+        assert time.monotonic() < end
+        m.perform()
+        m.select(0.1)
+    if how == "close":
+        c.close()
+        m.perform()
+    elif how == "remove":
+        m.remove_handle(c)
+    m.close()
+    assert rec.data == body_of(100 * 1024)
+    if how != "close":
+        assert c.getinfo(pycurlcb.RESPONSE_CODE) == 200
+        c.close()
 
 
 # --- the exception contract ----------------------------------------------------------

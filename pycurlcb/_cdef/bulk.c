@@ -9,6 +9,8 @@
 /* extern "Python" (bulk.h): cffi defines it after this source; declared
  * here so that C can call it. */
 static int pcb_bulk_flush(void *clientp, char *data, size_t len);
+/* The write row's trampoline (_cbtable.py), put back by pcb_bulk_stop. */
+static size_t pcb_write(char *ptr, size_t size, size_t nmemb, void *userdata);
 
 static int pcb_bulk_drain(struct pcb_easy *e)
 {
@@ -42,15 +44,30 @@ static int pcb_bulk_grow(struct pcb_easy *e, size_t need)
     return 1;
 }
 
+/* Append n bytes (they fit); in a CurlMulti (not one closed under it), e
+ * joins its bulk_queue, drained when the driving call ends. */
+static void pcb_bulk_keep(struct pcb_easy *e, const char *ptr, size_t n)
+{
+    memcpy(e->bulk + e->bulk_len, ptr, n);
+    e->bulk_len += n;
+    if(e->multi && e->multi->m && !e->bulk_queued) {
+        e->bulk_queued = 1;
+        e->bulk_next = e->multi->bulk_queue;
+        e->multi->bulk_queue = e;
+        e->multi->nbulk++;
+    }
+}
+
 /* CURLOPT_WRITEFUNCTION while bulk is on (WRITEDATA is e). */
 static size_t pcb_bulk_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct pcb_easy *e = userdata;
     size_t n = size * nmemb;
+    if(e->bulk_failed)  /* a drain after a CurlMulti's driving call failed */
+        return PCB_WRITEFUNC_ERROR;
     if(!e->bulk_pass &&
        (n <= e->bulk_cap - e->bulk_len || pcb_bulk_grow(e, e->bulk_len + n))) {
-        memcpy(e->bulk + e->bulk_len, ptr, n);
-        e->bulk_len += n;
+        pcb_bulk_keep(e, ptr, n);
         return n;
     }
     /* It does not fit (or pause() ran): what is buffered goes first, in order. */
@@ -62,10 +79,11 @@ static size_t pcb_bulk_write(char *ptr, size_t size, size_t nmemb, void *userdat
         e->bulk_failed = 1;
         return PCB_WRITEFUNC_ERROR;
     }
-    memcpy(e->bulk, ptr, n);
-    e->bulk_len = n;
+    pcb_bulk_keep(e, ptr, n);
     return n;
 }
+
+static void pcb_bulk_stop(struct pcb_easy *e);
 
 static CURLcode pcb_bulk_start(struct pcb_easy *e, void *clientp)
 {
@@ -82,10 +100,54 @@ static CURLcode pcb_bulk_start(struct pcb_easy *e, void *clientp)
     e->bulk_pass = 0;
     e->bulk_failed = 0;
     e->bulk_clientp = clientp;
+    e->bulk_on = 1;
     rc = curl_easy_setopt(e->h, CURLOPT_WRITEFUNCTION, pcb_bulk_write);
     if(rc == CURLE_OK)
         rc = curl_easy_setopt(e->h, CURLOPT_WRITEDATA, (void *)e);
+    if(rc != CURLE_OK)
+        pcb_bulk_stop(e);
     return rc;
+}
+
+static void pcb_bulk_stop(struct pcb_easy *e)
+{
+    if(!e->bulk_on)
+        return;
+    e->bulk_on = 0;
+    if(e->h) {
+        curl_easy_setopt(e->h, CURLOPT_WRITEFUNCTION, pcb_write);
+        curl_easy_setopt(e->h, CURLOPT_WRITEDATA, e->bulk_clientp);
+    }
+}
+
+static void pcb_bulk_unqueue(struct pcb_multi *m, struct pcb_easy *e)
+{
+    struct pcb_easy **link = &m->bulk_queue;
+    if(!e->bulk_queued)
+        return;
+    while(*link && *link != e)
+        link = &(*link)->bulk_next;
+    if(*link) {
+        *link = e->bulk_next;
+        m->nbulk--;
+    }
+    e->bulk_queued = 0;
+    e->bulk_next = NULL;
+}
+
+static long pcb_multi_bulk_drain(struct pcb_multi *m)
+{
+    long failed = 0;
+    while(m->bulk_queue) {
+        struct pcb_easy *e = m->bulk_queue;
+        m->bulk_queue = e->bulk_next;
+        m->nbulk--;
+        e->bulk_queued = 0;
+        e->bulk_next = NULL;
+        if(pcb_bulk_drain(e) != 0)
+            failed++;
+    }
+    return failed;
 }
 
 static void pcb_bulk_free(struct pcb_easy *e)
@@ -93,4 +155,5 @@ static void pcb_bulk_free(struct pcb_easy *e)
     free(e->bulk);
     e->bulk = NULL;
     e->bulk_len = e->bulk_cap = 0;
+    e->bulk_on = 0;  /* curl_easy_reset() took bulk.c's write callback out */
 }

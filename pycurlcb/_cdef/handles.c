@@ -5,9 +5,13 @@
 #include <string.h>
 #include <dlfcn.h>
 
+struct pcb_easy;
+
 struct pcb_multi {
     CURLM *m;
     long refs;
+    long nbulk;                 /* easy handles on bulk_queue (bulk.c) */
+    struct pcb_easy *bulk_queue;
 };
 
 /* A share is used from several threads at once, and cffi releases the GIL
@@ -45,7 +49,13 @@ struct pcb_easy {
     void *bulk_clientp;         /* the Curl's clientp, for pcb_bulk_flush */
     int bulk_pass;
     int bulk_failed;
+    int bulk_on;                /* pcb_bulk_start ran, pcb_bulk_stop has not */
+    int bulk_queued;            /* on multi->bulk_queue */
+    struct pcb_easy *bulk_next; /* the next on that queue */
 };
+
+static void pcb_bulk_unqueue(struct pcb_multi *m, struct pcb_easy *e);
+static void pcb_bulk_stop(struct pcb_easy *e);
 
 static CURLcode pcb_easy_set_ca_certs(struct pcb_easy *e, const char *pem, size_t len);
 
@@ -172,6 +182,7 @@ static void pcb_easy_close(struct pcb_easy *e)
     if(e->multi) {
         struct pcb_multi *m = e->multi;
         e->multi = NULL;
+        pcb_bulk_unqueue(m, e);
         if(m->m)
             curl_multi_remove_handle(m->m, e->h);
         pcb_multi_decref(m);
@@ -222,7 +233,7 @@ static CURLMcode pcb_multi_close(struct pcb_multi *m)
 /* What a released CurlMulti's cell points at: a multi that is closed for
  * good, so that a CurlMulti resurrected by a finaliser reads "closed" instead
  * of freed memory. */
-static struct pcb_multi pcb_multi_gone = {NULL, 1};
+static struct pcb_multi pcb_multi_gone = {NULL, 1, 0, NULL};
 
 static struct pcb_multi *pcb_multi_released(void)
 {
@@ -248,6 +259,7 @@ static CURLMcode pcb_multi_add(struct pcb_multi *m, struct pcb_easy *e)
         return CURLM_BAD_HANDLE;
     pcb_easy_leave_perform(e);  /* a finished CONNECT_ONLY transfer of perform() */
     e->errbuf[0] = 0;
+    e->bulk_failed = 0;  /* info_read() reads it for every transfer of a CurlMulti */
     rc = curl_multi_add_handle(m->m, e->h);
     if(rc == CURLM_OK) {
         e->multi = m;
@@ -265,6 +277,8 @@ static CURLMcode pcb_multi_remove(struct pcb_multi *m, struct pcb_easy *e)
         rc = curl_multi_remove_handle(m->m, e->h);
     if(rc == CURLM_OK) {
         e->multi = NULL;
+        pcb_bulk_unqueue(m, e);
+        pcb_bulk_stop(e);  /* its write trampoline back for the next transfer */
         pcb_multi_decref(m);
     }
     return rc;

@@ -17,6 +17,7 @@
 struct pcb_multi {
     CURLM *m;               /* NULL once closed */
     long refs;              /* its CurlMulti, plus one per easy handle added */
+    long nbulk;             /* handles with body bytes buffered (bulk.h) */
     ...;
 };
 
@@ -43,6 +44,7 @@ struct pcb_easy {
     size_t bulk_len;        /* the bytes in it not handed to Python yet */
     int bulk_pass;          /* pause() ran: hand each chunk over as it comes */
     int bulk_failed;        /* a flush of the body failed (bulk.h) */
+    int bulk_on;            /* the C write callback is installed (bulk.h) */
     ...;
 };
 

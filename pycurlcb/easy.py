@@ -450,15 +450,16 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         steps and before it returns or raises (also on Ctrl-C); in a
         CurlMulti (and AsyncCurlMulti; with libcurl >= 7.88 loaded), before
         each driving call (socket_action, perform, the epoll driver's
-        wake-up) returns; instead of once per libcurl chunk (<= 16 KiB).  The bytes are the same, in the
-        same order.  ``obj.write`` gets a memoryview, valid during the call,
-        if ``obj`` is exactly an io.BytesIO, io.FileIO, io.BufferedWriter or
-        io.BufferedRandom (they copy it), else bytes as in pycurl.  It must
-        return None or the length it was given; another count or an exception
-        stops the transfer: ``error`` E_WRITE_ERROR (the exception as
-        ``__cause__``; KeyboardInterrupt/SystemExit as themselves); in a
-        CurlMulti that transfer alone fails (info_read's error list), also
-        when the write failing was the one after libcurl's last chunk.  Buffering
+        wake-up) returns; instead of once per libcurl chunk (<= 16 KiB).
+        The bytes are the same, in the same order.  ``obj.write`` gets a
+        memoryview, valid during the call, if ``obj`` is exactly an
+        io.BytesIO, io.FileIO, io.BufferedWriter or io.BufferedRandom (they
+        copy it), else bytes as in pycurl.  It must return None or the length
+        it was given; another count or an exception stops the transfer:
+        ``error`` E_WRITE_ERROR (the exception as ``__cause__``;
+        KeyboardInterrupt/SystemExit as themselves); in a CurlMulti that
+        transfer alone fails (info_read's error list), also when the failing
+        write came after libcurl's last chunk.  Buffering
         is used only where the timing of ``obj.write`` cannot be seen: not
         with WRITEFUNCTION (or after it), perform_rb(), CONNECT_ONLY, or while
         any callback that runs as the body arrives is set (HEADERFUNCTION or

@@ -24,7 +24,7 @@ PLUGIN_DIR = Path(__file__).resolve().parent / "plugin"
 PLUGIN = "pycurlcb_compat_record"
 # Seconds per test (pytest-timeout): a hang, not a slow test.  pycurl's
 # setopt_lifecycle_test runs 1000 full gc.collect()s over the suite's heap:
-# 13-33 s alone on this 2-core VM for real pycurl and pycurlcb alike, and 62 s
+# 11-33 s alone on this 2-core VM for real pycurl and pycurlcb alike, and 62 s
 # once inside the whole suite (25 Nov 2026), which a 60 s limit failed.
 TEST_TIMEOUT = 180
 STALL_SECONDS = 2 * TEST_TIMEOUT + 30  # no event for this long: pytest is stuck in C code

@@ -17,7 +17,7 @@
 struct pcb_multi {
     CURLM *m;               /* NULL once closed */
     long refs;              /* its CurlMulti, plus one per easy handle added */
-    struct pcb_easy *bulk_queue;  /* handles with body bytes buffered (bulk.h), or NULL */
+    long nbulk;             /* handles with body bytes buffered (bulk.h) */
     ...;
 };
 

@@ -9,6 +9,12 @@
   call ``super().__del__()`` skips that: the C release attached with ffi.gc
   then frees the libcurl handle when the object is collected, without calling
   Python (handles.h).
+* The C release attached with ffi.gc runs after the handle's ``__del__`` even
+  when both are garbage in one reference cycle, where the collector
+  finalises objects in no set order: a release the collector runs is kept
+  until the collection ends (``after_finalisers``).  So a CurlMulti's cached
+  connections are closed by its ``close()``, with the Curls' closesocket
+  callables, not by its release, which runs no Python.
 * A handle object owns one C handle: copy, deepcopy and pickle raise TypeError.
 * No ``__getattr__``/``__delattr__`` hook: a missing attribute raises
   Python's own AttributeError ("'Curl' object has no attribute 'URLL'. Did
@@ -17,11 +23,60 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn, TypeVar
+import gc
+from typing import Any, Callable, NoReturn, TypeVar
 
 from ._callbacks import report_unraisable
 
 _T = TypeVar("_T", bound="Handle")
+
+#: [True while the cyclic collector runs]; the releases it ran, to run when it ends.
+_collecting = [False]
+_deferred: list[tuple[Callable[[Any], None], Any]] = []
+
+
+def _on_collection(
+    phase: str,
+    info: dict[str, int],
+    collecting: list[bool] = _collecting,
+    deferred: list[tuple[Callable[[Any], None], Any]] = _deferred,
+) -> None:
+    """gc.callbacks: note a collection; at its end run the releases it deferred.
+
+    (The defaults bind what it needs: at interpreter exit the module's globals
+    may already be gone.)
+    """
+    collecting[0] = phase == "start"
+    while phase == "stop" and deferred:
+        release, cdata = deferred.pop(0)
+        release(cdata)  # calls no Python; what it would raise gc reports itself
+
+
+gc.callbacks.append(_on_collection)
+
+
+def after_finalisers(release: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``release`` for ``ffi.gc``, run after the handle's ``__del__``.
+
+    When the collector frees a reference cycle, it finalises every object of
+    it before freeing any, in an order it does not promise: the ffi.gc cdata
+    may come before the handle that owns it.  Run then, ``release`` (which
+    calls no Python) would close the C handle first, and the handle's
+    ``__del__`` (which closes with the Python callbacks) would find it closed.
+    So a release the collector runs waits, holding ``cdata``, until the
+    collection ends; by then the handle's ``__del__`` has run, and ``release``
+    finds the C handle closed (every release is idempotent).  At interpreter
+    exit the collector runs without gc.callbacks, and releases run at once.
+    """
+
+    def run(cdata: Any, collecting: list[bool] = _collecting,
+            deferred: list[tuple[Callable[[Any], None], Any]] = _deferred) -> None:
+        if collecting[0]:
+            deferred.append((release, cdata))
+        else:
+            release(cdata)
+
+    return run
 
 
 class Handle:

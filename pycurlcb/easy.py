@@ -33,7 +33,7 @@ from ._callbacks import (
     unregister,
 )
 from ._ffi import c_range, ffi, lib
-from ._handle import Handle
+from ._handle import Handle, after_finalisers
 from .constants import (
     _INFO_IDS,
     _OPTION_IDS,
@@ -203,13 +203,16 @@ def _release(
     close(e)
 
 
+#: _release as ffi.gc runs it: after the Curl's __del__ (_handle.after_finalisers).
+_RELEASE = after_finalisers(_release)
+
+
 def _new_easy(src: Any) -> Any:
     """A struct pcb_easy with a new CURL* (or src's duplicate), and its release."""
     e = ffi.new("struct pcb_easy *")
     if lib.pcb_easy_init(e, src) != 0:
         raise error("initializing curl failed" if src == ffi.NULL else "duplicating curl failed")
-    return e, ffi.gc(e, _release)
-
+    return e, ffi.gc(e, _RELEASE)
 
 
 def _option(option: Any) -> OptionSpec:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 from . import _callbacks, errors
 from ._callbacks import MultiCallbacks, _parked, register, slot, take_failure, take_parked, unregister
 from ._ffi import c_range, ffi, lib
-from ._handle import Handle
+from ._handle import Handle, after_finalisers
 from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MULTI_CONSTANTS, MOpt
 from .easy import _WRITE_FAILED, TRAMPOLINES, Curl, text
 from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, error
@@ -86,6 +86,9 @@ def _release(
     free(m)
 
 
+#: _release as ffi.gc runs it: after the CurlMulti's __del__ (_handle.after_finalisers).
+_RELEASE = after_finalisers(_release)
+
 
 class CurlMulti(MultiCallbacks, Handle):
     """A libcurl multi handle: ``m = pycurl.CurlMulti()``.
@@ -113,7 +116,7 @@ class CurlMulti(MultiCallbacks, Handle):
         if m == ffi.NULL:
             raise error("initializing curl-multi failed")
         self._cell = ffi.new("struct pcb_multi *[1]", [m])
-        self._release = ffi.gc(self._cell, _release)
+        self._release = ffi.gc(self._cell, _RELEASE)
         self._init_callbacks()
         self._clientp = register(self)
         _KEYS[ffi.cast("void *", m)] = self._clientp

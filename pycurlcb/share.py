@@ -29,7 +29,7 @@ from typing import Any
 from . import errors
 from ._callbacks import report_unraisable, take_parked
 from ._ffi import c_range, ffi, lib
-from ._handle import Handle
+from ._handle import Handle, after_finalisers
 from .constants import _OPTION_IDS, SHARE_CONSTANTS
 from .easy import _DUP_HOOKS, Curl, register_setter
 from .errors import ShareError, error
@@ -43,18 +43,15 @@ _OPTIONS = {lib.CURLSHOPT_SHARE: "SH_SHARE", lib.CURLSHOPT_UNSHARE: "SH_UNSHARE"
 LOCK_DATA = {v: k for k, v in SHARE_CONSTANTS.items() if k.startswith("LOCK_DATA_")}
 
 
-def _release(s: Any) -> None:
-    """ffi.gc's release of a struct pcb_share: the CurlShare was collected.
+#: ffi.gc's release of a CurlShare's cell (the CurlShare was collected):
+#: pcb_share_release drops the CurlShare's reference; the C side frees the
+#: CURLSH when the last easy handle using it lets go (handles.h).  Nothing of
+#: the CurlShare's runs; closing pooled connections may call the closesocket
+#: of the Curls that opened them, through the callback registry.  It runs
+#: after the CurlShare's __del__ (_handle.after_finalisers).
+_RELEASE = after_finalisers(lib.pcb_share_release)
 
-    Drops the CurlShare's reference; the C side frees the CURLSH when the
-    last easy handle using it lets go (handles.h).  Nothing of the
-    CurlShare's runs; closing pooled connections may call the closesocket
-    of the Curls that opened them, through the callback registry.
-    """
-    lib.pcb_share_free(s)
-
-
-#: Weak references made by __del__ -> the struct pcb_share they hold a reference on.
+#: Weak references made by __del__ -> the struct pcb_share they pin.
 _PINNED: dict[Any, Any] = {}
 
 
@@ -63,19 +60,18 @@ def _pin_until_freed(share: CurlShare) -> None:
 
     A finaliser may resurrect its object (``saved.append(self)`` in a
     subclass __del__).  When that object was part of a garbage cycle, the
-    collector has already run the finaliser of every object of the cycle,
-    the ffi.gc cdata's included: its release dropped the CurlShare's
-    reference, and the struct would be freed under the resurrected object.
-    A weak reference made here, after the collector cleared the old ones,
-    reports the real deallocation, whenever it comes.
+    collector runs the release of its cell too (after every finaliser): the
+    pin keeps the struct, and the cell pointing at it, for the resurrected
+    object.  A weak reference made here, after the collector cleared the old
+    ones, reports the real deallocation, whenever it comes.
     """
-    s = ffi.cast("struct pcb_share *", share._s)
-    lib.pcb_share_incref(s)
+    s = share._s
+    lib.pcb_share_pin(s)
     _PINNED[weakref.ref(share, _unpin)] = s
 
 
 def _unpin(ref: Any) -> None:
-    lib.pcb_share_free(_PINNED.pop(ref))
+    lib.pcb_share_unpin(_PINNED.pop(ref))
 
 
 def _lock_data(value: Any, what: str) -> int:
@@ -105,8 +101,9 @@ class CurlShare(Handle):
     pycurl's share constants are readable on instances (``s.SH_SHARE``).
     """
 
-    #: The struct pcb_share (ffi.gc: released by _release).
-    _s: Any
+    #: struct pcb_share *[1], owned through ffi.gc (_release)
+    _cell: Any
+    _release: Any
     #: Serialises setopt/share/unshare/close and the attaching of Curls
     #: (pycurl's api_lock); re-entrant for a closesocket callback that runs
     #: inside close() and uses this share.
@@ -121,7 +118,8 @@ class CurlShare(Handle):
         s = lib.pcb_share_new()
         if s == ffi.NULL:
             raise error(lib.CURLE_FAILED_INIT, "initializing curl-share failed")
-        self._s = ffi.gc(s, _release)
+        self._cell = ffi.new("struct pcb_share *[1]", [s])
+        self._release = ffi.gc(self._cell, _RELEASE)
         self._lock = threading.RLock()
         self._easies = weakref.WeakSet()
         self._detach_on_close = True
@@ -132,6 +130,11 @@ class CurlShare(Handle):
         self._detach_on_close = bool(detach_on_close)
 
     # --- lifecycle ------------------------------------------------------------
+
+    @property
+    def _s(self) -> Any:
+        """The struct pcb_share (closed for good once released)."""
+        return self._cell[0]
 
     @property
     def closed(self) -> bool:

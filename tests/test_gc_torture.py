@@ -398,11 +398,14 @@ def test_gc_inside_callbacks_of_async_transfers() -> None:
 
 
 @pytest.mark.parametrize("closed", [True, False], ids=["closed", "open"])
-@pytest.mark.parametrize("cls", ["Curl", "CurlMulti"])
+@pytest.mark.parametrize("cls", ["Curl", "CurlMulti", "CurlShare"])
 def test_a_handle_in_a_cycle_finalised_after_its_c_struct_owner(cls: str, closed: bool) -> None:
     """CPython's collector calls the finalizers of a garbage cycle in an order of
-    its own: here the one of the ffi.gc owner first (as seen in real runs), then
-    the handle's __del__.  The child must survive."""
+    its own: here the one of the ffi.gc owner first, outside a collection (as
+    the last collection at interpreter exit may, which runs no gc.callbacks),
+    then the handle's __del__.  The child must survive, and its __del__ must
+    not touch freed memory (make memcheck: a CurlShare's __del__ pinned the
+    struct its release had freed)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     code = textwrap.dedent(
@@ -426,6 +429,64 @@ def test_a_handle_in_a_cycle_finalised_after_its_c_struct_owner(cls: str, closed
     )
     assert proc.returncode == 0, f"exit status {proc.returncode}\n{proc.stderr[-2000:]}"
     assert proc.stdout.strip() == "survived"
+
+
+@pytest.mark.parametrize("first", ["multi", "curls", "all"])
+def test_callbacks_run_when_the_collector_finalises_c_struct_owners_first(first: str) -> None:
+    """The collector finalises a garbage cycle in an order of its own, and may
+    run the ffi.gc release of a CurlMulti's or a Curl's C struct before the
+    handle's __del__ (it did on libcurl 7.76.1 after an unrelated change to
+    multi.py).  That release runs no Python; it waits for the end of the
+    collection, so that the handles' __del__ close them first, with their
+    callbacks: every socket goes through the user's closesocket.
+
+    Here an object finalised first (made first, with automatic collections
+    off) does what the collector does to the cdata: ffi.release()."""
+    result = run_child(
+        f"""
+        gc.disable()  # the cycle's objects stay in creation order
+        class First:
+            def __del__(self):
+                for h in self.handles:
+                    ffi.release(h._release)  # as the collector finalising the cdata first
+        first = First()
+        socks = Socks(collect=False)
+        m = CurlMulti()
+        d = Driver(m)
+        curls = []
+        for path in ("/body/10", "/stall"):
+            c = Curl()
+            socks.install(c)
+            c.setopt(pycurlcb.WRITEFUNCTION, lambda data: None)
+            c.setopt(pycurlcb.URL, BASE + path)
+            c.setopt(pycurlcb.FRESH_CONNECT, 1)
+            curls.append(c)
+        del c
+        m.add_handle(curls[0])
+        d.run([curls[0]])  # done, still added: its connection is in the multi's cache
+        stalls = server.stalls
+        m.add_handle(curls[1])
+        end = time.monotonic() + 5
+        while server.stalls == stalls:  # until the request is at the server: mid-transfer
+            assert time.monotonic() < end
+            d.step(wait=0.005)
+        first.handles = {{"multi": [m], "curls": curls, "all": [m, *curls]}}[{first!r}]
+        for h in (m, *curls):
+            h.first = first  # one cycle
+        refs = [weakref.ref(h) for h in (m, *curls)]
+        from pycurlcb._curl import ffi
+        del m, d, curls, first, h
+        step("collect")
+        gc.collect()
+        gc.enable()
+        RESULT.update(opened=socks.opened, closed=socks.closed,
+                      alive=sum(r() is not None for r in refs))
+        del socks
+        """
+    )
+    assert result["opened"] == 2
+    assert result["closed"] == 2  # both through closesocket, none by libcurl's default close
+    assert result["alive"] == 0
 
 
 # ---------------------------------------------------------------------------

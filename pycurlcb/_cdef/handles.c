@@ -27,6 +27,7 @@ struct pcb_share {
     void *sh;
     long refs;
     long easies;
+    int pinned;
     pthread_mutex_t api;
     pthread_mutex_t locks[PCB_SHARE_LOCKS];
 };
@@ -367,16 +368,36 @@ static CURLSHcode pcb_share_close(struct pcb_share *s)
     return rc;
 }
 
-static void pcb_share_free(struct pcb_share *s)
+/* What a released CurlShare's cell points at: a share that is closed for
+ * good, so that a CurlShare finalised after its release (a garbage cycle at
+ * interpreter exit) reads "closed" instead of freed memory.  Its references
+ * are never counted. */
+static struct pcb_share pcb_share_gone = {NULL, 1, 0, 1, PTHREAD_MUTEX_INITIALIZER};
+
+static void pcb_share_release(struct pcb_share **cell)
 {
+    struct pcb_share *s = *cell;
+    if(s == &pcb_share_gone)
+        return;
+    if(!s->pinned)  /* nothing keeps s for the CurlShare: it must not read it */
+        *cell = &pcb_share_gone;
     pcb_share_decref(s);
 }
 
-static void pcb_share_incref(struct pcb_share *s)
+static void pcb_share_pin(struct pcb_share *s)
 {
+    if(s == &pcb_share_gone)
+        return;
     pthread_mutex_lock(&s->api);
     s->refs++;
+    s->pinned = 1;
     pthread_mutex_unlock(&s->api);
+}
+
+static void pcb_share_unpin(struct pcb_share *s)
+{
+    if(s != &pcb_share_gone)
+        pcb_share_decref(s);
 }
 
 static CURLcode pcb_easy_set_share(struct pcb_easy *e, struct pcb_share *s)

@@ -1,18 +1,19 @@
 /* The C side of each handle's lifetime (implemented in handles.c).
  *
  * A Curl owns a struct pcb_easy (memory from ffi.new), a CurlMulti a cell
- * pointing at a struct pcb_multi, a CurlShare a struct pcb_share; each has an
- * ffi.gc release: when the Python object is collected without having been
+ * pointing at a struct pcb_multi, a CurlShare a cell pointing at a struct
+ * pcb_share; each has an ffi.gc release: when the Python object is collected without having been
  * closed (a subclass __del__ that does not call super(), a garbage cycle),
  * the release frees the libcurl handle in an order that is safe whatever
  * order the garbage collector picks, because an easy handle holds a
  * reference on the multi and share it is attached to.  A release may run
  * while a finaliser resurrects its object (the collector finalises every
  * object of a cycle first): it then leaves behind memory that reads
- * "closed" (the Curl's struct stays until Python frees it, the multi's cell
- * points at pcb_multi_released(), the share is pinned by its __del__).
- * Normally close() runs first, with the Python callbacks enabled, and the
- * release only frees memory. */
+ * "closed" (the Curl's struct stays until Python frees it, the cells point
+ * at a multi or share closed for good, a share pinned by its __del__ stays).  Normally close() or
+ * __del__ runs first, with the Python callbacks enabled, and the release only
+ * frees memory: also in a garbage cycle, where the collector's call of a
+ * release waits for the end of the collection (_handle.after_finalisers). */
 
 struct pcb_multi {
     CURLM *m;               /* NULL once closed */
@@ -82,12 +83,16 @@ CURLSHcode pcb_share_setopt_long(struct pcb_share *s, CURLSHoption option, long 
  * handle is then kept for a later close).  Closes the shared connections:
  * closesocket callbacks may run.  Idempotent. */
 CURLSHcode pcb_share_close(struct pcb_share *s);
-/* The ffi.gc release: drop the CurlShare's reference; the last reference
- * (this one, or the last easy handle's) cleans up and frees. */
-void pcb_share_free(struct pcb_share *s);
-/* One more reference, dropped with pcb_share_free (a finalised CurlShare
- * that may have been resurrected holds one until it is really freed). */
-void pcb_share_incref(struct pcb_share *s);
+/* The ffi.gc release of a CurlShare's cell: drop the CurlShare's reference;
+ * the last reference (this one, a pin's, or the last easy handle's) cleans
+ * up and frees.  Unless the share is pinned, the cell is left pointing at a
+ * share closed for good (so it never points at freed memory). */
+void pcb_share_release(struct pcb_share **cell);
+/* A finalised CurlShare, which its finaliser may have resurrected, holds a
+ * reference until the object is really freed (pcb_share_unpin); the cell
+ * then keeps pointing at the share after the release. */
+void pcb_share_pin(struct pcb_share *s);
+void pcb_share_unpin(struct pcb_share *s);
 /* CURLOPT_SHARE: attach e to s (NULL: detach), moving the reference;
  * CURLE_BAD_FUNCTION_ARGUMENT if s is closed.  pcb_easy_new(src) attaches
  * the copy to src's share (curl_easy_duphandle itself does not copy it). */

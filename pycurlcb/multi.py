@@ -429,9 +429,15 @@ class CurlMulti(MultiCallbacks, Handle):
         try:
             return fn(*args)
         finally:
-            if self._cell[0].nbulk:  # bodies buffered during the call (bulk.h)
-                lib.pcb_multi_bulk_drain(self._cell[0])
+            self._hand_over_bodies()
             self._running = outer
+
+    def _hand_over_bodies(self) -> None:
+        """The end of a driving call: the bodies its transfers buffered go to
+        their obj.write (bulk.h), with the call's callback rules still on."""
+        cell = self._cell[0]
+        if cell.bulk_queue:
+            lib.pcb_multi_bulk_drain(cell)
 
     def handles(self) -> list[Curl]:
         """The Curls currently added, in the order they were added."""
@@ -457,8 +463,7 @@ class CurlMulti(MultiCallbacks, Handle):
         try:
             rc = _socket_action(m, fd, ev_bitmask, out)
         finally:
-            if self._cell[0].nbulk:  # bodies buffered during the call (bulk.h)
-                lib.pcb_multi_bulk_drain(self._cell[0])
+            self._hand_over_bodies()
             self._running = None
         if rc or self._exc is not None or self._aborted or self._doomed or _parked.exc is not None:
             self._raise_pending()

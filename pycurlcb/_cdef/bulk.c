@@ -54,7 +54,6 @@ static void pcb_bulk_keep(struct pcb_easy *e, const char *ptr, size_t n)
         e->bulk_queued = 1;
         e->bulk_next = e->multi->bulk_queue;
         e->multi->bulk_queue = e;
-        e->multi->nbulk++;
     }
 }
 
@@ -127,27 +126,21 @@ static void pcb_bulk_unqueue(struct pcb_multi *m, struct pcb_easy *e)
         return;
     while(*link && *link != e)
         link = &(*link)->bulk_next;
-    if(*link) {
+    if(*link)
         *link = e->bulk_next;
-        m->nbulk--;
-    }
     e->bulk_queued = 0;
     e->bulk_next = NULL;
 }
 
-static long pcb_multi_bulk_drain(struct pcb_multi *m)
+static void pcb_multi_bulk_drain(struct pcb_multi *m)
 {
-    long failed = 0;
     while(m->bulk_queue) {
         struct pcb_easy *e = m->bulk_queue;
         m->bulk_queue = e->bulk_next;
-        m->nbulk--;
         e->bulk_queued = 0;
         e->bulk_next = NULL;
-        if(pcb_bulk_drain(e) != 0)
-            failed++;
+        pcb_bulk_drain(e);  /* a failure is in e->bulk_failed */
     }
-    return failed;
 }
 
 static void pcb_bulk_free(struct pcb_easy *e)

@@ -24,9 +24,9 @@ CURLcode pcb_bulk_start(struct pcb_easy *e, void *clientp);
  * installs or removes WRITEFUNCTION itself clears bulk_on first. */
 void pcb_bulk_stop(struct pcb_easy *e);
 /* Drain every handle on m's bulk_queue (pcb_bulk_drain each, the last
- * queued first): the number of drains that failed (their bulk_failed is
- * set; what obj.write raised is on the Curl).  The queue is empty after. */
-long pcb_multi_bulk_drain(struct pcb_multi *m);
+ * queued first; a failed drain sets that handle's bulk_failed, what
+ * obj.write raised is on its Curl).  The queue is empty after. */
+void pcb_multi_bulk_drain(struct pcb_multi *m);
 /* Hand what is buffered to Python (one pcb_bulk_flush call if bulk_len > 0):
  * 0, or -1 if the flush failed (bulk_failed is then set).  The buffer is
  * empty afterwards either way. */

@@ -10,8 +10,7 @@ struct pcb_easy;
 struct pcb_multi {
     CURLM *m;
     long refs;
-    long nbulk;                 /* easy handles on bulk_queue (bulk.c) */
-    struct pcb_easy *bulk_queue;
+    struct pcb_easy *bulk_queue;  /* handles with body bytes buffered (bulk.c) */
 };
 
 /* A share is used from several threads at once, and cffi releases the GIL
@@ -234,7 +233,7 @@ static CURLMcode pcb_multi_close(struct pcb_multi *m)
 /* What a released CurlMulti's cell points at: a multi that is closed for
  * good, so that a CurlMulti resurrected by a finaliser reads "closed" instead
  * of freed memory. */
-static struct pcb_multi pcb_multi_gone = {NULL, 1, 0, NULL};
+static struct pcb_multi pcb_multi_gone = {NULL, 1, NULL};
 
 static struct pcb_multi *pcb_multi_released(void)
 {

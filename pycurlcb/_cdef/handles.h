@@ -18,7 +18,7 @@
 struct pcb_multi {
     CURLM *m;               /* NULL once closed */
     long refs;              /* its CurlMulti, plus one per easy handle added */
-    long nbulk;             /* handles with body bytes buffered (bulk.h) */
+    struct pcb_easy *bulk_queue;  /* handles with body bytes buffered (bulk.h), or NULL */
     ...;
 };
 

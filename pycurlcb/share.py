@@ -101,7 +101,7 @@ class CurlShare(Handle):
     pycurl's share constants are readable on instances (``s.SH_SHARE``).
     """
 
-    #: struct pcb_share *[1], owned through ffi.gc (_release)
+    #: struct pcb_share *[1], owned through ffi.gc (_RELEASE)
     _cell: Any
     _release: Any
     #: Serialises setopt/share/unshare/close and the attaching of Curls

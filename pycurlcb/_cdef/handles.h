@@ -2,18 +2,19 @@
  *
  * A Curl owns a struct pcb_easy (memory from ffi.new), a CurlMulti a cell
  * pointing at a struct pcb_multi, a CurlShare a cell pointing at a struct
- * pcb_share; each has an ffi.gc release: when the Python object is collected without having been
- * closed (a subclass __del__ that does not call super(), a garbage cycle),
- * the release frees the libcurl handle in an order that is safe whatever
- * order the garbage collector picks, because an easy handle holds a
- * reference on the multi and share it is attached to.  A release may run
- * while a finaliser resurrects its object (the collector finalises every
- * object of a cycle first): it then leaves behind memory that reads
- * "closed" (the Curl's struct stays until Python frees it, the cells point
- * at a multi or share closed for good, a share pinned by its __del__ stays).  Normally close() or
- * __del__ runs first, with the Python callbacks enabled, and the release only
- * frees memory: also in a garbage cycle, where the collector's call of a
- * release waits for the end of the collection (_handle.after_finalisers). */
+ * pcb_share; each has an ffi.gc release: when the Python object is collected
+ * without having been closed (a subclass __del__ that does not call super(),
+ * a garbage cycle), the release frees the libcurl handle in an order that is
+ * safe whatever order the garbage collector picks, because an easy handle
+ * holds a reference on the multi and share it is attached to.  A release may
+ * run before its object's finaliser (at interpreter exit) or while a
+ * finaliser resurrects its object: it then leaves behind memory that reads
+ * "closed" (the Curl's struct stays until Python frees it, the cells point at
+ * a multi or share closed for good; a share pinned by its __del__ stays).
+ * Normally close() or __del__ runs first, with the Python callbacks enabled,
+ * and the release only frees memory: also in a garbage cycle, where the
+ * collector's call of a release waits for the end of the collection
+ * (_handle.after_finalisers). */
 
 struct pcb_multi {
     CURLM *m;               /* NULL once closed */

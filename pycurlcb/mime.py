@@ -27,11 +27,13 @@ calls are also held by ``_ROOTED``, because no Python object sees when a
 duplicate's copy is freed.
 
 Teardown: ``close()``, the context manager and ``__del__`` free the tree with
-the Python callbacks enabled (the user's ``free`` runs); a CurlMime collected
-without its ``__del__`` (a subclass ``__del__`` that does not call super()),
-or whose ffi.gc cdata the collector finalises first (both garbage in one
-cycle), is freed by ``_release``, which calls no user callable and marks the
-tree's ``_Owned`` token.  A wrapper whose tree is gone reports ``closed`` and
+the Python callbacks enabled (the user's ``free`` runs), also when the
+collector finalises the ffi.gc cdata before the CurlMime (both garbage in one
+cycle): a release the collector runs waits for the end of the collection
+(``_handle.after_finalisers``).  A CurlMime collected without its
+``__del__`` (a subclass ``__del__`` that does not call super()), or whose
+release runs first at interpreter exit, is freed by ``_release``, which calls
+no user callable and marks the tree's ``_Owned`` token.  A wrapper whose tree is gone reports ``closed`` and
 raises "no mime handle": it checks its ``_Tree``, the chain of parents (weak
 references) and the root's token, so that also holds when a parent's tree was
 freed without Python.
@@ -53,7 +55,7 @@ from typing import Any, Callable, NamedTuple, Optional
 from . import _callbacks, easy, errors
 from ._callbacks import State, make_slist, register, report_unraisable, take_parked, trampoline, unregister
 from ._ffi import c_range, ffi, lib
-from ._handle import Handle
+from ._handle import Handle, after_finalisers
 from .constants import _OPTION_IDS
 from .easy import Curl
 from .errors import error
@@ -141,16 +143,19 @@ _quiet = _Quiet()
 class _Owned:
     """An owned ``curl_mime``: ``freed`` once ``_release`` has freed it.
 
-    When a CurlMime and its ffi.gc cdata are garbage in the same cycle, the
-    collector may finalise the cdata (run ``_release``) before the CurlMime's
-    ``__del__``: this token, which the release finds in ``_OWNED`` by address,
-    tells ``__del__`` (and any wrapper still alive) that the tree is gone.
+    When a CurlMime is collected without its ``__del__`` (or its release runs
+    first at interpreter exit), ``_release`` frees the tree: this token, which
+    the release finds in ``_OWNED`` by address, tells ``__del__`` (and any
+    wrapper still alive) that the tree is gone.  ``ptr`` is the cdata the
+    release is given, so that a release the collector deferred until after
+    ``close()`` cannot take the token of a new mime at the same address.
     """
 
-    __slots__ = ("freed",)
+    __slots__ = ("freed", "ptr")
 
-    def __init__(self) -> None:
+    def __init__(self, ptr: Any) -> None:
         self.freed = False
+        self.ptr = ptr
 
 
 #: Address of a curl_mime a CurlMime owns -> its token.  An entry leaves when
@@ -211,21 +216,28 @@ def _release(
     mime_free: Any = lib.curl_mime_free,
 ) -> None:
     """ffi.gc's release of an owned ``curl_mime``: its CurlMime was collected
-    unclosed, or is garbage in a cycle and its ``__del__`` has not run yet.
+    unclosed, or its ``__del__`` has not run yet (interpreter exit), or it
+    has (the collector deferred this call, and ``close()`` freed the tree).
 
     libcurl calls the free trampoline of every data_cb part; while ``_quiet``
     is set it only does the bookkeeping, so no user callable runs from here,
     whatever order the collector frees things in.  (The defaults bind what it
     needs: at interpreter exit the module's globals may already be gone.)
     """
-    token = owned.pop(address(ptr), None)
-    if token is not None:
-        token.freed = True
+    token = owned.get(address(ptr))
+    if token is None or token.ptr is not ptr:
+        return  # freed by close() after the collector deferred this call, or handed to a part
+    del owned[address(ptr)]
+    token.freed = True
     quiet.depth += 1
     try:
         mime_free(ptr)
     finally:
         quiet.depth -= 1
+
+
+#: _release as ffi.gc runs it: after the CurlMime's __del__ (_handle.after_finalisers).
+_RELEASE = after_finalisers(_release)
 
 
 # --- the trampolines (rows "mime" of _cbtable) -----------------------------------------
@@ -424,8 +436,8 @@ class CurlMime(Handle):
         ptr = lib.curl_mime_init(h)
         if ptr == ffi.NULL:
             raise MemoryError("curl_mime_init() failed")
-        self._ptr = ffi.gc(ptr, _release)
-        owned = _OWNED[_address(ptr)] = _Owned()
+        self._ptr = ffi.gc(ptr, _RELEASE)
+        owned = _OWNED[_address(ptr)] = _Owned(ptr)
         self._curl = curl
         self._tree = _Tree(owned)
         self._owner = True

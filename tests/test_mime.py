@@ -660,6 +660,35 @@ def test_cdata_finalised_before_the_mime(curl: Any) -> None:
         child.addpart()
 
 
+def test_collector_finalising_the_cdata_first_still_runs_free(curl: Any) -> None:
+    """A mime left to the collector (a part keeps its mime alive and the mime
+    its parts: a cycle) is closed by its __del__, with the free callables,
+    even when the collector finalises its ffi.gc cdata first: that release
+    waits for the end of the collection, and then finds the tree freed."""
+    from pycurlcb._ffi import ffi
+
+    class First:
+        def __del__(self) -> None:
+            ffi.release(self.mime._ptr)  # what the collector does first in that order
+
+    calls: list[Any] = []
+    gc.collect()
+    gc.disable()  # the garbage stays in creation order: First is finalised first
+    try:
+        first = First()
+        first.me = first  # type: ignore[attr-defined]
+        mime = pycurl.CurlMime(curl)
+        data_cb_part(mime, calls)
+        first.mime = mime  # type: ignore[attr-defined]
+        ref = weakref.ref(mime)
+        del first, mime
+        gc.collect()
+    finally:
+        gc.enable()
+    assert ref() is None
+    assert calls == ["ud"]  # once, from __del__; the deferred release freed nothing
+
+
 def test_closed_attached_child_is_freed_with_its_parent(curl: Any) -> None:
     calls: list[Any] = []
     parent = pycurl.CurlMime(curl)

@@ -26,7 +26,11 @@ the connection cache of a multi handle (curl/curl#17816).  The opensocket and
 closesocket trampolines are therefore installed together and count the
 sockets they open and close (``fds``); the state of a Curl closed while
 sockets it opened are still alive is kept in ``_ORPHANS``, registered, until
-the last of them is closed.
+the last of them is closed.  A Curl that is garbage in a running collection
+(weak reference cleared, ``__del__`` still to come) whose connection a
+CurlMulti of the same collection closes gets its fd later, from its
+``__del__`` (``take_unclosed``); what no ``__del__`` takes is closed when the
+collection ends.
 """
 
 from __future__ import annotations
@@ -816,11 +820,42 @@ def _sockopt(state: EasyCallbacks, clientp: Any, fd: int, purpose: int) -> int:
     return code
 
 
+#: [True while the cyclic garbage collector runs] (set by _handle's gc callback).
+collecting = [False]
+#: clientp -> the fds whose closing waits for that Curl's __del__ (_closesocket).
+_UNCLOSED: dict[Any, list[int]] = {}
+
+
+def take_unclosed(clientp: Any) -> list[int]:
+    """The fds libcurl closed through ``clientp`` while its Curl was garbage:
+    Curl.close() (its __del__) hands each to the trampoline again, now with
+    the Curl's closesocket."""
+    return _UNCLOSED.pop(clientp, [])
+
+
+def close_unclosed() -> None:
+    """The end of a collection: close what no Curl's __del__ took (a subclass
+    __del__ that does not call super())."""
+    while _UNCLOSED:
+        for fd in _UNCLOSED.popitem()[1]:
+            _close_quietly(fd)
+
+
 @trampoline("pcb_closesocket")
 def _closesocket(state: EasyCallbacks, clientp: Any, fd: int) -> int:
     try:
         fn = state._cb_closesocket
         if fn is None:
+            key = _STATES.get(clientp) if collecting[0] else None
+            if key is not None and key.ref() is None:
+                # Still registered, but the collector cleared the weak
+                # reference: the Curl is garbage in this collection and its
+                # __del__ is still to come (a CurlMulti of the same cycle is
+                # closing the Curl's cached connection first).  libcurl is done
+                # with the fd; leave it open for that __del__ to close it with
+                # the Curl's closesocket.
+                _UNCLOSED.setdefault(clientp, []).append(fd)
+                return 0
             return int(lib.pcb_close(fd))
         # Once the callable ran it owns the fd, even if it raised: closing it
         # here could close a descriptor that was meanwhile reused.  libcurl

@@ -26,12 +26,12 @@ from __future__ import annotations
 import gc
 from typing import Any, Callable, NoReturn, TypeVar
 
-from ._callbacks import report_unraisable
+from ._callbacks import close_unclosed, collecting, report_unraisable
 
 _T = TypeVar("_T", bound="Handle")
 
 #: [True while the cyclic collector runs]; the releases it ran, to run when it ends.
-_collecting = [False]
+_collecting = collecting
 _deferred: list[tuple[Callable[[Any], None], Any]] = []
 
 
@@ -40,16 +40,21 @@ def _on_collection(
     info: dict[str, int],
     collecting: list[bool] = _collecting,
     deferred: list[tuple[Callable[[Any], None], Any]] = _deferred,
+    close_unclosed: Callable[[], None] = close_unclosed,
 ) -> None:
-    """gc.callbacks: note a collection; at its end run the releases it deferred.
+    """gc.callbacks: note a collection; at its end run the releases it
+    deferred, then close the sockets no Curl's __del__ took
+    (``_callbacks._closesocket``).
 
     (The defaults bind what it needs: at interpreter exit the module's globals
     may already be gone.)
     """
     collecting[0] = phase == "start"
-    while phase == "stop" and deferred:
-        release, cdata = deferred.pop(0)
-        release(cdata)  # calls no Python; what it would raise gc reports itself
+    if phase == "stop":
+        while deferred:
+            release, cdata = deferred.pop(0)
+            release(cdata)  # calls no user code; what it would raise gc reports itself
+        close_unclosed()
 
 
 gc.callbacks.append(_on_collection)

@@ -347,6 +347,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         finally:
             self._running = None
             self._multi_ref = None
+            for fd in _callbacks.take_unclosed(self._clientp):  # garbage: see _closesocket
+                lib.pcb_closesocket(self._clientp, fd)
             _KEYS.pop(ffi.cast("void *", e), None)
             closesocket = self._cb_closesocket
             self._forget_objects()

@@ -30,21 +30,20 @@ from ._callbacks import close_unclosed, collecting, report_unraisable
 
 _T = TypeVar("_T", bound="Handle")
 
-#: [True while the cyclic collector runs]; the releases it ran, to run when it ends.
-_collecting = collecting
+#: The releases the collector ran (after_finalisers), to run when it ends.
 _deferred: list[tuple[Callable[[Any], None], Any]] = []
 
 
 def _on_collection(
     phase: str,
     info: dict[str, int],
-    collecting: list[bool] = _collecting,
+    collecting: list[bool] = collecting,
     deferred: list[tuple[Callable[[Any], None], Any]] = _deferred,
     close_unclosed: Callable[[], None] = close_unclosed,
 ) -> None:
-    """gc.callbacks: note a collection; at its end run the releases it
-    deferred, then close the sockets no Curl's __del__ took
-    (``_callbacks._closesocket``).
+    """gc.callbacks: note a collection (``_callbacks.collecting``); at its end
+    run the releases it deferred, then close the sockets no Curl's __del__
+    took (``_callbacks._closesocket``).
 
     (The defaults bind what it needs: at interpreter exit the module's globals
     may already be gone.)
@@ -74,7 +73,7 @@ def after_finalisers(release: Callable[[Any], None]) -> Callable[[Any], None]:
     exit the collector runs without gc.callbacks, and releases run at once.
     """
 
-    def run(cdata: Any, collecting: list[bool] = _collecting,
+    def run(cdata: Any, collecting: list[bool] = collecting,
             deferred: list[tuple[Callable[[Any], None], Any]] = _deferred) -> None:
         if collecting[0]:
             deferred.append((release, cdata))

@@ -33,10 +33,10 @@ cycle): a release the collector runs waits for the end of the collection
 (``_handle.after_finalisers``).  A CurlMime collected without its
 ``__del__`` (a subclass ``__del__`` that does not call super()), or whose
 release runs first at interpreter exit, is freed by ``_release``, which calls
-no user callable and marks the tree's ``_Owned`` token.  A wrapper whose tree is gone reports ``closed`` and
-raises "no mime handle": it checks its ``_Tree``, the chain of parents (weak
-references) and the root's token, so that also holds when a parent's tree was
-freed without Python.
+no user callable and marks the tree's ``_Owned`` token.  A wrapper whose tree
+is gone reports ``closed`` and raises "no mime handle": it checks its
+``_Tree``, the chain of parents (weak references) and the root's token, so
+that also holds when a parent's tree was freed without Python.
 
 Errors: an exception raised by a data_cb ``read`` or ``seek`` callable aborts
 the transfer (READFUNC_ABORT / SEEKFUNC_FAIL) and is recorded on the Curl

@@ -6,7 +6,10 @@ cache, whichever of those the share shares (``share.setopt(SH_SHARE,
 LOCK_DATA_DNS)``, or ``share.share(LOCK_DATA_DNS, LOCK_DATA_CONNECT)``).
 They may perform in different threads at once: libcurl's lock callbacks
 are C functions on one mutex per kind of data (handles.c), with no Python
-and no GIL involved.
+and no GIL involved.  libcurl does not support sharing the connection pool
+(LOCK_DATA_CONNECT) or the HSTS cache between concurrent threads
+(CURLSHOPT_SHARE(3)): share those only among Curls used by one thread at a
+time.
 
 Lifetimes: a Curl keeps its share alive (``curl.share()``); the share keeps
 weak references to its Curls, for ``close()``.  On the C side each attached

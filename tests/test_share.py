@@ -152,8 +152,11 @@ def test_duphandle_copy_is_detached_by_close(server: CountingServer) -> None:
 
 @pytest.mark.parametrize("socket_callbacks", [False, True], ids=["plain", "socket-callbacks"])
 def test_four_threads_forty_transfers_each(server: CountingServer, socket_callbacks: bool) -> None:
+    # What libcurl supports sharing between concurrent threads: DNS and
+    # cookies, not the connection pool (CURLSHOPT_SHARE(3); LOCK_DATA_CONNECT
+    # across threads is libcurl's KNOWN_BUGS 11.11 and can crash it).
     port = server.server_address[1]
-    s = sharing(pycurlcb.LOCK_DATA_DNS, pycurlcb.LOCK_DATA_CONNECT, pycurlcb.LOCK_DATA_COOKIE)
+    s = sharing(pycurlcb.LOCK_DATA_DNS, pycurlcb.LOCK_DATA_COOKIE)
     opened: list[int] = []
     closed: list[int] = []
     errors: list[BaseException] = []
@@ -170,16 +173,21 @@ def test_four_threads_forty_transfers_each(server: CountingServer, socket_callba
         return 0
 
     curls = [Curl() for _ in range(4)]
+    if socket_callbacks:
+        for c in curls:
+            c.setopt(pycurlcb.OPENSOCKETFUNCTION, opensocket)
+            c.setopt(pycurlcb.CLOSESOCKETFUNCTION, closesocket)
+    # Only the first Curl is told the name: the others find it in the shared
+    # DNS cache (".invalid" resolves nowhere else, RFC 6761).
+    curls[0].setopt(pycurlcb.RESOLVE, [f"threads.invalid:{port}:127.0.0.1"])
+    curls[0].setopt(pycurlcb.SHARE, s)
+    assert get(curls[0], f"http://threads.invalid:{port}/body/1") == body_of(1)
 
     def worker(t: int) -> None:
         c = curls[t]
         try:
-            c.setopt(pycurlcb.SHARE, s)
-            # Each thread adds the name to the shared DNS cache (under its lock).
-            c.setopt(pycurlcb.RESOLVE, [f"threads.invalid:{port}:127.0.0.1"])
-            if socket_callbacks:
-                c.setopt(pycurlcb.OPENSOCKETFUNCTION, opensocket)
-                c.setopt(pycurlcb.CLOSESOCKETFUNCTION, closesocket)
+            if t:
+                c.setopt(pycurlcb.SHARE, s)
             for i in range(40):
                 n = 1 + 997 * t + 131 * i
                 if get(c, f"http://threads.invalid:{port}/body/{n}") != body_of(n):
@@ -194,17 +202,15 @@ def test_four_threads_forty_transfers_each(server: CountingServer, socket_callba
         t.join(60)
     assert not any(t.is_alive() for t in threads)
     assert errors == [] and bad == []
-    assert server.requests == 160
-    # One shared pool: at most one connection per thread at a time, all reused.
-    assert 1 <= server.accepted <= 4
-    # Detaches the Curls, then closes the pooled connections, each through
-    # the closesocket callback of the Curl that opened it.
-    s.close()
-    if socket_callbacks:
-        assert len(opened) == server.accepted
-        assert sorted(closed) == sorted(opened)
+    assert server.requests == 161
+    assert server.accepted == 4  # each Curl keeps one connection of its own
+    s.close()  # detaches the idle Curls; their connections stay theirs
+    assert all(c.share() is None for c in curls)
     for c in curls:
-        c.close()
+        c.close()  # closes each connection, through the Curl's closesocket
+    if socket_callbacks:
+        assert len(opened) == 4
+        assert sorted(closed) == sorted(opened)
 
 
 def test_concurrent_setopt_share_unshare_from_threads() -> None:

@@ -146,6 +146,11 @@ class _pcb_aio(_Struct):
     nfailures: int
     defer: int
     timer_pending: int
+    ndone: int
+    done_more: int
+    done_easy: _CData
+    done_code: _CData
+    done_removed: _CData
 
 class _pcb_easy(_Struct):
     h: _CData
@@ -1174,6 +1179,7 @@ class _Lib:
     LIBCURL_VERSION_MINOR: int
     LIBCURL_VERSION_NUM: int
     LIBCURL_VERSION_PATCH: int
+    PCB_AIO_DONE: int
     PCB_BULK_MAX: int
     PCB_FD_SETSIZE: int
     PCB_HAS_EPOLL: int

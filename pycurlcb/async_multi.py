@@ -417,14 +417,20 @@ class AsyncCurlMulti:
             return
         epoll = self._epoll
         assert epoll is not None
-        epoll.d.defer = 1
+        d = epoll.d
+        d.defer = 1
+        failed: Optional[error] = None
         try:
             try:
-                self._drive_c(lib.pcb_aio_drive, epoll.d, epoll.running)
+                self._drive_c(lib.pcb_aio_drive, d, epoll.running)
             except error as exc:
-                self._fail_all_pending(exc)
-                return
-            self._drain()
+                failed = exc
+            finally:  # also under KeyboardInterrupt: what the driver removed is resolved
+                self._resolve_done(*self._multi._take_done(d))
+            if failed is not None:
+                self._fail_all_pending(failed)
+            elif d.done_more:
+                self._drain()
         finally:
             self._settle()
 
@@ -604,7 +610,10 @@ class AsyncCurlMulti:
             self._resolve(curl, exc)
 
     def _drain(self) -> None:
-        _, ok, err = self._multi.info_read()
+        self._resolve_done(*self._multi.info_read()[1:])
+
+    def _resolve_done(self, ok: list[Curl], err: list[tuple[Curl, int, str]]) -> None:
+        """Resolve the futures of finished transfers: info_read()'s ok and err lists."""
         for curl in ok:
             self._resolve(curl, None)
         for curl, code, message in err:
@@ -614,10 +623,11 @@ class AsyncCurlMulti:
         future = self._futures.pop(curl, None)
         if future is None:
             return
-        try:
-            self._multi.remove_handle(curl)
-        except error:
-            pass
+        if curl._multi_ref is not None:  # (the C driver removes the transfers it finishes)
+            try:
+                self._multi.remove_handle(curl)
+            except error:
+                pass
         if future.done():
             return
         if exc is None:

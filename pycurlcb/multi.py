@@ -553,15 +553,29 @@ class CurlMulti(MultiCallbacks, Handle):
                 break
             if msg.msg != lib.CURLMSG_DONE:
                 continue
-            curl = curls[msg.easy_handle]
-            code = msg.data.result
-            if code == lib.CURLE_OK and not curl._e.bulk_failed:
-                ok.append(curl)
-            elif code == lib.CURLE_OK:  # obj.write failed after libcurl's last write (bulk.h)
-                err.append((curl, lib.CURLE_WRITE_ERROR, _WRITE_FAILED))
-            else:
-                err.append((curl, code, errors.make_error(code, curl._e.errbuf).args[1]))
+            _sort_done(curls[msg.easy_handle], msg.data.result, ok, err)
         return int(queued[0]), ok, err
+
+    def _take_done(self, d: Any) -> tuple[list[Curl], list[tuple[Curl, int, str]]]:
+        """The transfers AsyncCurlMulti's C driver ``d`` finished (``d.ndone``,
+        driver.h), as info_read()'s ok and err lists; those it also removed are
+        forgotten here as remove_handle() forgets them."""
+        ok: list[Curl] = []
+        err: list[tuple[Curl, int, str]] = []
+        n = d.ndone
+        if n:
+            d.ndone = 0  # taken once, also if this raises
+            curls = self._curls
+            removed = d.done_removed
+            codes = d.done_code
+            for i, h in enumerate(ffi.unpack(d.done_easy, n)):
+                if removed[i]:
+                    curl = curls.pop(h)
+                    curl._multi_ref = None
+                else:
+                    curl = curls[h]
+                _sort_done(curl, codes[i], ok, err)
+        return ok, err
 
     def assign(self, fd: int, obj: Any) -> None:
         """curl_multi_assign(3): ``obj`` is passed as socketp to the socket callback for ``fd``.
@@ -624,6 +638,17 @@ _multi_add = lib.pcb_multi_add
 _multi_remove = lib.pcb_multi_remove
 _socket_action = lib.curl_multi_socket_action
 _get_ident = threading.get_ident
+
+
+def _sort_done(curl: Curl, code: int, ok: list[Curl], err: list[tuple[Curl, int, str]]) -> None:
+    """A finished transfer into info_read()'s ok list or its err list (curl, code, message)."""
+    if code == lib.CURLE_OK and not curl._e.bulk_failed:
+        ok.append(curl)
+    elif code == lib.CURLE_OK:  # obj.write failed after libcurl's last write (bulk.h)
+        err.append((curl, lib.CURLE_WRITE_ERROR, _WRITE_FAILED))
+    else:
+        err.append((curl, code, errors.make_error(code, curl._e.errbuf).args[1]))
+
 
 for _name, _value in MULTI_CONSTANTS.items():
     setattr(CurlMulti, _name, _value)  # pycurl's constants, readable on handles: m.M_MAXCONNECTS

@@ -34,6 +34,7 @@ import pytest
 
 import pycurlcb
 from pycurlcb import AsyncCurlMulti, Curl, async_multi
+from pycurlcb._ffi import ffi, lib
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
@@ -262,6 +263,69 @@ def test_1000_concurrent_transfers(run: Runner[Any]) -> None:
 
     elapsed = run(main())
     assert elapsed < 15
+
+
+def test_more_transfers_end_in_one_wakeup_than_the_c_driver_takes_at_once(
+    run: Runner[Any], silent_server: Any, driver: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The C driver takes at most PCB_AIO_DONE finished transfers per wake-up
+    (driver.h); the rest are read from libcurl's queue in the same wake-up.
+    Here 2 x PCB_AIO_DONE + 1 transfers time out together, in one
+    socket_action(CURL_SOCKET_TIMEOUT): every future is resolved, none waits
+    for a wake-up that never comes."""
+    n = 2 * lib.PCB_AIO_DONE + 1
+    taken: list[int] = []
+    take_done = pycurlcb.CurlMulti._take_done
+
+    def spy(self: pycurlcb.CurlMulti, d: Any) -> Any:
+        ok, err = take_done(self, d)
+        taken.append(len(ok) + len(err))
+        return ok, err
+
+    monkeypatch.setattr(pycurlcb.CurlMulti, "_take_done", spy)
+
+    async def main() -> list[Any]:
+        curls = [make_curl(f"http://{silent_server.host}:{silent_server.port}/{i}") for i in range(n)]
+        for c in curls:
+            c.setopt(pycurlcb.TIMEOUT_MS, 300)
+        async with AsyncCurlMulti() as m:
+            futures = [m.add_handle(c) for c in curls]
+            await asyncio.sleep(0.1)  # every transfer started: its 300 ms deadline set
+            time.sleep(0.4)  # the loop blocked past every deadline: they end in one call
+            results = await asyncio.gather(*futures, return_exceptions=True)
+            assert m.futures() == () and m._multi.handles() == []
+        for c in curls:
+            assert c.multi() is None
+            c.close()
+        return results
+
+    results = run(main())
+    assert all(isinstance(r, pycurlcb.error) for r in results)
+    assert {r.args[0] for r in results} == {pycurlcb.E_OPERATION_TIMEDOUT}
+    if driver == "epoll":
+        assert lib.PCB_AIO_DONE in taken  # a full batch: the rest came from info_read
+
+
+def test_a_finished_transfer_the_c_driver_cannot_remove_is_removed_by_python(run: Runner[Any]) -> None:
+    """The C driver finds a finished transfer's struct through CURLINFO_PRIVATE,
+    which pcb_multi_add sets; when that does not lead back to it (cleared here
+    through the shim, as nothing in the API does), the transfer is left for
+    Python's remove_handle, and the Curl is free for its next transfer."""
+
+    async def main() -> None:
+        sink: list[bytes] = []
+        async with LoopServer() as srv, AsyncCurlMulti() as m:
+            c = make_curl(srv.url("/delay/50"), sink)
+            future = m.add_handle(c)
+            lib.pcb_easy_setopt_ptr(c._h, pycurlcb.PRIVATE, ffi.NULL)
+            assert await future is c
+            assert m._multi.handles() == [] and c.multi() is None
+            c.setopt(pycurlcb.URL, srv.url("/again"))
+            assert await m.perform(c) is c
+        assert sink == [b"body of /delay/50", b"body of /again"]
+        c.close()
+
+    run(main())
 
 
 def test_setopt_socket_and_timer_functions_are_refused() -> None:

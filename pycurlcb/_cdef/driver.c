@@ -23,6 +23,9 @@
 #define PCB_W_ADDED 8   /* in the epoll set */
 #define PCB_AIO_BATCH 64
 #define PCB_AIO_TIMEOUT_RUNS 4  /* socket_action(TIMEOUT) per drive while libcurl says "now" */
+#define PCB_AIO_DONE 64         /* finished transfers taken per drive (driver.h) */
+
+static int pcb_bulk_drain(struct pcb_easy *e);  /* bulk.c, later in this translation unit */
 
 struct pcb_aio_failure {
     CURL *easy;
@@ -44,6 +47,11 @@ struct pcb_aio {
     int nwatch;
     struct pcb_aio_failure *failures;
     int capfailures;
+    int ndone;
+    int done_more;
+    CURL *done_easy[PCB_AIO_DONE];
+    int done_code[PCB_AIO_DONE];
+    int done_removed[PCB_AIO_DONE];
 };
 
 static void pcb_aio_fail(struct pcb_aio *d, CURL *easy, int err)
@@ -267,6 +275,36 @@ fail:
     return NULL;
 }
 
+/* pcb_aio_drive's last step (driver.h).  The message is copied before the
+ * removal, which frees it (curl_multi_info_read(3)).  An easy handle whose
+ * CURLINFO_PRIVATE is not its struct pcb_easy in this multi (pcb_multi_add
+ * sets it) is left for Python to remove. */
+static void pcb_aio_take_done(struct pcb_aio *d)
+{
+    struct pcb_multi *mu = d->multi;
+    CURLMsg *msg;
+    int queued;
+    while(d->ndone < PCB_AIO_DONE && mu->m && (msg = curl_multi_info_read(mu->m, &queued))) {
+        struct pcb_easy *e = NULL;
+        int i;
+        if(msg->msg != CURLMSG_DONE)
+            continue;
+        i = d->ndone++;
+        d->done_easy[i] = msg->easy_handle;
+        d->done_code[i] = (int)msg->data.result;
+        d->done_removed[i] = 0;
+        if(curl_easy_getinfo(d->done_easy[i], CURLINFO_PRIVATE, (char **)&e) != CURLE_OK ||
+           !e || e->h != d->done_easy[i] || e->multi != mu)
+            continue;
+        if(e->bulk_queued) {  /* the rest of its body, before it leaves (bulk.h) */
+            pcb_bulk_unqueue(mu, e);
+            pcb_bulk_drain(e);  /* a failure is in e->bulk_failed */
+        }
+        d->done_removed[i] = pcb_multi_remove(mu, e) == CURLM_OK;
+    }
+    d->done_more = d->ndone == PCB_AIO_DONE;
+}
+
 static CURLMcode pcb_aio_drive(struct pcb_aio *d, int *running)
 {
     struct epoll_event ev[PCB_AIO_BATCH];
@@ -274,6 +312,7 @@ static CURLMcode pcb_aio_drive(struct pcb_aio *d, int *running)
     CURLM *m = d->multi ? d->multi->m : NULL;
     int i, n, runs;
     *running = 0;
+    d->ndone = d->done_more = 0;
     if(!m || d->epfd < 0)
         return CURLM_BAD_HANDLE;
     n = epoll_wait(d->epfd, ev, PCB_AIO_BATCH, 0);
@@ -307,6 +346,8 @@ static CURLMcode pcb_aio_drive(struct pcb_aio *d, int *running)
         d->deadline = -1;  /* libcurl sets the next one */
         rc = curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, running);
     }
+    if(rc == CURLM_OK)
+        pcb_aio_take_done(d);
     return rc;
 }
 
@@ -326,7 +367,7 @@ static void pcb_aio_close_fds(struct pcb_aio *d)
 
 static CURLMcode pcb_aio_drive(struct pcb_aio *d, int *running)
 {
-    (void)d;
+    d->ndone = d->done_more = 0;
     *running = 0;
     return CURLM_BAD_HANDLE;
 }

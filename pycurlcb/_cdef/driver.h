@@ -14,6 +14,8 @@
  * pcb_aio_new() fails with ENOSYS. */
 
 #define PCB_HAS_EPOLL ...
+/* How many finished transfers one pcb_aio_drive() takes (done_* below). */
+#define PCB_AIO_DONE ...
 
 struct pcb_aio {
     int epfd;           /* the epoll fd the event loop watches; -1 once detached */
@@ -22,6 +24,15 @@ struct pcb_aio {
     int nfailures;      /* callback failures not yet taken (pcb_aio_take_failure) */
     int defer;          /* set around Python's calls into libcurl: timer changes wait for pcb_aio_sync */
     int timer_pending;  /* the timer callback ran while defer was set */
+    /* The transfers the last pcb_aio_drive() finished (curl_multi_info_read's
+     * CURLMSG_DONE), in libcurl's order: the easy handle, its CURLcode, and 1
+     * if it was also removed from the multi (pcb_multi_remove).  done_more: it
+     * stopped at the arrays' size, more may be queued. */
+    int ndone;
+    int done_more;
+    CURL *done_easy[...];
+    int done_code[...];
+    int done_removed[...];
     ...;
 };
 
@@ -36,7 +47,10 @@ void pcb_aio_free(struct pcb_aio *d);
 /* epoll_wait(0) and curl_multi_socket_action() for every ready socket, then
  * for CURL_SOCKET_TIMEOUT while the deadline has passed (a few times at
  * most); the first CURLMcode other than CURLM_OK stops it.  *running:
- * libcurl's running_handles.  Call it with defer set, then pcb_aio_sync. */
+ * libcurl's running_handles.  Then, unless it failed, the finished transfers
+ * (ndone, done_*): each one's buffered body is handed to Python first
+ * (pcb_bulk_drain), then it is removed from the multi, so Python makes no
+ * call per finished transfer.  Call it with defer set, then pcb_aio_sync. */
 CURLMcode pcb_aio_drive(struct pcb_aio *d, int *running);
 /* After a call made with defer set (clear it first): 1 if libcurl's timeout
  * is due now (the caller runs socket_action(CURL_SOCKET_TIMEOUT) soon), else

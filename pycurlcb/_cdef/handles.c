@@ -260,6 +260,9 @@ static CURLMcode pcb_multi_add(struct pcb_multi *m, struct pcb_easy *e)
     pcb_easy_leave_perform(e);  /* a finished CONNECT_ONLY transfer of perform() */
     e->errbuf[0] = 0;
     e->bulk_failed = 0;  /* info_read() reads it for every transfer of a CurlMulti */
+    /* How pcb_aio_drive finds e from a finished CURL* (driver.h); Python keeps
+     * PRIVATE's object itself (Curl.setopt(PRIVATE)), so libcurl's is free. */
+    curl_easy_setopt(e->h, CURLOPT_PRIVATE, (void *)e);
     rc = curl_multi_add_handle(m->m, e->h);
     if(rc == CURLM_OK) {
         e->multi = m;

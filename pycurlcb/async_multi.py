@@ -613,17 +613,19 @@ class AsyncCurlMulti:
         self._resolve_done(*self._multi.info_read()[1:])
 
     def _resolve_done(self, ok: list[Curl], err: list[tuple[Curl, int, str]]) -> None:
-        """Resolve the futures of finished transfers: info_read()'s ok and err lists."""
+        """Resolve the futures of finished transfers: info_read()'s ok and err lists.
+        Those the C driver removed already (no multi any more) are not removed again."""
         for curl in ok:
-            self._resolve(curl, None)
+            self._resolve(curl, None, curl._multi_ref is not None)
         for curl, code, message in err:
-            self._resolve(curl, errors.outcome(code, None, curl.callback_error, message=message))
+            exc = errors.outcome(code, None, curl.callback_error, message=message)
+            self._resolve(curl, exc, curl._multi_ref is not None)
 
-    def _resolve(self, curl: Curl, exc: Optional[BaseException]) -> None:
+    def _resolve(self, curl: Curl, exc: Optional[BaseException], remove: bool = True) -> None:
         future = self._futures.pop(curl, None)
         if future is None:
             return
-        if curl._multi_ref is not None:  # (the C driver removes the transfers it finishes)
+        if remove:
             try:
                 self._multi.remove_handle(curl)
             except error:

@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import gc
+from collections import deque
 from typing import Any, Callable, NoReturn, TypeVar
 
 from ._callbacks import close_unclosed, collecting, report_unraisable
@@ -31,14 +32,14 @@ from ._callbacks import close_unclosed, collecting, report_unraisable
 _T = TypeVar("_T", bound="Handle")
 
 #: The releases the collector ran (after_finalisers), to run when it ends.
-_deferred: list[tuple[Callable[[Any], None], Any]] = []
+_deferred: deque[tuple[Callable[[Any], None], Any]] = deque()
 
 
 def _on_collection(
     phase: str,
     info: dict[str, int],
     collecting: list[bool] = collecting,
-    deferred: list[tuple[Callable[[Any], None], Any]] = _deferred,
+    deferred: deque[tuple[Callable[[Any], None], Any]] = _deferred,
     close_unclosed: Callable[[], None] = close_unclosed,
 ) -> None:
     """gc.callbacks: note a collection (``_callbacks.collecting``); at its end
@@ -51,7 +52,7 @@ def _on_collection(
     collecting[0] = phase == "start"
     if phase == "stop":
         while deferred:
-            release, cdata = deferred.pop(0)
+            release, cdata = deferred.popleft()
             release(cdata)  # calls no user code; what it would raise gc reports itself
         close_unclosed()
 
@@ -74,7 +75,7 @@ def after_finalisers(release: Callable[[Any], None]) -> Callable[[Any], None]:
     """
 
     def run(cdata: Any, collecting: list[bool] = collecting,
-            deferred: list[tuple[Callable[[Any], None], Any]] = _deferred) -> None:
+            deferred: deque[tuple[Callable[[Any], None], Any]] = _deferred) -> None:
         if collecting[0]:
             deferred.append((release, cdata))
         else:

@@ -546,7 +546,7 @@ def _write(state: Any, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
     if state._write_mv:
         return _deliver_view(fn, ptr, n, "write")
     rv = fn(_unpack(ptr, n))
-    return n if rv is None else _written(rv, n, "write")
+    return n if rv is None or (type(rv) is int and rv == n) else _written(rv, n, "write")
 
 
 def _bulk_flush(clientp: Any, data: Any, n: int) -> int:
@@ -605,7 +605,7 @@ def _header(state: Any, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
     if state._header_mv:
         return _deliver_view(fn, ptr, n, "header")
     rv = fn(_unpack(ptr, n))
-    return n if rv is None else _written(rv, n, "header")
+    return n if rv is None or (type(rv) is int and rv == n) else _written(rv, n, "header")
 
 
 def fill(buffer: Any, n: int, rv: Any, what: str) -> int:

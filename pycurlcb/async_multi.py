@@ -62,6 +62,8 @@ POLL_IN: int = lib.CURL_POLL_IN
 POLL_OUT: int = lib.CURL_POLL_OUT
 POLL_REMOVE: int = lib.CURL_POLL_REMOVE
 SOCKET_TIMEOUT: int = lib.CURL_SOCKET_TIMEOUT
+_AIO_DUE: int = lib.PCB_AIO_DUE
+_AIO_FAILED: int = lib.PCB_AIO_FAILED
 M_SOCKETFUNCTION = int(MOpt.SOCKETFUNCTION)
 M_TIMERFUNCTION = int(MOpt.TIMERFUNCTION)
 M_NOTIFYFUNCTION: Optional[int] = (
@@ -174,10 +176,9 @@ class _TransferFuture(asyncio.Future[Curl]):
     done-callback.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, owner: AsyncCurlMulti, curl: Curl) -> None:
-        super().__init__(loop=loop)
-        self._owner: Optional[AsyncCurlMulti] = owner
-        self._curl = curl
+    __slots__ = ("_owner", "_curl")  # set by add_handle: no __init__ of our own on the hot path
+    _owner: Optional[AsyncCurlMulti]
+    _curl: Curl
 
     def cancel(self, msg: Any = None) -> bool:
         if not super().cancel(msg):
@@ -274,7 +275,9 @@ class AsyncCurlMulti:
         loop = self._loop
         if loop is None or loop is not _get_running_loop():
             loop = self._ensure_loop()
-        future = _TransferFuture(loop, self, curl)
+        future = _TransferFuture(loop=loop)
+        future._owner = self
+        future._curl = curl
         self._futures[curl] = future
         epoll = self._epoll
         if epoll is not None:
@@ -440,13 +443,14 @@ class AsyncCurlMulti:
         the transfers whose socket the driver could not watch."""
         epoll = self._epoll
         assert epoll is not None
-        d = epoll.d
-        d.defer = 0
-        if d.timer_pending and lib.pcb_aio_sync(d) and self._timer is None:
+        flags = lib.pcb_aio_settle(epoll.d)
+        if not flags:
+            return
+        if flags & _AIO_DUE and self._timer is None:
             loop = self._loop
             if loop is not None and not self._closing and not loop.is_closed():
                 self._timer = loop.call_soon(self._fire_timeout)
-        if d.nfailures:
+        if flags & _AIO_FAILED:
             self._take_driver_failures()
 
     def _take_driver_failures(self) -> None:

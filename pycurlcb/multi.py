@@ -566,15 +566,14 @@ class CurlMulti(MultiCallbacks, Handle):
         if n:
             d.ndone = 0  # taken once, also if this raises
             curls = self._curls
-            removed = d.done_removed
-            codes = d.done_code
-            for i, h in enumerate(ffi.unpack(d.done_easy, n)):
-                if removed[i]:
+            done = zip(ffi.unpack(d.done_easy, n), ffi.unpack(d.done_code, n), ffi.unpack(d.done_removed, n))
+            for h, code, removed in done:
+                if removed:
                     curl = curls.pop(h)
                     curl._multi_ref = None
                 else:
                     curl = curls[h]
-                _sort_done(curl, codes[i], ok, err)
+                _sort_done(curl, code, ok, err)
         return ok, err
 
     def assign(self, fd: int, obj: Any) -> None:
@@ -634,6 +633,7 @@ class CurlMulti(MultiCallbacks, Handle):
 
 
 _BAD_HANDLE = lib.CURLM_BAD_HANDLE
+_CURLE_OK = lib.CURLE_OK
 _multi_add = lib.pcb_multi_add
 _multi_remove = lib.pcb_multi_remove
 _socket_action = lib.curl_multi_socket_action
@@ -642,9 +642,9 @@ _get_ident = threading.get_ident
 
 def _sort_done(curl: Curl, code: int, ok: list[Curl], err: list[tuple[Curl, int, str]]) -> None:
     """A finished transfer into info_read()'s ok list or its err list (curl, code, message)."""
-    if code == lib.CURLE_OK and not curl._e.bulk_failed:
+    if code == _CURLE_OK and not curl._e.bulk_failed:
         ok.append(curl)
-    elif code == lib.CURLE_OK:  # obj.write failed after libcurl's last write (bulk.h)
+    elif code == _CURLE_OK:  # obj.write failed after libcurl's last write (bulk.h)
         err.append((curl, lib.CURLE_WRITE_ERROR, _WRITE_FAILED))
     else:
         err.append((curl, code, errors.make_error(code, curl._e.errbuf).args[1]))

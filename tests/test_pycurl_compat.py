@@ -318,6 +318,37 @@ def test_write_callback_wrong_count_error_is_pycurls(http_url: str, returned: in
     assert ours.__cause__ is None
 
 
+class _Count(int):
+    pass
+
+
+@pytest.mark.parametrize("kind", [float, _Count, bool])
+@pytest.mark.parametrize("callback", ["WRITEFUNCTION", "HEADERFUNCTION"])
+def test_a_callback_count_that_is_not_exactly_an_int_is_judged_as_pycurl_does(
+    http_url: str, callback: str, kind: type
+) -> None:
+    """The trampolines' fast path takes only an exact int equal to the length:
+    a float equal to it still fails (pycurl: "must return int or None"), an int
+    subclass equal to it passes, True (== 1) fails as a short count."""
+
+    def run(mod: Any) -> Any:
+        c = mod.Curl()
+        try:
+            c.setopt(mod.URL, http_url)
+            c.setopt(mod.WRITEFUNCTION, lambda b: None)
+            c.setopt(getattr(mod, callback), lambda b: kind(len(b)))
+            c.perform()
+            return c.getinfo(mod.RESPONSE_CODE)
+        except mod.error as exc:
+            return exc.args
+        finally:
+            c.close()
+
+    ours, theirs = run(pycurlcb), run(pycurl)
+    assert ours == theirs
+    assert (ours == 200) is (kind is _Count)
+
+
 @pytest.mark.parametrize("info", [0, 12345, 99_999])
 def test_getinfo_of_an_unknown_info_is_valueerror_in_both(info: int) -> None:
     for mod in (pycurl, pycurlcb):

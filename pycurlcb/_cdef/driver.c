@@ -24,6 +24,8 @@
 #define PCB_AIO_BATCH 64
 #define PCB_AIO_TIMEOUT_RUNS 4  /* socket_action(TIMEOUT) per drive while libcurl says "now" */
 #define PCB_AIO_DONE 64         /* finished transfers taken per drive (driver.h) */
+#define PCB_AIO_DUE 1           /* pcb_aio_settle(): libcurl's timeout is due now */
+#define PCB_AIO_FAILED 2        /* pcb_aio_settle(): callback failures wait */
 
 static int pcb_bulk_drain(struct pcb_easy *e);  /* bulk.c, later in this translation unit */
 
@@ -204,7 +206,7 @@ static void pcb_aio_arm(struct pcb_aio *d)
 
 /* CURLMOPT_TIMERFUNCTION: remember the deadline (-1: none, 0: now).  Inside
  * a call that Python or pcb_aio_drive() makes (defer), the timerfd is armed
- * afterwards, by pcb_aio_sync(); otherwise (curl_easy_pause() from
+ * afterwards, by pcb_aio_settle(); otherwise (curl_easy_pause() from
  * anywhere ...) at once, so that no change of the timeout is missed. */
 static int pcb_aio_timer(CURLM *multi, long timeout_ms, void *clientp)
 {
@@ -218,13 +220,17 @@ static int pcb_aio_timer(CURLM *multi, long timeout_ms, void *clientp)
     return 0;
 }
 
-static int pcb_aio_sync(struct pcb_aio *d)
+static int pcb_aio_settle(struct pcb_aio *d)
 {
+    int flags = d->nfailures ? PCB_AIO_FAILED : 0;
+    d->defer = 0;
+    if(!d->timer_pending)
+        return flags;
     d->timer_pending = 0;
     if(d->deadline >= 0 && d->deadline <= pcb_aio_now())
-        return 1;
+        return flags | PCB_AIO_DUE;
     pcb_aio_arm(d);
-    return 0;
+    return flags;
 }
 
 static void pcb_aio_close_fds(struct pcb_aio *d)
@@ -372,10 +378,10 @@ static CURLMcode pcb_aio_drive(struct pcb_aio *d, int *running)
     return CURLM_BAD_HANDLE;
 }
 
-static int pcb_aio_sync(struct pcb_aio *d)
+static int pcb_aio_settle(struct pcb_aio *d)
 {
-    d->timer_pending = 0;
-    return 0;
+    d->defer = d->timer_pending = 0;
+    return d->nfailures ? PCB_AIO_FAILED : 0;
 }
 
 #endif

@@ -22,7 +22,7 @@ struct pcb_aio {
     int fail_next;      /* tests: the next socket registration fails with this errno, */
     void *fail_easy;    /* ... the next one for this CURL* (NULL: for any) */
     int nfailures;      /* callback failures not yet taken (pcb_aio_take_failure) */
-    int defer;          /* set around Python's calls into libcurl: timer changes wait for pcb_aio_sync */
+    int defer;          /* set around Python's calls into libcurl: timer changes wait for pcb_aio_settle */
     int timer_pending;  /* the timer callback ran while defer was set */
     /* The transfers the last pcb_aio_drive() finished (curl_multi_info_read's
      * CURLMSG_DONE), in libcurl's order: the easy handle, its CURLcode, and 1
@@ -50,12 +50,16 @@ void pcb_aio_free(struct pcb_aio *d);
  * libcurl's running_handles.  Then, unless it failed, the finished transfers
  * (ndone, done_*): each one's buffered body is handed to Python first
  * (pcb_bulk_drain), then it is removed from the multi, so Python makes no
- * call per finished transfer.  Call it with defer set, then pcb_aio_sync. */
+ * call per finished transfer.  Call it with defer set, then pcb_aio_settle. */
 CURLMcode pcb_aio_drive(struct pcb_aio *d, int *running);
-/* After a call made with defer set (clear it first): 1 if libcurl's timeout
- * is due now (the caller runs socket_action(CURL_SOCKET_TIMEOUT) soon), else
- * 0 with the timerfd armed for it. */
-int pcb_aio_sync(struct pcb_aio *d);
+/* After a call made with defer set: clear defer; if the timer callback ran
+ * meanwhile, arm the timerfd for libcurl's timeout, or return PCB_AIO_DUE if
+ * it is due now (the caller runs socket_action(CURL_SOCKET_TIMEOUT) soon);
+ * PCB_AIO_FAILED too while callback failures wait (pcb_aio_take_failure).
+ * One call, so that Python's side of every add/remove is one crossing. */
+#define PCB_AIO_DUE ...
+#define PCB_AIO_FAILED ...
+int pcb_aio_settle(struct pcb_aio *d);
 /* A failure of the socket or timer callback (epoll_ctl, timerfd_settime):
  * its errno, and in *easy the transfer it was for (NULL for the timer);
  * 0 when there is none left.  Each failure is returned once. */

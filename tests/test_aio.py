@@ -814,6 +814,60 @@ def test_driver_socket_callback_failure_fails_only_that_transfer(
     assert capfd.readouterr() == ("", "")
 
 
+def _timerfds() -> list[int]:
+    fds = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{name}") == "anon_inode:[timerfd]":
+                fds.append(int(name))
+        except OSError:
+            pass
+    return fds
+
+
+def test_a_timeout_the_c_driver_cannot_arm_fails_the_transfers_at_once(
+    driver: str, silent_server: tuple[str, int]
+) -> None:
+    """timerfd_settime failing while the driver settles after a call into
+    libcurl fails every transfer in that same settle (the failure is read
+    after the arming), not at the next wake-up of the epoll fd, which may
+    never come: here it fails before the driver has woken once."""
+    if driver != "epoll":
+        pytest.skip("the C driver's timerfd")
+    host, port = silent_server
+
+    async def main() -> None:
+        before = set(_timerfds())
+        async with AsyncCurlMulti() as m:
+            (tfd,) = set(_timerfds()) - before
+            c = make_curl(f"http://{host}:{port}/")
+            c.setopt(pycurlcb.TIMEOUT_MS, int(WAIT * 1000))
+            wakes: list[bool] = []
+            on_epoll = m._on_epoll
+
+            def counted() -> None:
+                wakes.append(future.done())
+                on_epoll()
+
+            m._on_epoll = counted  # type: ignore[method-assign]  # add_handle registers it
+            future = m.add_handle(c)  # "due now": its socket_action runs from call_soon
+            r, w = os.pipe()
+            os.dup2(r, tfd)  # the driver's timerfd is now a pipe: timerfd_settime fails (EINVAL)
+            os.close(r)
+            os.close(w)
+            with pytest.raises(pycurlcb.MultiError) as info:
+                await asyncio.wait_for(future, WAIT / 2)
+            err = info.value
+            assert err.args[0] == pycurlcb.errors.MULTI_ABORTED_BY_CALLBACK
+            assert "epoll driver" in err.args[1]
+            assert isinstance(err.__cause__, OSError) and err.__cause__.errno == errno.EINVAL
+            assert False not in wakes  # no wake-up of the driver came before the failure
+            assert m.futures() == ()
+            c.close()
+
+    run_default(main())
+
+
 def test_refused_port_raises_connection_error(run: Runner[Any], refusing_port: int) -> None:
     async def main() -> None:
         async with AsyncCurlMulti() as m:

@@ -222,15 +222,16 @@ static int pcb_aio_timer(CURLM *multi, long timeout_ms, void *clientp)
 
 static int pcb_aio_settle(struct pcb_aio *d)
 {
-    int flags = d->nfailures ? PCB_AIO_FAILED : 0;
+    int due = 0;
     d->defer = 0;
-    if(!d->timer_pending)
-        return flags;
-    d->timer_pending = 0;
-    if(d->deadline >= 0 && d->deadline <= pcb_aio_now())
-        return flags | PCB_AIO_DUE;
-    pcb_aio_arm(d);
-    return flags;
+    if(d->timer_pending) {
+        d->timer_pending = 0;
+        if(d->deadline >= 0 && d->deadline <= pcb_aio_now())
+            due = PCB_AIO_DUE;
+        else
+            pcb_aio_arm(d);  /* may record a failure: read nfailures after it */
+    }
+    return due | (d->nfailures ? PCB_AIO_FAILED : 0);
 }
 
 static void pcb_aio_close_fds(struct pcb_aio *d)

@@ -176,7 +176,8 @@ def compile_c(bindir: Path) -> Peer:
     return Peer(
         "c",
         True,
-        version=f"libcurl {system_libcurl()}, {cc}",
+        version=f"libcurl {system_libcurl()}, {cc}"
+        + (", User-Agent from $BENCH_USERAGENT" if os.environ.get("BENCH_USERAGENT") is not None else ""),
         info={"compile": "cc -O2 -Wall -o OUT SRC $(curl-config --cflags) $(curl-config --libs) -lm"},
     )
 

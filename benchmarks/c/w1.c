@@ -41,7 +41,7 @@ int main(int argc, char **argv)
     parse_args(argc, argv, &url, &n);
 
     double t0 = now(), c0 = cpu_seconds();
-    CURL *e = curl_easy_init();
+    CURL *e = easy_init();
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, opensocket);

@@ -65,7 +65,7 @@ int main(int argc, char **argv)
     CURL *handles[CONCURRENCY];
     int nhandles = n < CONCURRENCY ? (int)n : CONCURRENCY;
     for (int i = 0; i < nhandles; i++) {
-        handles[i] = curl_easy_init();
+        handles[i] = easy_init();
         curl_easy_setopt(handles[i], CURLOPT_URL, url);
         curl_easy_setopt(handles[i], CURLOPT_WRITEFUNCTION, count_bytes);
         curl_easy_setopt(handles[i], CURLOPT_WRITEDATA, &bytes);

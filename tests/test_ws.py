@@ -78,7 +78,9 @@ class WsServer:
         self._server = serve(self._handler, "127.0.0.1", 0, ssl=ssl_context, close_timeout=1)
         self.port = self._server.socket.getsockname()[1]
         self.url = f"{'wss' if ssl_context else 'ws'}://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="WsServer")
+        # A daemon: a server a failed set-up did not stop must not keep pytest
+        # from exiting (the thread blocks in serve_forever until shutdown()).
+        self._thread = threading.Thread(target=self._server.serve_forever, name="WsServer", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -137,13 +139,19 @@ def _start(ssl_context: Optional[ssl.SSLContext] = None) -> WsServer:
     server = WsServer(ssl_context)
     server.start()
     # One connection before the test starts: the serving thread's selector is
-    # open by then (the fd-leak check counts fds after fixture setup).
+    # open by then (the fd-leak check counts fds after fixture setup).  A
+    # generous timeout: on a loaded CI machine this handshake once took over
+    # 5 s.  If it fails, the server is stopped before the error propagates.
     client_ssl = None
     if ssl_context is not None:
         client_ssl = ssl.create_default_context()
         client_ssl.check_hostname, client_ssl.verify_mode = False, ssl.CERT_NONE
-    with connect(server.url + "/echo", ssl=client_ssl, open_timeout=5):
-        pass
+    try:
+        with connect(server.url + "/echo", ssl=client_ssl, open_timeout=30):
+            pass
+    except BaseException:
+        server.stop()
+        raise
     return server
 
 

@@ -573,7 +573,11 @@ def test_socket_action_loop_fetches_and_reports_shapes(http_paths: Callable[...,
         assert d.events[0][0] == "timer" and d.events[0][1] >= 0
         ret, running = m.socket_action(pycurlcb.SOCKET_TIMEOUT, 0)
         assert (type(ret), type(running)) == (int, int)
-        assert ret == 0 and 1 <= running <= 5
+        # Usually some are still running here, but a fast machine may see all
+        # five loopback transfers finish inside this one call (libcurl 7.73.0
+        # did once in CI): 0 is a valid count.
+        assert ret == 0 and 0 <= running <= 5
+        d.running = running
         d.collect()
         d.run(5)
         assert d.running == 0

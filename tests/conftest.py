@@ -44,6 +44,7 @@ _HERE = str(Path(__file__).parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
+from fds import fd_target, open_fds  # noqa: E402
 from servers import (  # noqa: E402
     Address,
     FastServer,
@@ -74,28 +75,8 @@ def pytest_configure(config: pytest.Config) -> None:
 # fd-leak check
 
 
-def _open_fds() -> set[int]:
-    listed = {int(name) for name in os.listdir("/proc/self/fd")}
-    # The listing includes the fd listdir itself used, closed by now.
-    open_now = set()
-    for fd in listed:
-        try:
-            os.fstat(fd)
-        except OSError:
-            continue
-        open_now.add(fd)
-    return open_now
-
-
 def _describe(fds: set[int]) -> str:
-    lines = []
-    for fd in sorted(fds):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            target = "?"
-        lines.append(f"  fd {fd} -> {target}")
-    return "\n".join(lines)
+    return "\n".join(f"  fd {fd} -> {fd_target(fd)}" for fd in sorted(fds))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -104,13 +85,13 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
         return (yield)
     # No gc.collect() up front: a full collection costs 10-50 ms per test, and
     # collecting here could only lower "before", never make a clean test fail.
-    before = _open_fds()
+    before = open_fds()
     result = yield  # a failing test raises here; its own error wins
-    after = _open_fds()
+    after = open_fds()
     deadline = time.monotonic() + FD_SETTLE_SECONDS
     while len(after) > len(before) and time.monotonic() < deadline:
         gc.collect()  # sockets and files only reachable from garbage cycles
-        after = _open_fds()
+        after = open_fds()
         if len(after) > len(before):
             time.sleep(0.02)  # a server thread may still be closing its side
     if len(after) > len(before):

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import pytest
+from fds import fd_target, open_fds
 
 import pycurlcb
 from pycurlcb import AsyncCurlMulti, Curl, async_multi
@@ -815,14 +816,7 @@ def test_driver_socket_callback_failure_fails_only_that_transfer(
 
 
 def _timerfds() -> list[int]:
-    fds = []
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            if os.readlink(f"/proc/self/fd/{name}") == "anon_inode:[timerfd]":
-                fds.append(int(name))
-        except OSError:
-            pass
-    return fds
+    return [fd for fd in open_fds() if fd_target(fd) == "anon_inode:[timerfd]"]
 
 
 def test_a_timeout_the_c_driver_cannot_arm_fails_the_transfers_at_once(

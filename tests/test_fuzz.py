@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pytest
+from fds import open_fds
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from servers import FastServer, body_of
@@ -312,14 +313,7 @@ CALLBACK_ERRORS = (TypeError, ValueError, OverflowError, pycurlcb.error, EvilErr
 
 
 def open_fd_count() -> int:
-    n = 0
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            os.fstat(int(name))
-        except OSError:
-            continue
-        n += 1
-    return n
+    return len(open_fds())
 
 
 def assert_fds_back(before: int, what: Any) -> None:

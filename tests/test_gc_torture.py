@@ -39,20 +39,11 @@ PRELUDE = textwrap.dedent(
     import pycurlcb
     import pycurlcb._callbacks as _cb
     from pycurlcb import Curl, CurlMulti
+    from fds import open_fds
     from servers import FastServer, body_of
 
     def step(name):
         print("STEP", name, flush=True)
-
-    def open_fds():
-        out = set()
-        for name in os.listdir("/proc/self/fd"):
-            try:
-                os.fstat(int(name))
-            except OSError:
-                continue
-            out.add(int(name))
-        return out
 
     def fds_back(before, settle=3.0):
         end = time.monotonic() + settle

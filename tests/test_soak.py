@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from typing import Any, Optional
 
 import pytest
+from fds import open_fds
 
 import pycurlcb
 import pycurlcb._callbacks as _callbacks
@@ -122,14 +123,7 @@ def rss() -> int:
 
 
 def fd_count() -> int:
-    n = 0
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            os.fstat(int(name))
-        except OSError:
-            continue
-        n += 1
-    return n
+    return len(open_fds())
 
 
 class SocketCounts:

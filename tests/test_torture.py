@@ -45,6 +45,7 @@ from collections.abc import Iterator
 from typing import Any, Callable, Optional
 
 import pytest
+from fds import fd_target, open_fds
 from servers import FastServer, body_of
 
 import pycurlcb
@@ -87,17 +88,6 @@ def _no_orphans() -> Iterator[None]:
 # helpers
 
 
-def open_fds() -> set[int]:
-    out = set()
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            os.fstat(int(name))
-        except OSError:
-            continue
-        out.add(int(name))
-    return out
-
-
 def assert_fds_back(before: set[int], what: str, allowed: int = 0) -> None:
     """At most ``allowed`` more fds open than ``before``, once the server threads
     closed their side."""
@@ -107,12 +97,7 @@ def assert_fds_back(before: set[int], what: str, allowed: int = 0) -> None:
         time.sleep(0.01)
         after = open_fds()
     if len(after) > len(before) + allowed:
-        described = []
-        for fd in sorted(after - before):
-            try:
-                described.append(f"{fd} -> {os.readlink(f'/proc/self/fd/{fd}')}")
-            except OSError:
-                described.append(f"{fd} -> ?")
+        described = [f"{fd} -> {fd_target(fd)}" for fd in sorted(after - before)]
         pytest.fail(f"{what}: {len(after) - len(before)} fd(s) leaked: {described}")
 
 

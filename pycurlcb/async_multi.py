@@ -11,8 +11,18 @@ would raise: ``pycurlcb.error`` (``args == (code, message)``) whose
 ``__cause__`` is the exception one of that Curl's callbacks raised, if one
 did.  A failure is that transfer's own: the others go on.  Cancelling a
 future (or the task awaiting ``perform()``) removes its Curl, which can be
-used again.  A KeyboardInterrupt or SystemExit raised in a callback leaves the
-event loop at once.
+used again; ``remove_handle()`` and ``aclose()`` cancel the futures of the
+transfers they stop.  A KeyboardInterrupt or SystemExit raised in a callback
+leaves the event loop at once.
+
+No future is left pending when its transfer goes away: ``curl.close()``
+fails it with ``pycurlcb.error(CURL_CLOSED)`` (``args == (message,)``, as
+pycurl's errors for a closed handle), closing the CurlMulti underneath
+(``curl.multi().close()``) fails every one with ``pycurlcb.error(MULTI_CLOSED)``.
+A Curl is not collected while it transfers (the CurlMulti holds it).  A
+stopped loop only pauses the transfers; on a closed loop, ``curl.close()``
+and ``aclose()`` (run on another loop) still end the futures, whose
+callbacks that loop can no longer run.
 
 Two drivers, with the same behaviour (docs/event-loop.md):
 
@@ -41,9 +51,10 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import weakref
 from asyncio import _get_running_loop
 from collections.abc import Iterable
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from . import errors
 from ._ffi import ffi, lib
@@ -53,7 +64,7 @@ from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, error
 from .multi import CurlMulti
 from .version import LIBCURL_VERSION_NUM
 
-__all__ = ["AsyncCurlMulti", "DEFAULT_DRIVER", "DRIVERS"]
+__all__ = ["AsyncCurlMulti", "CURL_CLOSED", "DEFAULT_DRIVER", "DRIVERS", "MULTI_CLOSED"]
 
 CSELECT_IN: int = lib.CURL_CSELECT_IN
 CSELECT_OUT: int = lib.CURL_CSELECT_OUT
@@ -167,6 +178,42 @@ class _Epoll:
         lib.pcb_aio_detach(self.d)
 
 
+#: What the future of a transfer whose Curl was closed while it ran fails with:
+#: ``pycurlcb.error(CURL_CLOSED)`` (``args == (message,)``, as pycurl's other
+#: errors for closed handles).
+CURL_CLOSED = "curl object closed while its transfer was running"
+#: ... and one whose CurlMulti was closed (``curl.multi().close()``) other than by aclose().
+MULTI_CLOSED = "multi-stack closed while the transfer was running"
+
+
+def _on_leave_of(ref: weakref.ref[AsyncCurlMulti]) -> Callable[[Optional[Curl]], None]:
+    """The CurlMulti's ``_on_leave`` for the AsyncCurlMulti ``ref``: a weak reference, so
+    the CurlMulti does not keep its AsyncCurlMulti alive (no reference cycle)."""
+
+    def on_leave(curl: Optional[Curl]) -> None:
+        owner = ref()
+        if owner is not None:
+            owner._on_leave(curl)
+
+    return on_leave
+
+
+def _end(future: asyncio.Future[Curl], exc: Optional[error] = None) -> None:
+    """Cancel a transfer's future (``exc`` None) or fail it with ``exc``.  Also one
+    whose loop is closed: the future is done afterwards, though asyncio cannot
+    schedule its callbacks there (RuntimeError "Event loop is closed")."""
+    if future.done():
+        return
+    try:
+        if exc is None:
+            future.cancel()
+        else:
+            future.set_exception(exc)
+    except RuntimeError:
+        if not future.get_loop().is_closed():
+            raise
+
+
 class _TransferFuture(asyncio.Future[Curl]):
     """A transfer's future: cancelling it removes its Curl from the multi.
 
@@ -197,7 +244,9 @@ class AsyncCurlMulti:
     or fails with ``pycurlcb.error``.  The instance binds to the loop of its
     first ``add_handle()`` and stays bound to it.  It needs a loop that
     watches file descriptors (not Windows' proactor loop: RuntimeError).
-    Close it with ``aclose()`` or ``async with``.
+    Close it with ``aclose()`` or ``async with``.  ``curl.close()`` while
+    ``curl``'s transfer runs here fails its future with
+    ``pycurlcb.error(CURL_CLOSED)``; ``remove_handle(curl)`` cancels it.
 
     ``close_handles``: when true, ``aclose()`` also closes the Curls whose
     transfers it cancels.  ``driver``: ``"epoll"`` or ``"python"`` (module
@@ -210,6 +259,7 @@ class AsyncCurlMulti:
         if name not in DRIVERS:
             raise ValueError(f"driver must be one of {', '.join(map(repr, DRIVERS))}, not {name!r}")
         self._multi: CurlMulti = CurlMulti(close_handles=close_handles)
+        self._multi._on_leave = _on_leave_of(weakref.ref(self))
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._futures: dict[Curl, asyncio.Future[Curl]] = {}
         self._py_fds: set[int] = set()  # the Python driver's watched fds
@@ -315,8 +365,7 @@ class AsyncCurlMulti:
         finally:
             if epoll is not None:
                 self._settle()
-            if not future.done():
-                future.cancel()
+            _end(future)
 
     def futures(self, curls: Optional[Iterable[Curl]] = None) -> tuple[asyncio.Future[Curl], ...]:
         """futures(curls=None) -> tuple of the futures of transfers still running.
@@ -343,10 +392,7 @@ class AsyncCurlMulti:
         if self.closed:
             return
         self._closing = True
-        if self._notify_handle is not None:
-            self._notify_handle.cancel()
-            self._notify_handle = None
-        self._cancel_timer()
+        self._cancel_scheduled()
         cancelled = list(self._futures)
         for curl, future in list(self._futures.items()):
             self._futures.pop(curl, None)
@@ -354,28 +400,66 @@ class AsyncCurlMulti:
                 self._multi.remove_handle(curl)
             except error:
                 pass
-            if not future.done():
-                future.cancel()
-        loop = self._loop
-        live = loop is not None and not loop.is_closed()
-        for fd in list(self._py_fds):  # any fd libcurl did not say POLL_REMOVE for
-            if live:
-                assert loop is not None
-                loop.remove_reader(fd)
-                loop.remove_writer(fd)
-        self._py_fds.clear()
+            _end(future)
+        self._unwatch_fds()
         try:
             self._multi.close()
         finally:
-            if self._epoll is not None:
-                if self._reading_epoll and live:
-                    assert loop is not None
-                    loop.remove_reader(self._epoll.fd)
-                self._reading_epoll = False
-                self._epoll.detach()
+            self._stop_epoll()
         if self.close_handles:
             for curl in cancelled:
                 curl.close()
+
+    def _cancel_scheduled(self) -> None:
+        if self._notify_handle is not None:
+            self._notify_handle.cancel()
+            self._notify_handle = None
+        self._cancel_timer()
+
+    def _unwatch_fds(self) -> None:
+        """The Python driver: stop watching any fd libcurl did not say POLL_REMOVE for."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            for fd in self._py_fds:
+                loop.remove_reader(fd)
+                loop.remove_writer(fd)
+        self._py_fds.clear()
+
+    def _stop_epoll(self) -> None:
+        """The epoll driver, once the CurlMulti is closed: the loop stops watching the
+        epoll fd, which is closed (idempotent)."""
+        epoll = self._epoll
+        if epoll is None:
+            return
+        loop = self._loop
+        if self._reading_epoll and loop is not None and not loop.is_closed():
+            loop.remove_reader(epoll.fd)
+        self._reading_epoll = False
+        epoll.detach()
+
+    def _on_leave(self, curl: Optional[Curl]) -> None:
+        """The CurlMulti's ``_on_leave``: a transfer left it other than through this object.
+
+        ``curl.close()`` took ``curl`` out (``curl`` given): its future fails
+        with ``error(CURL_CLOSED)``.  The CurlMulti was closed (None) other
+        than by aclose(): every future fails with ``error(MULTI_CLOSED)``, and
+        this multi is closed as aclose() leaves it.
+        """
+        if curl is not None:
+            future = self._futures.pop(curl, None)
+            if future is not None:
+                _end(future, error(CURL_CLOSED))
+            return
+        if self._closing:
+            return  # aclose() closed it
+        self._closing = True
+        self._cancel_scheduled()
+        self._unwatch_fds()
+        self._stop_epoll()
+        futures = list(self._futures.values())
+        self._futures.clear()
+        for future in futures:
+            _end(future, error(MULTI_CLOSED))
 
     async def __aenter__(self) -> AsyncCurlMulti:
         if self._loop is None:

@@ -326,6 +326,10 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
     def close(self) -> None:
         """curl_easy_cleanup(3); idempotent.  Removes the handle from its CurlMulti.
 
+        A transfer of an AsyncCurlMulti ends there: its future fails with
+        ``error("curl object closed while its transfer was running")``
+        (``args == (message,)``), where ``remove_handle()`` would cancel it.
+
         Closing is teardown, as in pycurl: it closes this handle's cached
         connections, so closesocket (and HSTS saving, progress) callbacks may
         run, and what they raise goes to ``sys.unraisablehook``, not to the
@@ -358,6 +362,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         failure = take_failure(self)
         if failure is not None:
             report_unraisable(failure, f"{type(self).__name__}.close()", self)
+        if multi is not None and multi._on_leave is not None:
+            multi._on_leave(self)  # an AsyncCurlMulti fails the transfer's future
 
     def _forget_objects(self) -> None:
         """Drop what the closed handle pinned, as pycurl does on close()."""

@@ -100,6 +100,11 @@ class CurlMulti(MultiCallbacks, Handle):
     #: The thread inside a call into libcurl that may run callbacks, or None.
     _running: Optional[int] = None
     close_handles = False
+    #: Told when a transfer leaves this multi behind its driver's back (AsyncCurlMulti
+    #: sets it): called as ``fn(curl)`` at the end of ``curl.close()`` that removed
+    #: ``curl`` from here, and as ``fn(None)`` at the end of ``close()``.  Never
+    #: called by remove_handle() or a driving call: nothing on the transfer path.
+    _on_leave: Optional[Callable[[Optional[Curl]], None]] = None
     # Set in __new__:
     _cell: Any  # struct pcb_multi *[1], owned through ffi.gc (_release)
     _release: Any
@@ -159,7 +164,10 @@ class CurlMulti(MultiCallbacks, Handle):
         Closing is teardown, as in pycurl: socket and timer callbacks (and the
         callbacks of the Curls being removed) may run, and what they raise
         goes to ``sys.unraisablehook``, not to the caller.  With
-        ``close_handles`` the removed Curls are closed too.
+        ``close_handles`` the removed Curls are closed too.  The CurlMulti of
+        an AsyncCurlMulti (``curl.multi()``) closed this way fails every
+        future still pending there with ``error("multi-stack closed while the
+        transfer was running")`` and leaves the AsyncCurlMulti closed.
         """
         if self._m.m == ffi.NULL:
             return
@@ -190,6 +198,9 @@ class CurlMulti(MultiCallbacks, Handle):
                 failures.insert(0, mine)
         for failure in failures:
             _callbacks.report_unraisable(failure, f"{type(self).__name__}.close()", self)
+        on_leave = self._on_leave
+        if on_leave is not None:
+            on_leave(None)
         if self.close_handles:
             for curl in curls:
                 curl.close()

@@ -676,6 +676,182 @@ def test_remove_handle_cancels_its_future(run: Runner[Any]) -> None:
 
 
 # ---------------------------------------------------------------------------
+# a transfer's Curl, multi or loop going away while it is awaited: no future
+# is left pending
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def loop_factory(request: pytest.FixtureRequest) -> Callable[[], asyncio.AbstractEventLoop]:
+    """A new default loop or uvloop, for a test that runs its loop itself."""
+    return asyncio.new_event_loop if request.param == "asyncio" else _uvloop_factory()
+
+
+@pytest.mark.parametrize("when", ["before_the_loop_drives_it", "mid_transfer"])
+def test_closing_the_curl_fails_its_awaited_transfer(run: Runner[Any], when: str) -> None:
+    """curl.close() removes the Curl from the multi and fails its future with
+    pycurlcb.error("curl object closed while its transfer was running"); the
+    other transfers go on."""
+
+    async def main() -> None:
+        async with LoopServer() as srv, AsyncCurlMulti() as m:
+            c = make_curl(srv.url("/slow"))
+            other = make_curl(srv.url("/delay/50"))
+            if when == "mid_transfer":
+                waiter: Awaitable[Curl] = asyncio.ensure_future(m.perform(c))
+                await wait_until(lambda: "/slow" in srv.requests)
+            else:
+                waiter = m.add_handle(c)
+            other_future = m.add_handle(other)
+            c.close()
+            assert c.multi() is None
+            assert m.futures() == (other_future,)
+            with pytest.raises(pycurlcb.error) as info:
+                await asyncio.wait_for(waiter, WAIT)
+            assert type(info.value) is pycurlcb.error
+            assert info.value.args == ("curl object closed while its transfer was running",)
+            assert info.value.args == (async_multi.CURL_CLOSED,)
+            assert await other_future is other
+            with pytest.raises(RuntimeError, match="not registered"):
+                m.remove_handle(c)
+            if when == "mid_transfer":
+                await wait_until(lambda: "/slow" in srv.closed_paths)  # its connection closed
+            else:
+                assert srv.requests == ["/delay/50"]
+            other.close()
+
+    run(main())
+
+
+def test_closing_the_curlmulti_under_it_fails_every_awaited_transfer(run: Runner[Any]) -> None:
+    """The CurlMulti behind an AsyncCurlMulti is reachable (curl.multi()):
+    closing it fails every future with pycurlcb.error("multi-stack closed
+    while the transfer was running") and leaves the AsyncCurlMulti closed,
+    watching nothing."""
+
+    async def main() -> None:
+        async with LoopServer() as srv:
+            m = AsyncCurlMulti()
+            curls = [make_curl(srv.url("/slow")) for _ in range(2)]
+            waiters = [asyncio.ensure_future(m.perform(curls[0])), m.add_handle(curls[1])]
+            await wait_until(lambda: len(srv.requests) == 2)
+            multi = curls[0].multi()
+            assert isinstance(multi, pycurlcb.CurlMulti) and multi is curls[1].multi()
+            multi.close()
+            for waiter in waiters:
+                with pytest.raises(pycurlcb.error) as info:
+                    await asyncio.wait_for(waiter, WAIT)
+                assert type(info.value) is pycurlcb.error
+                assert info.value.args == ("multi-stack closed while the transfer was running",)
+            assert m.closed and m.futures() == ()
+            assert m._assigned_fds == set() and not m._reading_epoll and m._timer is None
+            with pytest.raises(RuntimeError, match="AsyncCurlMulti is closed"):
+                m.add_handle(curls[0])
+            await wait_until(lambda: srv.closed_paths.count("/slow") == 2)
+            await m.aclose()  # nothing left to do
+            for c in curls:
+                assert c.multi() is None
+                c.close()
+
+    run(main())
+
+
+def test_a_curl_only_the_multi_holds_is_not_collected_while_it_transfers(run: Runner[Any]) -> None:
+    """Garbage collection cannot take a Curl away from its transfer: the
+    CurlMulti holds every Curl added to it, and the loop holds the
+    AsyncCurlMulti while it watches the transfer's socket or timer.  With only
+    the awaiting task left, the transfer completes and the task gets the Curl."""
+
+    async def main() -> None:
+        async with LoopServer() as srv:
+            sink: list[bytes] = []
+            c = make_curl(srv.url("/delay/200"), sink)
+            m = AsyncCurlMulti()
+            curl_ref, multi_ref = weakref.ref(c), weakref.ref(m)
+            task = asyncio.ensure_future(m.perform(c))
+            del c, m
+            await wait_until(lambda: srv.requests == ["/delay/200"])
+            gc.collect()
+            assert curl_ref() is not None and multi_ref() is not None
+            c = await asyncio.wait_for(task, WAIT)
+            assert c is curl_ref() and b"".join(sink) == b"body of /delay/200"
+            m = multi_ref()
+            if m is not None:
+                await m.aclose()
+            c.close()
+
+    run(main())
+
+
+def test_a_stopped_loop_leaves_transfers_pending_until_it_runs_again(
+    loop_factory: Callable[[], asyncio.AbstractEventLoop],
+) -> None:
+    """run_until_complete() returning (the loop stopped) with a transfer pending
+    pauses it: running the loop again finishes it."""
+    loop = loop_factory()
+    reported: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    m = AsyncCurlMulti()
+
+    async def start() -> tuple[LoopServer, Curl, asyncio.Future[Curl]]:
+        srv = await LoopServer().__aenter__()
+        c = make_curl(srv.url("/delay/100"))
+        return srv, c, m.add_handle(c)
+
+    try:
+        srv, c, future = loop.run_until_complete(start())
+        assert not future.done()
+        assert loop.run_until_complete(asyncio.wait_for(future, WAIT)) is c
+        loop.run_until_complete(m.aclose())
+        loop.run_until_complete(srv.__aexit__())
+        c.close()
+    finally:
+        loop.close()
+    assert reported == []
+
+
+def test_transfers_pending_when_the_loop_closes(
+    loop_factory: Callable[[], asyncio.AbstractEventLoop], silent_server: Any
+) -> None:
+    """A loop closed with transfers pending (not run by asyncio.run(), which
+    cancels the tasks first): their futures cannot call back on that loop any
+    more, yet curl.close() still fails its future and aclose() (on another
+    loop) cancels the rest, without "Event loop is closed", leaving no fd."""
+    loop = loop_factory()
+    reported: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    m = AsyncCurlMulti()
+    called: list[asyncio.Future[Curl]] = []
+
+    async def start() -> tuple[list[Curl], list[asyncio.Future[Curl]]]:
+        curls = [make_curl(f"http://{silent_server.host}:{silent_server.port}/") for _ in range(2)]
+        futures = [m.add_handle(c) for c in curls]
+        for future in futures:
+            future.add_done_callback(called.append)  # as an awaiting task would
+        await wait_until(lambda: len(m._assigned_fds) >= 2)  # both connected or connecting
+        return curls, futures
+
+    try:
+        curls, futures = loop.run_until_complete(start())
+    finally:
+        loop.close()
+    assert not any(f.done() for f in futures)
+    curls[0].close()
+    assert futures[0].done()
+    exc = futures[0].exception()
+    assert type(exc) is pycurlcb.error and exc.args == (async_multi.CURL_CLOSED,)
+    other = loop_factory()
+    try:
+        other.run_until_complete(m.aclose())
+    finally:
+        other.close()
+    assert futures[1].cancelled()
+    assert m.closed and m._assigned_fds == set()
+    assert called == []  # the closed loop runs no callback
+    curls[1].close()
+    assert reported == []
+
+
+# ---------------------------------------------------------------------------
 # errors: one Curl's failure is its own
 
 

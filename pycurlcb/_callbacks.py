@@ -179,7 +179,7 @@ class EasyCallbacks(State):
     """A Curl's callables (one slot per easy row of the table), its failure and sockets."""
 
     __slots__ = (*EASY_SLOTS, "_write_mv", "_header_mv", "_orphan", "_bulk_write", "_bulk_mv",
-                 "_read_into")
+                 "_read_into", "_guard", "_refused")
 
     def _halt(self) -> None:
         """A callback libcurl does not listen to (Row.halts) failed: perform()'s
@@ -214,6 +214,10 @@ class EasyCallbacks(State):
     def _init_callbacks(self) -> None:
         self._exc = None
         self._orphan: Any = None  # the clientp, while closed with sockets alive
+        #: The SSRF policies' ssrf.Guard while one is attached (Curl._guard_changed), else None.
+        self._guard: Any = None
+        #: The ssrf.Refusal list of the current transfer, None until the guard refuses one.
+        self._refused: Optional[list[Any]] = None
         self._clear_callbacks()
 
     def _clear_callbacks(self) -> None:
@@ -280,7 +284,8 @@ class _Disabled:
     """A state without callables: what a key with no live state stands for."""
 
     __slots__ = ("_exc", "_orphan", "_write_mv", "_header_mv", "_bulk_write", "_bulk_mv",
-                 "_read_into", "_assigned", "_doomed", "_aborted", *EASY_SLOTS, *MULTI_SLOTS)
+                 "_read_into", "_guard", "_refused", "_assigned", "_doomed", "_aborted",
+                 *EASY_SLOTS, *MULTI_SLOTS)
 
     def __init__(self) -> None:
         for name in self.__slots__:
@@ -779,13 +784,38 @@ def _close_quietly(fd: int) -> None:
         pass
 
 
+def _refuses(state: EasyCallbacks, guard: Any, address: Any) -> bool:
+    """Whether the SSRF guard refuses connecting to ``address`` (a struct curl_sockaddr *);
+    a refusal is recorded on the Curl (ssrf.Refusal) for the error its transfer ends with."""
+    family, raw, port = sockaddr.packed(address)
+    reason = guard.refuse(family, raw, port)
+    if reason is None:
+        return False
+    _record_refusal(state, sockaddr.packed_text(family, raw), port, reason)
+    return True
+
+
+def _record_refusal(state: EasyCallbacks, address: str, port: int, reason: str) -> None:
+    from .ssrf import Refusal  # loaded by whoever attached the policy
+
+    if state._refused is None:
+        state._refused = []
+    state._refused.append(Refusal(address, port, reason))
+
+
 @trampoline("pcb_opensocket")
 def _opensocket(state: EasyCallbacks, clientp: Any, purpose: int, address: Any) -> int:
+    guard = state._guard
+    if guard is not None and _refuses(state, guard, address):
+        return SOCKET_BAD  # libcurl tries the next address, if any
     fn = state._cb_opensocket
     if fn is None:
         fd = int(lib.pcb_socket(address.family, address.socktype, address.protocol))
     else:
         fd = _open_fd(fn(_SOCKTYPE.get(purpose, purpose), sockaddr.from_c(address)), address)
+        if guard is not None and fd != SOCKET_BAD and _refuses(state, guard, address):
+            _close_quietly(fd)  # rewritten to a refused address: libcurl never gets the socket
+            return SOCKET_BAD
     if fd != SOCKET_BAD:
         key = _STATES.get(clientp)
         if key is not None:
@@ -946,6 +976,15 @@ def _str(p: Any) -> str:
 
 @trampoline("pcb_prereq")
 def _prereq(state: EasyCallbacks, clientp: Any, primary: Any, local: Any, pport: int, lport: int) -> int:
+    guard = state._guard
+    if guard is not None:
+        # Every transfer, on a new or a reused connection: the SSRF guard's
+        # check of a connection libcurl did not open through opensocket now.
+        peer = _str(primary)
+        reason = guard.refuse_peer(peer, pport)
+        if reason is not None:
+            _record_refusal(state, peer, pport, reason)
+            return int(lib.CURL_PREREQFUNC_ABORT)
     fn = state._cb_prereq
     if fn is None:
         return int(lib.CURL_PREREQFUNC_OK)

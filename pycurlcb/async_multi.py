@@ -59,7 +59,7 @@ from typing import Any, Callable, Optional
 from . import errors
 from ._ffi import ffi, lib
 from .constants import MOpt
-from .easy import Curl
+from .easy import Curl, refused_error
 from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, error
 from .multi import CurlMulti
 from .version import LIBCURL_VERSION_NUM
@@ -341,6 +341,10 @@ class AsyncCurlMulti:
             if epoll is not None:
                 self._settle()
         return future
+
+    def _set_policy(self, policy: Any) -> None:
+        """Policy.attach()/detach()'s seam: the CurlMulti's."""
+        self._multi._set_policy(policy)
 
     async def perform(self, curl: Curl) -> Curl:
         """perform(curl) -> Curl: ``await self.add_handle(curl)``."""
@@ -706,7 +710,7 @@ class AsyncCurlMulti:
         for curl in ok:
             self._resolve(curl, None, curl._multi_ref is not None)
         for curl, code, message in err:
-            exc = errors.outcome(code, None, curl.callback_error, message=message)
+            exc = refused_error(curl, code) or errors.outcome(code, None, curl.callback_error, message=message)
             self._resolve(curl, exc, curl._multi_ref is not None)
 
     def _resolve(self, curl: Curl, exc: Optional[BaseException], remove: bool = True) -> None:

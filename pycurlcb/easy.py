@@ -21,7 +21,7 @@ import threading
 import warnings
 from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
-from . import _callbacks, errors
+from . import _callbacks, errors, ssrf
 from ._callbacks import (
     EASY_SLOTS,
     EasyCallbacks,
@@ -136,6 +136,31 @@ _CONNECT_ONLY = _OPTION_IDS["CONNECT_ONLY"]
 _PRIVATE = _OPTION_IDS["PRIVATE"]
 _INFILESIZE = tuple(_OPTION_IDS[n] for n in ("INFILESIZE", "INFILESIZE_LARGE"))
 _UNSET_TO_ZERO = tuple(_OPTION_IDS[n] for n in ("CERTINFO",) if n in _OPTION_IDS)
+
+# --- the SSRF guard (ssrf.Policy attached: _guard_changed) -------------------------------
+#: PREREQFUNCTION (libcurl 7.80.0) re-checks the peer of a reused connection;
+#: where the loaded libcurl lacks it, guarded transfers take FRESH_CONNECT.
+_PREREQ = _OPTION_IDS.get("PREREQFUNCTION")
+_GUARD_REUSE = _PREREQ is not None and any(r.option == "PREREQFUNCTION" for r in _callbacks.ROWS.values()) \
+    and lib.curl_version_info(lib.CURLVERSION_NOW).version_num >= 0x075000
+#: The callbacks a guarded Curl has installed, whatever the user sets.
+_GUARD_CALLBACKS = (
+    _OPTION_IDS["OPENSOCKETFUNCTION"], _OPTION_IDS["CLOSESOCKETFUNCTION"],
+    *((_PREREQ,) if _GUARD_REUSE and _PREREQ is not None else ()),
+)
+#: Options that route a transfer around the guard's check: option id -> name.
+#: Their values are kept (Curl._routes) and given to libcurl by _apply_routes.
+_ROUTES = {
+    _OPTION_IDS[n]: n
+    for n in ("PROXY", "PRE_PROXY", "DOH_URL", *(() if _GUARD_REUSE else ("FRESH_CONNECT",)))
+    if n in _OPTION_IDS
+}
+#: What libcurl gets for a route option while guarded: PROXY "" turns off the
+#: environment's proxy variables (CURLOPT_PROXY(3)); an explicit proxy or DoH
+#: URL is not given to libcurl at all (the guard refuses the transfer instead).
+_GUARDED_ROUTE = {"PROXY": b"", "PRE_PROXY": None, "DOH_URL": None, "FRESH_CONNECT": 1}
+#: Codes a transfer the guard refused ends with: opensocket's refusal, prereq's abort.
+_REFUSED_CODES = frozenset({lib.CURLE_COULDNT_CONNECT, lib.CURLE_ABORTED_BY_CALLBACK})
 
 #: InfoKind -> (the C out-parameter, its typed shim) for the scalar kinds.
 _GETINFO_SCALAR = {
@@ -299,6 +324,9 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         self._installed: set[int] = set()  # callback options whose trampoline is set
         self._private: Any = None
         self._maxconnects = _MAXCONNECTS_DEFAULT
+        self._policy: Optional[ssrf.Policy] = None  # attached to this Curl (Policy.attach)
+        self._mpolicy: Optional[ssrf.Policy] = None  # of the CurlMulti it is added to
+        self._routes: dict[str, Any] = {}  # _ROUTES name -> the value the user set
         lib.pcb_easy_setopt_long(e.h, _OPTION_IDS["NOSIGNAL"], 1)
         self._ready = True
 
@@ -409,6 +437,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             self._keep[_OPTION_IDS["SHARE"]] = share
         self._maxconnects = _MAXCONNECTS_DEFAULT
         self._sync_maxconnects()
+        self._routes.clear()
+        self._guard_changed()  # an attached SSRF policy stays
 
     def duphandle(self) -> Curl:
         """curl_easy_duphandle(3): a new Curl of this class, with the same options.
@@ -433,6 +463,9 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             new._install(option)
         for option, (_, items) in self._slists.items():
             new._set_slist(option, items)
+        new._policy = self._policy  # the copy carries this Curl's own SSRF policy
+        new._routes = dict(self._routes)
+        new._guard_changed()
         for hook in _DUP_HOOKS:
             hook(self, new)
         return new
@@ -527,6 +560,14 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             _OBJECT_SETTERS[option][0](self, value)
         elif option == _PRIVATE:
             self._private = value
+        elif option in _ROUTES:
+            if kind is OptType.STRING:
+                if isinstance(value, int):
+                    raise TypeError("integers are not supported for this option")
+                self._routes[spec.name] = text(value, f"setopt({spec.name})")
+            else:
+                self._routes[spec.name] = _int_in(spec, value, _LONG_MIN, _LONG_MAX, "long")
+            self._guard_changed()
         elif kind in (OptType.LONG, OptType.VALUES):
             if option in _TEXT_ENABLES and isinstance(value, (str, bytes)):
                 value = 1  # pycurl passes the text's address: libcurl reads "enabled"
@@ -563,6 +604,9 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         spec = _option(option)
         if spec.type is not OptType.STRING and option != _POSTFIELDS:
             raise TypeError("strings are not supported for this option")
+        if option in _ROUTES:
+            self.setopt(option, value)  # kept for the SSRF guard
+            return
         self._set_string(option, spec, value)
 
     def _set_string(self, option: int, spec: OptionSpec, value: Any) -> None:
@@ -620,6 +664,11 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             _OBJECT_SETTERS[option][1](self)
         elif option == _PRIVATE:
             self._private = None
+        elif option in _ROUTES:
+            if spec.type is not OptType.STRING:
+                raise TypeError("unsetopt() is not supported for this option")
+            self._routes.pop(spec.name, None)
+            self._guard_changed()
         elif option in _INFILESIZE:
             errors.check(lib.pcb_easy_setopt_off_t(h, _OPTION_IDS["INFILESIZE_LARGE"], -1))
         elif option in _UNSET_TO_ZERO:
@@ -667,11 +716,61 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             self._bulk_write = None
         elif option == _READFUNCTION:
             self._read_into = None
+        if self._guard is not None and option in _GUARD_CALLBACKS:
+            return  # the SSRF guard's trampoline stays, now without the user's callable
         if option not in _SOCKET_PAIR:
             self._uninstall(option)
         elif self._cb_opensocket is None and self._cb_closesocket is None:
             for opt in _SOCKET_PAIR:
                 self._uninstall(opt)
+
+    # --- the SSRF guard (ssrf.py) --------------------------------------------------
+
+    def _set_policy(self, policy: Optional[ssrf.Policy]) -> None:
+        """Policy.attach()/detach()'s seam: this Curl's own policy, or None."""
+        self._handle("Policy.attach" if policy is not None else "Policy.detach")
+        self._policy = policy
+        self._guard_changed()
+
+    def _set_multi_policy(self, policy: Optional[ssrf.Policy]) -> None:
+        """The policy of the CurlMulti this Curl is added to (None when it leaves)."""
+        if self._e.h != ffi.NULL:
+            self._mpolicy = policy
+            self._guard_changed()
+
+    def _guard_changed(self) -> None:
+        """Put the guard of the attached policies in force, or take it away.
+
+        Guarded: the opensocket/closesocket (and prereq) trampolines are
+        installed whatever the user set; the route options get
+        _GUARDED_ROUTE's values, and an explicit proxy the policies do not
+        allow, or a DoH URL, makes the guard refuse every connection.
+        Unguarded: the trampolines only where the user set a callable, and
+        the route options as the user set them.
+        """
+        policies = tuple(p for p in (self._policy, self._mpolicy) if p is not None)
+        h = self._e.h
+        if policies:
+            self._guard = ssrf.Guard(policies, ssrf.route_refusal(self._routes, policies))
+            for option in _GUARD_CALLBACKS:
+                if option not in self._installed:
+                    self._install(option)
+        else:
+            self._guard = None
+            if self._cb_opensocket is None and self._cb_closesocket is None:
+                for option in _SOCKET_PAIR:
+                    if option in self._installed:
+                        self._uninstall(option)
+            if _PREREQ in self._installed and self._cb_prereq is None:
+                self._uninstall(_PREREQ)
+        for option, name in _ROUTES.items():
+            value = self._routes.get(name)
+            if policies and not (name in ("PROXY", "PRE_PROXY") and value and self._guard.blocked is None):
+                value = _GUARDED_ROUTE[name]
+            if name == "FRESH_CONNECT":
+                errors.check(lib.pcb_easy_setopt_long(h, option, value or 0))
+            else:
+                errors.check(lib.pcb_easy_setopt_ptr(h, option, ffi.NULL if value is None else value))
 
     def _install(self, option: int) -> None:
         row = CALLBACK_ROWS[option]
@@ -715,6 +814,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         e.errbuf[0] = b"\0"
         e.stop = 0
         self._exc = None
+        if self._refused is not None:
+            self._refused = None
         bulk = self._bulk_write is not None and self._bulk_begin()
         self._running = _get_ident()
         try:
@@ -739,6 +840,9 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         if rc:
             errors.check_multi(rc)
         if result or self._exc is not None or _callbacks.has_parked():
+            refused = refused_error(self, result)
+            if refused is not None:
+                raise refused
             exc = errors.outcome(result, e.errbuf, take_failure(self), message=message)
             if exc is not None:
                 raise exc
@@ -1042,6 +1146,17 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         errors.check(rc)
 
 
+def refused_error(curl: Curl, code: int) -> Optional[ssrf.AddressRefused]:
+    """The AddressRefused a transfer of ``curl`` that ended with ``code`` raises, if
+    its SSRF guard refused it (and no callback of the user raised), else None."""
+    refused = curl._refused
+    if refused is None or code not in _REFUSED_CODES or curl._exc is not None:
+        return None
+    if _callbacks.has_parked():
+        return None
+    return ssrf.refused_error(refused)
+
+
 def _list_item(item: Any) -> bytes:
     if not isinstance(item, (str, bytes)):
         raise TypeError("list items must be byte strings or Unicode strings with ASCII code points only")
@@ -1071,6 +1186,7 @@ _PLAIN = {
     and spec.id not in CALLBACK_ROWS and spec.id not in _FILE_OPTIONS
     and spec.id not in (_MAXCONNECTS, _CONNECT_ONLY, _POSTFIELDS, _PRIVATE)
     and spec.id not in _TEXT_ENABLES and spec.id not in _DEPRECATED_STRINGS
+    and spec.id not in _ROUTES
 }
 _setopt_long = lib.pcb_easy_setopt_long
 _setopt_ptr = lib.pcb_easy_setopt_ptr
@@ -1083,7 +1199,7 @@ TRAMPOLINES = {name: ffi.cast("pcb_fn", getattr(lib, name)) for name in _callbac
 #: Attributes of a Curl that belong to its own C handle, not copied by duphandle().
 _PER_HANDLE = frozenset(
     {"_e", "_h", "_release", "_clientp", "_slists", "_keep", "_installed", "_private", "_maxconnects",
-     "_ready", "_multi_ref", "_running"}
+     "_ready", "_multi_ref", "_running", "_policy", "_mpolicy", "_routes"}
 )
 #: Copies what other modules keep per handle into a duphandle()'s copy.
 _DUP_HOOKS: list[Callable[[Curl, Curl], None]] = []

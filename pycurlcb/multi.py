@@ -33,7 +33,7 @@ from ._callbacks import MultiCallbacks, _parked, register, slot, take_failure, t
 from ._ffi import c_range, ffi, lib
 from ._handle import Handle, after_finalisers
 from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MULTI_CONSTANTS, MOpt
-from .easy import _WRITE_FAILED, TRAMPOLINES, Curl, text
+from .easy import _WRITE_FAILED, TRAMPOLINES, Curl, refused_error, text
 from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, error
 
 if TYPE_CHECKING:
@@ -114,6 +114,8 @@ class CurlMulti(MultiCallbacks, Handle):
     _out: Any
     _arrays: dict[int, Any]
     _dead: bool
+    #: The SSRF policy attached to this multi (ssrf.Policy.attach), guarding every Curl added.
+    _policy: Any = None
 
     def __new__(cls, *args: Any, **kwargs: Any) -> CurlMulti:
         self = super().__new__(cls)
@@ -204,6 +206,14 @@ class CurlMulti(MultiCallbacks, Handle):
         if self.close_handles:
             for curl in curls:
                 curl.close()
+
+    def _set_policy(self, policy: Any) -> None:
+        """Policy.attach()/detach()'s seam: guard every Curl added, now and later."""
+        if self._m.m == ffi.NULL:
+            raise error("cannot invoke Policy.attach() - multi-stack is closed")
+        self._policy = policy
+        for curl in self._curls.values():
+            curl._set_multi_policy(policy)
 
     def __contains__(self, curl: object) -> bool:
         if not isinstance(curl, Curl):
@@ -346,8 +356,11 @@ class CurlMulti(MultiCallbacks, Handle):
             self._refuse_add(curl)
         h = curl._h
         curl._exc = None
+        curl._refused = None
         self._curls[h] = curl
         curl._multi_ref = self._weakself
+        if self._policy is not None:
+            curl._set_multi_policy(self._policy)
         bulk = _MULTI_BULK and curl._bulk_write is not None and curl._bulk_begin()
         self._running = _get_ident()
         try:
@@ -358,12 +371,12 @@ class CurlMulti(MultiCallbacks, Handle):
             lib.pcb_bulk_stop(curl._e)  # not added: the write trampoline back
         if rc == _BAD_HANDLE:
             self._curls.pop(h, None)
-            curl._multi_ref = None
+            _left(curl)
             self._refuse_add(curl)
         if rc or self._exc is not None or self._aborted or self._doomed or _parked.exc is not None:
             if rc:
                 self._curls.pop(h, None)
-                curl._multi_ref = None
+                _left(curl)
             elif self._aborted or self._exc is not None:
                 self._doomed.append(h)  # the timer callback failed: this transfer with it
             self._raise_pending()
@@ -385,7 +398,7 @@ class CurlMulti(MultiCallbacks, Handle):
             raise error("cannot add/remove handle - curl object already on another multi-stack")
         if curl._running is not None:
             raise error("cannot add/remove handle - perform() of curl object already running")
-        curl._multi_ref = None  # its multi is gone
+        _left(curl)  # its multi is gone
 
     def remove_handle(self, curl: Curl) -> None:
         """curl_multi_remove_handle(3); the multi drops its reference to ``curl``.
@@ -406,7 +419,7 @@ class CurlMulti(MultiCallbacks, Handle):
             self._running = None
         if rc == 0:
             del self._curls[curl._h]
-            curl._multi_ref = None
+            _left(curl)
         if rc or self._exc is not None or self._aborted or self._doomed or _parked.exc is not None:
             self._raise_pending()
             self._check(rc, "curl_multi_remove_handle() failed due to internal errors")
@@ -430,7 +443,7 @@ class CurlMulti(MultiCallbacks, Handle):
         rc: int = self._call(_multi_remove, self._m, e)
         if rc == lib.CURLM_OK:
             self._curls.pop(curl._h, None)
-            curl._multi_ref = None
+            _left(curl)
         return rc
 
     def _call(self, fn: Any, *args: Any) -> Any:
@@ -581,7 +594,7 @@ class CurlMulti(MultiCallbacks, Handle):
             for h, code, removed in done:
                 if removed:
                     curl = curls.pop(h)
-                    curl._multi_ref = None
+                    _left(curl)
                 else:
                     curl = curls[h]
                 _sort_done(curl, code, ok, err)
@@ -658,7 +671,18 @@ def _sort_done(curl: Curl, code: int, ok: list[Curl], err: list[tuple[Curl, int,
     elif code == _CURLE_OK:  # obj.write failed after libcurl's last write (bulk.h)
         err.append((curl, lib.CURLE_WRITE_ERROR, _WRITE_FAILED))
     else:
-        err.append((curl, code, errors.make_error(code, curl._e.errbuf).args[1]))
+        refused = refused_error(curl, code) if curl._refused is not None else None
+        if refused is not None:  # its SSRF policy refused it: the address and the reason
+            err.append((curl, refused.code or code, refused.args[1]))
+        else:
+            err.append((curl, code, errors.make_error(code, curl._e.errbuf).args[1]))
+
+
+def _left(curl: Curl) -> None:
+    """``curl`` is no longer added to its CurlMulti: neither its multi's policy."""
+    curl._multi_ref = None
+    if curl._mpolicy is not None:
+        curl._set_multi_policy(None)
 
 
 for _name, _value in MULTI_CONSTANTS.items():

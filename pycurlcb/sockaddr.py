@@ -71,6 +71,30 @@ def from_c(address: Any) -> CurlSockAddr:
     return CurlSockAddr(family, address.socktype, address.protocol, addr)
 
 
+def packed(address: Any) -> tuple[int, Any, int]:
+    """``(family, address, port)`` of a ``struct curl_sockaddr *``, for a policy:
+    the packed address bytes (4 or 16) for AF_INET/AF_INET6, the path for
+    AF_UNIX, None with port 0 for another family."""
+    family = address.family
+    sa = ffi.addressof(address, "addr")
+    if family == socket.AF_INET:
+        sin = ffi.cast("struct sockaddr_in *", sa)
+        return family, ffi.buffer(sin)[_IN_ADDR : _IN_ADDR + 4], socket.ntohs(sin.sin_port)
+    if family == socket.AF_INET6:
+        sin6 = ffi.cast("struct sockaddr_in6 *", sa)
+        return family, ffi.buffer(sin6)[_IN6_ADDR : _IN6_ADDR + 16], socket.ntohs(sin6.sin6_port)
+    if family == socket.AF_UNIX:
+        return family, from_c(address).addr, 0
+    return family, None, 0
+
+
+def packed_text(family: int, raw: Any) -> str:
+    """The text of what packed() returned: an IP literal, or a Unix path's repr."""
+    if family in (socket.AF_INET, socket.AF_INET6):
+        return str(socket.inet_ntop(family, raw))
+    return repr(raw)
+
+
 def _ip(family: int, host: Any, what: str) -> bytes:
     if not isinstance(host, str):
         raise TypeError(f"{what} host must be a str address literal, not {type(host).__name__}")

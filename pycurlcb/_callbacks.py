@@ -811,6 +811,8 @@ def _opensocket(state: EasyCallbacks, clientp: Any, purpose: int, address: Any) 
     fn = state._cb_opensocket
     if fn is None:
         fd = int(lib.pcb_socket(address.family, address.socktype, address.protocol))
+        if state._cb_closesocket is None:
+            return fd  # installed for the SSRF guard alone: libcurl closes it (close(2))
     else:
         fd = _open_fd(fn(_SOCKTYPE.get(purpose, purpose), sockaddr.from_c(address)), address)
         if guard is not None and fd != SOCKET_BAD and _refuses(state, guard, address):

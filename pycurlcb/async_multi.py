@@ -710,7 +710,9 @@ class AsyncCurlMulti:
         for curl in ok:
             self._resolve(curl, None, curl._multi_ref is not None)
         for curl, code, message in err:
-            exc = refused_error(curl, code) or errors.outcome(code, None, curl.callback_error, message=message)
+            exc: Optional[BaseException] = refused_error(curl, code)  # its SSRF policy refused it
+            if exc is None:
+                exc = errors.outcome(code, None, curl.callback_error, message=message)
             self._resolve(curl, exc, curl._multi_ref is not None)
 
     def _resolve(self, curl: Curl, exc: Optional[BaseException], remove: bool = True) -> None:

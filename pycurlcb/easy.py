@@ -143,10 +143,10 @@ _UNSET_TO_ZERO = tuple(_OPTION_IDS[n] for n in ("CERTINFO",) if n in _OPTION_IDS
 _PREREQ = _OPTION_IDS.get("PREREQFUNCTION")
 _GUARD_REUSE = _PREREQ is not None and any(r.option == "PREREQFUNCTION" for r in _callbacks.ROWS.values()) \
     and lib.curl_version_info(lib.CURLVERSION_NOW).version_num >= 0x075000
-#: The callbacks a guarded Curl has installed, whatever the user sets.
+#: The callbacks a guarded Curl has installed, whatever the user sets.  Not
+#: CLOSESOCKETFUNCTION: a socket the guard's opensocket made is libcurl's to close.
 _GUARD_CALLBACKS = (
-    _OPTION_IDS["OPENSOCKETFUNCTION"], _OPTION_IDS["CLOSESOCKETFUNCTION"],
-    *((_PREREQ,) if _GUARD_REUSE and _PREREQ is not None else ()),
+    _OPTION_IDS["OPENSOCKETFUNCTION"], *((_PREREQ,) if _GUARD_REUSE and _PREREQ is not None else ()),
 )
 #: Options that route a transfer around the guard's check: option id -> name.
 #: Their values are kept (Curl._routes) and given to libcurl by _apply_routes.
@@ -716,13 +716,13 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             self._bulk_write = None
         elif option == _READFUNCTION:
             self._read_into = None
-        if self._guard is not None and option in _GUARD_CALLBACKS:
-            return  # the SSRF guard's trampoline stays, now without the user's callable
         if option not in _SOCKET_PAIR:
-            self._uninstall(option)
+            if self._guard is None or option not in _GUARD_CALLBACKS:
+                self._uninstall(option)
         elif self._cb_opensocket is None and self._cb_closesocket is None:
-            for opt in _SOCKET_PAIR:
-                self._uninstall(opt)
+            for opt in _SOCKET_PAIR:  # the SSRF guard's opensocket stays
+                if self._guard is None or opt not in _GUARD_CALLBACKS:
+                    self._uninstall(opt)
 
     # --- the SSRF guard (ssrf.py) --------------------------------------------------
 
@@ -761,7 +761,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
                 for option in _SOCKET_PAIR:
                     if option in self._installed:
                         self._uninstall(option)
-            if _PREREQ in self._installed and self._cb_prereq is None:
+            if _PREREQ is not None and _PREREQ in self._installed and self._cb_prereq is None:
                 self._uninstall(_PREREQ)
         for option, name in _ROUTES.items():
             value = self._routes.get(name)

@@ -27,8 +27,8 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any, NamedTuple, Optional, Union
 
-from .errors import CurlConnectionError
 from ._ffi import lib
+from .errors import CurlConnectionError
 
 Network = Union[str, ipaddress.IPv4Network, ipaddress.IPv6Network]
 
@@ -293,7 +293,8 @@ class Policy:
             return f"{text} is in {hit[0]} ({hit[1]})"
         ports = self.ports
         if port is not None and ports is not None and port not in ports:
-            return f"{text} port {port} is not one of the policy's ports ({', '.join(map(str, sorted(ports)))})"
+            allowed = ", ".join(map(str, sorted(ports)))
+            return f"{text} port {port} is not one of the policy's ports ({allowed})"
         return None
 
     def attach(self, handle: Any) -> None:

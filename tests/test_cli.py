@@ -327,11 +327,28 @@ def test_deny_private_refuses_127_0_0_1(
     assert code == pycurlcb.E_COULDNT_CONNECT
     line = one_error_line(err, 7)
     assert "CURLE_COULDNT_CONNECT" in line
-    assert "refused by --deny-private: 127.0.0.1 is a loopback address" in line
+    assert "SSRF policy refused 127.0.0.1 port" in line
+    assert "127.0.0.1 is in 127.0.0.0/8 (loopback, RFC 1122) (--deny-private)" in line
     (refused,) = lines_of(out, "refused")
-    assert "127.0.0.1 is a loopback address (--deny-private)" in refused
+    assert "127.0.0.1 is in 127.0.0.0/8 (loopback, RFC 1122) (--deny-private)" in refused
     assert lines_of(out, "open") == [] and lines_of(out, "close") == []
     assert httpserver.log == []  # no connection was made
+
+
+def test_deny_private_never_uses_a_proxy_from_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, http_url: str, httpserver: Any
+) -> None:
+    with socket.socket() as proxy:  # a proxy that would fetch anything: never connected to
+        proxy.bind(("127.0.0.2", 0))
+        proxy.listen()
+        proxy.setblocking(False)
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.2:{proxy.getsockname()[1]}/")
+        code, out, err = run(capsys, "--deny-private", http_url)
+        assert code == 7
+        assert "SSRF policy refused 127.0.0.1 port" in one_error_line(err, 7)
+        with pytest.raises(BlockingIOError):
+            proxy.accept()
+    assert httpserver.log == []
 
 
 def test_deny_private_refuses_ipv6_loopback(capsys: pytest.CaptureFixture[str]) -> None:
@@ -340,14 +357,14 @@ def test_deny_private_refuses_ipv6_loopback(capsys: pytest.CaptureFixture[str]) 
     # No server needed: the refusal comes before any socket exists.
     code, out, err = run(capsys, "--deny-private", "http://[::1]:9/")
     assert code == 7
-    assert "::1 is a loopback address" in one_error_line(err, 7)
-    assert "IPCXN AF_INET6 [::1]:9: ::1 is a loopback address" in lines_of(out, "refused")[0]
+    assert "::1 is in ::1/128 (loopback, RFC 4291)" in one_error_line(err, 7)
+    assert "::1 port 9: ::1 is in ::1/128 (loopback" in lines_of(out, "refused")[0]
 
 
 def test_deny_private_refuses_the_embedded_server(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "--deny-private")
     assert code == 7
-    assert "127.0.0.1 is a loopback address" in one_error_line(err, 7)
+    assert "127.0.0.1 is in 127.0.0.0/8 (loopback" in one_error_line(err, 7)
     assert lines_of(out, "refused")
 
 
@@ -357,7 +374,7 @@ def test_deny_private_checks_the_rewritten_address(capsys: pytest.CaptureFixture
         capsys, "--deny-private", "--rewrite-address", "[::ffff:127.0.0.1]:9", "http://93.184.216.34/"
     )
     assert code == 7
-    assert "IPv4-mapped IPv6 address of 127.0.0.1, a loopback address" in one_error_line(err, 7)
+    assert "::ffff:0:0/96 (IPv4-mapped, RFC 4291)" in one_error_line(err, 7)
     assert lines_of(out, "open") == []
 
 

@@ -1,11 +1,11 @@
-"""An SSRF guard in CURLOPT_OPENSOCKETFUNCTION: refuse private addresses.
+"""SSRF protection: a pycurlcb.ssrf.Policy attached where libcurl connects.
 
-The check runs in opensocket, on the address libcurl is about to connect to,
-after DNS: a host name that resolves to 127.0.0.1 (or to a public address the
-first time and a private one the next, "DNS rebinding") is caught, and a
-redirect to such an address would be too.  Returning None refuses that one
-address; libcurl tries the host's other addresses, and when none is left
-perform() raises pycurlcb.error with E_COULDNT_CONNECT.
+The policy is checked on every address libcurl is about to connect to, after
+DNS: a host name that resolves to 127.0.0.1 (or to a public address the
+first time and a private one the next, "DNS rebinding"), a redirect to such
+an address, a proxy from the environment, or a connection cached before the
+policy was attached: none of them gets through.  A refused transfer raises
+pycurlcb.ssrf.AddressRefused, which names the address and the reason.
 
 Run: python docs/examples/ssrf_guard.py
 """
@@ -13,57 +13,42 @@ Run: python docs/examples/ssrf_guard.py
 from __future__ import annotations
 
 import io
-import socket
 
 import pycurlcb
 from pycurlcb.cli.server import EmbeddedServer
-from pycurlcb.ssrf import refusal
+from pycurlcb.ssrf import AddressRefused, Policy
 
 
-class Guard:
-    """opensocket(purpose, address): a socket for public addresses, None for the rest."""
-
-    def __init__(self) -> None:
-        self.refused: list[str] = []
-
-    def __call__(self, purpose: pycurlcb.SockType, address: pycurlcb.CurlSockAddr) -> int | None:
-        reason = refusal(address.addr, address.family)
-        if reason is not None:
-            self.refused.append(reason)
-            return None  # refused: libcurl never connects there
-        sock = socket.socket(address.family, address.socktype, address.protocol)
-        return sock.detach()  # an int fd: ownership passes to libcurl
-
-
-def fetch(url: str, guard: Guard | None) -> bytes:
+def fetch(url: str, policy: Policy | None) -> bytes:
     body = io.BytesIO()
     with pycurlcb.Curl() as curl:
         curl.setopt(pycurlcb.URL, url)
         curl.setopt(pycurlcb.WRITEDATA, body)
-        if guard is not None:
-            curl.setopt(pycurlcb.OPENSOCKETFUNCTION, guard)
+        if policy is not None:
+            policy.attach(curl)
         curl.perform()
     return body.getvalue()
 
 
 def main() -> None:
-    with EmbeddedServer() as server:
+    with EmbeddedServer() as server:  # on 127.0.0.1: plays the internal service
         url = server.url
-        print("without the guard:", fetch(url, None).decode().strip())
-
-        guard = Guard()
+        print("without a policy:  ", fetch(url, None).decode().strip())
         try:
-            fetch(url, guard)
-        except pycurlcb.error as exc:
-            print(f"with the guard:    {exc.name}, refused: {'; '.join(guard.refused)}")
+            fetch(url, Policy())
+        except AddressRefused as exc:
+            print(f"with Policy():      refused {exc.address} port {exc.port}: {exc.reason}")
             assert exc.code == pycurlcb.E_COULDNT_CONNECT
         else:
-            raise AssertionError("the guard let a loopback connection through")
+            raise AssertionError("the policy let a loopback connection through")
+        # One internal service opened on purpose: allow its address.
+        opened = Policy(allow=["127.0.0.1/32"], ports={server.port})
+        print("allow 127.0.0.1/32:", fetch(url, opened).decode().strip())
 
-    # Pure policy, no network: what the guard would say of some addresses.
-    for host in ("10.0.0.5", "169.254.169.254", "::ffff:127.0.0.1", "93.184.216.34"):
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        print(f"  {host:18} {refusal((host, 80), family) or 'allowed'}")
+    # The pure verdict, no network: what the default policy says of some addresses.
+    policy = Policy()
+    for host in ("10.0.0.5", "169.254.169.254", "::ffff:127.0.0.1", "192.88.99.1", "93.184.216.34"):
+        print(f"  {host:18} {policy.check(host, 80) or 'allowed'}")
 
 
 if __name__ == "__main__":

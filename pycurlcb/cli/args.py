@@ -157,8 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     sockets.add_argument(
         "--deny-private",
         action="store_true",
-        help="refuse loopback, private, link-local, multicast, unspecified and reserved "
-        "addresses, IPv4 and IPv6, after DNS (SSRF guard in opensocket); exit status 7",
+        help="attach pycurlcb.ssrf.Policy(): refuse every address of the IANA special-purpose "
+        "registries (loopback, private, link-local, ...), IPv4 and IPv6, where libcurl connects, "
+        "after DNS; no proxy from the environment, no DoH; exit status 7",
     )
     sockets.add_argument(
         "--rewrite-address",

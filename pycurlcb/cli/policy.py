@@ -13,7 +13,7 @@ from .addresses import Target
 class SocketPolicy:
     """The options trace.SocketTrace applies.
 
-    deny_private: refuse addresses ``pycurlcb.ssrf.refusal`` refuses (opensocket).
+    deny_private: attach a default ``pycurlcb.ssrf.Policy`` to the transfer.
     rewrite: connect to one of these instead (opensocket modifies the
       address); the one of the attempt's family if there is one.
     interface: an IP literal to bind the socket to (port 0) before connect (opensocket).

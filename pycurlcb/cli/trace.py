@@ -65,7 +65,7 @@ class SocketTrace:
     def __init__(self, policy: SocketPolicy, timeline: Timeline) -> None:
         self.policy = policy
         self.timeline = timeline
-        self.refusals: list[str] = []  # ssrf.refusal reasons, in order
+        self.refusals: list[str] = []  # the reasons of the refusals seen, in order
         self.opened: list[Opened] = []
         #: The first failure a callback recorded (it returned its abort value).
         self.failure: Optional[Failure] = None
@@ -78,9 +78,21 @@ class SocketTrace:
         curl.setopt(Opt.OPENSOCKETFUNCTION, self.opensocket)
         curl.setopt(Opt.SOCKOPTFUNCTION, self.sockopt)
         curl.setopt(Opt.CLOSESOCKETFUNCTION, self.closesocket)
+        if self.policy.deny_private:
+            # The guard itself: every address libcurl connects to, also where no
+            # callback of ours runs (a proxy from the environment, a reused connection).
+            ssrf.Policy().attach(curl)
         if verbose:
             curl.setopt(Opt.VERBOSE, 1)
             curl.setopt(Opt.DEBUGFUNCTION, self.debug)
+
+    def refused(self, refusals: Any) -> None:
+        """What the attached ssrf.Policy refused before this trace's opensocket ran
+        (``AddressRefused.refused``): on the timeline, if not there yet."""
+        for address, port, reason in refusals:
+            if reason not in self.refusals:
+                self.refusals.append(reason)
+                self.timeline.add("refused", f"{address} port {port}: {reason} (--deny-private)")
 
     def _fail(self, failure: Failure) -> None:
         if self.failure is None:
@@ -97,7 +109,10 @@ class SocketTrace:
         if (target_family, target) != (family, addr):
             where += f" -> {format_addr(target_family, target)} (--rewrite-address)"
         what = f"{_name(purpose)} {family_name(family)} {where}"
-        if self.policy.deny_private:
+        if self.policy.deny_private and (target_family, target) != (family, addr):
+            # The attached Policy refused the address libcurl chose before this
+            # callback ran, and refuses a rewritten one after it: checked here
+            # too so that the timeline says so before any socket is opened.
             reason = ssrf.refusal(target, target_family)
             if reason is not None:
                 self.refusals.append(reason)

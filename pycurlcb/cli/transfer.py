@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Protocol
 
 import pycurlcb
-from pycurlcb import Info, Opt
+from pycurlcb import Info, Opt, ssrf
 
 from .addresses import format_addr, ip_port
 from .failure import Failure, describe_curl_error, failure_of
@@ -181,7 +181,11 @@ class Transfer:
         """
         recorded = self.sink.failure or self.trace.failure
         failure = None if error is None else failure_of(error, recorded)
-        if failure is not None and self.trace.refusals:
+        if isinstance(error, ssrf.AddressRefused):
+            # The message names the refused address and the reason already.
+            self.trace.refused(error.refused)
+            failure = Failure(f"{failure} (--deny-private)", failure.code if failure else None)
+        elif failure is not None and self.trace.refusals:
             reasons = "; ".join(dict.fromkeys(self.trace.refusals))
             failure = Failure(f"{failure}; refused by --deny-private: {reasons}", failure.code)
         if self.output is not None:

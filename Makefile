@@ -4,7 +4,8 @@
 #   make test      pytest (config in pyproject.toml)
 #   make demo      python -m pycurlcb (socket trace against an embedded local server)
 #   make lint      ruff check + mypy (strict, settings in pyproject.toml)
-#   make bench     benchmarks/run.py, then the import time against pycurl (benchmarks/import_time.py)
+#   make bench     benchmarks/run.py, the import time against pycurl (benchmarks/import_time.py),
+#                  what an attached ssrf.Policy costs per connection (benchmarks/ssrf_cost.py)
 #   make docs      the documentation site (mkdocs.yml) into site/, warnings as errors
 #   make dist-check  build the sdist and the wheel and use them as a user would (tools/dist_check.py)
 #   make stubs     regenerate pycurlcb/__init__.pyi and _curl.pyi (tools/gen_stubs.py)
@@ -110,6 +111,7 @@ lint: venv
 bench: venv
 	$(VPY) benchmarks/run.py
 	$(VPY) benchmarks/import_time.py
+	$(VPY) benchmarks/ssrf_cost.py
 
 # The documentation site: MkDocs with the Material theme and mkdocstrings (the
 # `docs` extra, dev-only), built with warnings as errors.  The stamp installs

@@ -16,6 +16,10 @@ pycurlcb/version.py, the one place it is written; pycurlcb.version refuses a
 module built for another) and the PY_VERSION_HEX of the Python headers it was
 compiled with (pycurl's COMPILE_PY_VERSION_HEX).
 
+A missing C compiler, libcurl's headers or Python's headers ends the build
+with one line naming what is missing, and what to install on each platform
+(``fail()``), instead of a traceback or a raw compiler error.
+
 Compiler and linker flags come from ``curl-config`` (or ``$PYCURLCB_CURL_CONFIG``
 for a libcurl in another prefix), falling back to ``pkg-config libcurl``.
 """
@@ -32,6 +36,7 @@ import subprocess
 import sys
 import sysconfig
 from pathlib import Path
+from typing import NoReturn
 
 from cffi import FFI
 
@@ -68,8 +73,48 @@ Install them, then build again:
 For a libcurl in another prefix set PYCURLCB_CURL_CONFIG to its curl-config."""
 
 
-def fail(why: str) -> None:
-    sys.exit(INSTALL_HINT.format(why=why))
+COMPILER_HINT = """\
+pycurlcb needs a C compiler ({why}).
+Install one, then build again:
+  Debian/Ubuntu:  sudo apt-get install gcc
+  Fedora/RHEL:    sudo dnf install gcc
+  Alpine:         apk add gcc musl-dev
+  macOS:          xcode-select --install
+To use another compiler set CC, e.g. CC=clang."""
+
+PYTHON_HINT = """\
+pycurlcb needs the C headers of the Python it is built for ({why}).
+Install them, then build again:
+  Debian/Ubuntu:  sudo apt-get install python{v}-dev
+  Fedora/RHEL:    sudo dnf install python{v}-devel  (python3-devel for the system's python3)
+  Alpine:         apk add python3-dev
+  macOS:          the python.org and Homebrew Pythons have them; for Xcode's: xcode-select --install"""
+
+
+def fail(why: str, hint: str = INSTALL_HINT) -> NoReturn:
+    """Exit with ``hint`` (what to install on each platform) naming ``why``: no traceback."""
+    sys.exit(hint.format(why=why, v=f"{sys.version_info[0]}.{sys.version_info[1]}"))
+
+
+def compiler() -> list[str]:
+    """The C compiler the build uses: $CC, else the one Python was built with, else cc."""
+    return shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
+
+
+def run_compiler(args: list[str], source: str) -> subprocess.CompletedProcess[str]:
+    """The compiler run over ``source`` (stdin); exit with the compiler hint if it cannot start."""
+    cc = compiler()
+    try:
+        return subprocess.run([*cc, *args, "-"], input=source, capture_output=True, text=True)
+    except OSError as exc:  # FileNotFoundError for a missing gcc, PermissionError ...
+        fail(f"{cc[0]}: {exc.strerror or exc}", COMPILER_HINT)
+
+
+def _first_error(stderr: str, default: str) -> str:
+    """The compiler's first error line, without its ``<stdin>:1:10: fatal error:`` prefix."""
+    lines = stderr.strip().splitlines() or [default]
+    line = next((x for x in lines if "error" in x), lines[-1]).strip()
+    return re.sub(r"^\S+:\d+:\d+: (?:fatal )?error: ", "", line)
 
 
 def _run(args: list[str]) -> str | None:
@@ -97,17 +142,29 @@ def curl_flags() -> tuple[list[str], list[str]]:
 
 def preprocess(cflags: list[str], *extra: str) -> str:
     """Run the C preprocessor over <curl/curl.h>; exit with the hint if absent."""
-    cc = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
-    proc = subprocess.run(
-        [*cc, "-E", *extra, *cflags, "-"],
-        input="#include <curl/curl.h>\n",
-        capture_output=True,
-        text=True,
-    )
+    proc = run_compiler(["-E", *extra, *cflags], "#include <curl/curl.h>\n")
     if proc.returncode != 0:
-        lines = proc.stderr.strip().splitlines() or ["the C preprocessor failed"]
-        fail("<curl/curl.h> was not found: " + next((x for x in lines if "error" in x), lines[-1]))
+        fail("<curl/curl.h> was not found: " + _first_error(proc.stderr, "the C preprocessor failed"))
     return proc.stdout
+
+
+def python_include_dirs() -> list[str]:
+    """Where the compile step looks for <Python.h> and <pyconfig.h> (as setuptools does)."""
+    paths = sysconfig.get_paths()
+    return list(dict.fromkeys(p for p in (paths.get("include"), paths.get("platinclude")) if p))
+
+
+def check_python_headers(cflags: list[str], include_dirs: list[str] | None = None) -> None:
+    """Preprocess <Python.h> as the module's compile will; exit with the hint if it fails.
+
+    Without this check a missing python3-dev shows up only later, as the
+    compiler's ``pyconfig.h: No such file or directory``.
+    """
+    dirs = python_include_dirs() if include_dirs is None else include_dirs
+    proc = run_compiler(["-E", *(f"-I{d}" for d in dirs), *cflags], "#include <Python.h>\n")
+    if proc.returncode != 0:
+        where = ", ".join(dirs) or "no include directory"
+        fail(f"{_first_error(proc.stderr, 'Python.h was not found')}; looked in {where}", PYTHON_HINT)
 
 
 # Object-like macros whose value is an integer expression: digits, operators,
@@ -198,6 +255,7 @@ def make_builder() -> FFI:
     if version < MIN_VERSION:
         v = f"{version >> 16}.{(version >> 8) & 0xFF}.{version & 0xFF}"
         fail(f"found libcurl {v}; 7.73.0 or newer is needed")
+    check_python_headers(cflags)
     cdef = "\n".join((CDEF / f).read_text() for f, since in CDEF_FILES if since <= version)
     cdef += "\n" + trampolines(version)
     cdef += "\n/* Integer constants of the installed <curl/curl.h> */\n"

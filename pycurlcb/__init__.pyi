@@ -46,6 +46,7 @@ from .multi import CurlMulti as CurlMulti
 from .share import CurlShare as CurlShare
 from .sockaddr import CurlSockAddr as CurlSockAddr
 from .url import CurlUrl as CurlUrl
+from .version import version as version
 from .version import version_info as version_info
 from .ws import WsFrame as WsFrame
 
@@ -53,7 +54,6 @@ COMPILE_LIBCURL_VERSION_NUM: Final[int]
 COMPILE_PY_VERSION_HEX: Final[int]
 COMPILE_SSL_LIB: Final[str]
 LIBCURL_VERSION_NUM: Final[int]
-version: Final[str]
 __version__: Final[str]
 
 

@@ -62,6 +62,8 @@ _OFF_T_MIN, _OFF_T_MAX = c_range("curl_off_t")
 PERFORM_STEP_MS = 100
 #: libcurl's DEFAULT_CONNCACHE_SIZE: the private multi's cache (CURLOPT_MAXCONNECTS(3)).
 _MAXCONNECTS_DEFAULT = 5
+#: pause()'s default, named as the flat pycurlcb.PAUSE_ALL its signature shows.
+PAUSE_ALL: int = lib.CURLPAUSE_ALL
 
 #: Callback option id -> its row of the callback table (easy rows this build has).
 CALLBACK_ROWS = cast("dict[int, _OptionRow]", {
@@ -930,7 +932,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         """perform() and return the body decoded as UTF-8 (pycurl's perform_rs)."""
         return self.perform_rb().decode("utf-8")
 
-    def pause(self, bitmask: int = lib.CURLPAUSE_ALL) -> None:
+    def pause(self, bitmask: int = PAUSE_ALL) -> None:
         """curl_easy_pause(3); bitmask is PAUSE_RECV|PAUSE_SEND, PAUSE_ALL (default) or PAUSE_CONT.
 
         Allowed from inside this handle's callbacks, not from another thread

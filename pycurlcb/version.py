@@ -57,7 +57,11 @@ def _libcurl_version() -> str:
     return str(ffi.string(lib.curl_version()).decode("utf-8", "replace"))
 
 
-def version_info(stamp: int = lib.CURLVERSION_NOW) -> tuple[Any, ...]:
+CURLVERSION_NOW: int = lib.CURLVERSION_NOW
+"""The newest curl_version_info_data layout of the headers: version_info()'s default ``stamp``."""
+
+
+def version_info(stamp: int = CURLVERSION_NOW) -> tuple[Any, ...]:
     """curl_version_info(3) as pycurl's tuple: (age, version, version_num, host,
     features, ssl_version, ssl_version_num, libz_version, protocols, ares,
     ares_num, libidn, iconv_ver_num, libssh_version, brotli_ver_num,
@@ -82,26 +86,26 @@ def version_info(stamp: int = lib.CURLVERSION_NOW) -> tuple[Any, ...]:
     )
 
 
-#: The loaded libcurl's version number, e.g. 0x075801 for 7.88.1.
 LIBCURL_VERSION_NUM: int = lib.curl_version_info(lib.CURLVERSION_NOW).version_num
+"""The loaded libcurl's version number, e.g. 0x075801 for 7.88.1."""
 
-#: pycurl's version string with ours appended: 'PycURL/7.49.0 libcurl/7.88.1
-#: OpenSSL/3.0.19 ... pycurlcb/0.1.0' (pycurl: 'PycURL/' + its version + ' ' +
-#: curl_version(3)); the pycurl version is the one whose names pycurlcb offers.
 version: str = f"PycURL/{PYCURL_VERSION} {_libcurl_version()} pycurlcb/{__version__}"
-#: The default CURLOPT_USERAGENT of a new Curl: pycurl sends its version string.
+"""pycurl's version string with ours appended: ``'PycURL/7.49.0 libcurl/7.88.1
+OpenSSL/3.0.19 ... pycurlcb/0.1.0'`` (pycurl: ``'PycURL/'`` + its version + ``' '`` +
+curl_version(3)); the pycurl version is the one whose names pycurlcb offers."""
 USER_AGENT: str = version
+"""The default CURLOPT_USERAGENT of a new Curl: pycurl sends its version string."""
 
-#: LIBCURL_VERSION_NUM of the <curl/curl.h> pycurlcb was compiled against
-#: (LIBCURL_VERSION_NUM above is the loaded library's, which may be newer).
 COMPILE_LIBCURL_VERSION_NUM: int = lib.LIBCURL_VERSION_NUM
-#: pycurl: PY_VERSION_HEX of the Python headers it was compiled with, which
-#: build_ffi.py records in the compiled module (a module that does not record it
-#: gives sys.hexversion).  The module uses the stable ABI (``_curl.abi3.so``, a
-#: ``cp39-abi3`` wheel), so the interpreter running it may be newer.
+"""LIBCURL_VERSION_NUM of the ``<curl/curl.h>`` pycurlcb was compiled against
+(LIBCURL_VERSION_NUM is the loaded library's, which may be newer)."""
 COMPILE_PY_VERSION_HEX: int = (
     lib.pcb_build_py_version_hex() if hasattr(lib, "pcb_build_py_version_hex") else sys.hexversion
 )
+"""pycurl: PY_VERSION_HEX of the Python headers it was compiled with, which
+build_ffi.py records in the compiled module (a module that does not record it
+gives sys.hexversion).  The module uses the stable ABI (``_curl.abi3.so``, a
+``cp39-abi3`` wheel), so the interpreter running it may be newer."""
 
 # (curl_version_info ssl_version prefix, pycurl's name): the table pycurl's module
 # init uses to check that the loaded libcurl's TLS library is the one it was built
@@ -125,5 +129,6 @@ def ssl_lib(ssl_version: Optional[str]) -> str:
     return next((name for prefix, name in _SSL_LIBS if active.startswith(prefix)), "none/other")
 
 
-#: The TLS library of the loaded libcurl, named as pycurl's COMPILE_SSL_LIB.
 COMPILE_SSL_LIB: str = ssl_lib(_str(lib.curl_version_info(lib.CURLVERSION_NOW).ssl_version))
+"""The TLS library of the loaded libcurl, named as pycurl's COMPILE_SSL_LIB
+('openssl', 'gnutls' ... see ssl_lib())."""

@@ -9,6 +9,7 @@ test_cli_tty.py in a pseudo-terminal.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from pathlib import Path
@@ -115,6 +116,33 @@ def test_output_file_that_cannot_be_written(
     assert code == 23  # CURLE_WRITE_ERROR, as curl
     assert "cannot write" in one_error_line(err, 23)
     assert list(tmp_path.iterdir()) == []
+
+
+def _write_error(path: str) -> str:
+    """What writing ``path`` in place fails with (strerror): opening it, or the write."""
+    try:
+        fd = os.open(path, os.O_WRONLY)
+    except OSError as exc:
+        return str(exc.strerror)
+    try:
+        os.write(fd, b"x")
+    except OSError as exc:
+        return str(exc.strerror)
+    finally:
+        os.close(fd)
+    pytest.skip(f"{path} can be written here")
+
+
+@pytest.mark.skipif(not os.path.isfile("/proc/version"), reason="no /proc/version (not Linux)")
+def test_output_file_error_is_the_targets_not_the_temporary_files(
+    capsys: pytest.CaptureFixture[str], http_url: str
+) -> None:
+    # No temporary file can be made in /proc (ENOENT): the error reported is
+    # the target's own, as curl's (EACCES, or EIO for root, who may open it).
+    expected = _write_error("/proc/version")
+    code, _, err = run(capsys, "-o", "/proc/version", http_url)
+    assert code == 23
+    assert one_error_line(err, 23) == f"pycurlcb: (23) cannot write /proc/version: {expected}"
 
 
 def test_verbose_adds_libcurl_debug_lines(
@@ -449,6 +477,8 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and err == ""
     first, protocols, features = out.splitlines()
     assert first.startswith(f"pycurlcb {pycurlcb.__version__} (")
+    assert first.count(pycurlcb.__version__) == 1, first  # not again as pycurlcb/0.1.0 at the end
+    assert "pycurlcb/" not in first and "PycURL/" not in first
     assert f"libcurl/{pycurlcb.version_info()[1]}" in first
     assert "http" in protocols.split()[1:]
     if pycurlcb.version_info()[4] & pycurlcb.VERSION_IPV6:
@@ -552,3 +582,44 @@ def test_failure_of_a_callback_exception_either_way() -> None:
     failure = failure_of(bug)
     assert failure.code == 42
     assert failure.message.endswith("(a callback raised TypeError: unsupported operand)")
+
+
+# --- the options the documentation names are the command's ----------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+#: An option, and the metavar written after it if any (``--interface ADDR``).
+_DOC_OPTION = re.compile(r"(?<![\w-])(--?[a-zA-Z][\w-]*)(?:[ =]([A-Z][A-Z0-9_:]*)(?![\w\[]))?")
+#: A paragraph about the command: it runs it, or it is docs/cli.md.
+_RUNS_THE_COMMAND = re.compile(r"python3? -m pycurlcb\b|(?<![\w./-])pycurlcb (?=[\[A-Z-])|\$ pycurlcb\b")
+
+
+def documented_cli_options() -> list[tuple[str, str, str | None]]:
+    """(file, option, metavar or None) for each option in a paragraph about the command."""
+    if not (ROOT / "README.md").is_file() or not (ROOT / "docs" / "cli.md").is_file():
+        pytest.skip("README.md and docs/ are not beside these tests")
+    files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    found = []
+    for path in files:
+        for block in re.split(r"\n\s*\n", path.read_text()):
+            if path.name != "cli.md" and not _RUNS_THE_COMMAND.search(block):
+                continue
+            block = re.sub(r"python3? -m", "", block)  # python's -m is not the command's
+            found += [(path.name, m.group(1), m.group(2)) for m in _DOC_OPTION.finditer(block)]
+    return found
+
+
+def test_every_option_the_docs_name_is_the_commands() -> None:
+    from pycurlcb.cli.args import build_parser
+
+    actions = {s: a for a in build_parser()._actions for s in a.option_strings}
+    found = documented_cli_options()
+    named = {option for _, option, _ in found}
+    assert {"--deny-private", "--rewrite-address", "--connect-to", "-o"} <= named, named  # the scan works
+    wrong = []
+    for name, option, metavar in found:
+        action = actions.get(option)
+        if action is None:
+            wrong.append(f"{name}: {option} is not an option of the command")
+        elif metavar is not None and action.metavar != metavar:
+            wrong.append(f"{name}: {option} {metavar}, but the command takes {option} {action.metavar}")
+    assert not wrong, "\n".join(wrong)

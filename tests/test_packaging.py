@@ -5,14 +5,22 @@ checks them; these are the facts it relies on, checked on every test run:
 one version (pycurlcb/version.py, the compiled module, the installed metadata),
 a compiled module that refuses another version's Python files, the stable ABI,
 the licence metadata and an sdist manifest that carries what the tests need.
+And the build's own checks (build_ffi.py): no C compiler, no libcurl headers or
+no Python headers end in one line naming what is missing and what to install.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
+import os
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,3 +117,109 @@ def test_the_stubs_and_py_typed_are_package_data() -> None:
         assert (PKG / name).is_file(), name
 
 
+# --- the build's hints: a missing compiler, libcurl or Python headers ends in one clear line ---
+
+
+@pytest.fixture(scope="module")
+def build_ffi() -> Any:
+    """build_ffi.py imported from the checkout (importing it runs the build's checks)."""
+    path = _checkout("build_ffi.py")
+    spec = importlib.util.spec_from_file_location("_pycurlcb_build_ffi", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _import_build_ffi(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``import build_ffi`` (what pip's build does first) in a child with only ``env``."""
+    return subprocess.run(
+        [sys.executable, "-c", "import build_ffi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _hint(proc: subprocess.CompletedProcess[str], first: str, install: str) -> None:
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert re.fullmatch(first, lines[0]), lines[0]
+    assert any(install in line for line in lines), proc.stderr
+    assert len(lines) <= 8, proc.stderr
+
+
+def _curl_config_only(tmp_path: Path, build_ffi: Any) -> dict[str, str]:
+    """A PATH holding nothing but a curl-config that prints the real flags: no compiler."""
+    cflags, libs = build_ffi.curl_flags()
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    script = bindir / "curl-config"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'case "$1" in --cflags) echo {shlex.quote(shlex.join(cflags))};; '
+        f"--libs) echo {shlex.quote(shlex.join(libs))};; esac\n"
+    )
+    script.chmod(0o755)
+    return {"PATH": str(bindir), "HOME": str(tmp_path)}
+
+
+def test_no_compiler_on_path(tmp_path: Path, build_ffi: Any) -> None:
+    cc = build_ffi.compiler()[0]
+    if os.path.isabs(cc):
+        pytest.skip(f"Python's CC is an absolute path ({cc}): an empty PATH does not hide it")
+    proc = _import_build_ffi(_curl_config_only(tmp_path, build_ffi))
+    _hint(
+        proc,
+        rf"pycurlcb needs a C compiler \({re.escape(cc)}: No such file or directory\)\.",
+        "sudo apt-get install gcc",
+    )
+
+
+def test_cc_that_does_not_run(tmp_path: Path, build_ffi: Any) -> None:
+    fake = tmp_path / "cc"
+    fake.write_text("not a program\n")  # not executable: PermissionError
+    env = {**_curl_config_only(tmp_path, build_ffi), "CC": str(fake)}
+    proc = _import_build_ffi(env)
+    _hint(proc, rf"pycurlcb needs a C compiler \({re.escape(str(fake))}: Permission denied\)\.", "CC=clang")
+    env["CC"] = str(tmp_path / "missing-cc")
+    _hint(
+        _import_build_ffi(env), r"pycurlcb needs a C compiler \(.*missing-cc: No such file.*", "apk add gcc"
+    )
+
+
+def test_no_libcurl_headers(tmp_path: Path) -> None:
+    proc = _import_build_ffi({"PATH": str(tmp_path), "HOME": str(tmp_path)})  # no curl-config
+    _hint(proc, r"pycurlcb needs the libcurl development files \(.*\)\.", "libcurl4-openssl-dev")
+
+
+def test_python_headers_found(build_ffi: Any) -> None:
+    build_ffi.check_python_headers([])  # the ones this Python was built with: no exit
+
+
+def test_no_python_headers(tmp_path: Path, build_ffi: Any) -> None:
+    v = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    with pytest.raises(SystemExit) as exit_:
+        build_ffi.check_python_headers([], [str(tmp_path)])
+    lines = str(exit_.value.code).splitlines()
+    assert lines[0] == (
+        "pycurlcb needs the C headers of the Python it is built for "
+        f"(Python.h: No such file or directory; looked in {tmp_path})."
+    )
+    assert f"sudo apt-get install python{v}-dev" in lines[2]
+    assert "python3-devel" in lines[3] and "apk add python3-dev" in lines[4]
+
+
+def test_python_h_without_pyconfig_h(tmp_path: Path, build_ffi: Any) -> None:
+    # Python.h present, pyconfig.h not: the compile step's raw "pyconfig.h: No
+    # such file or directory", now with the package to install.
+    (tmp_path / "Python.h").write_text('#include "pyconfig.h"\n')
+    with pytest.raises(SystemExit) as exit_:
+        build_ffi.check_python_headers([], [str(tmp_path)])
+    first = str(exit_.value.code).splitlines()[0]
+    assert first.startswith("pycurlcb needs the C headers of the Python it is built for (")
+    assert "pyconfig.h: No such file or directory" in first
+    assert "-dev" in str(exit_.value.code)

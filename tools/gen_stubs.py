@@ -188,7 +188,9 @@ REEXPORTS = (
     (".share", ("CurlShare",)),
     (".sockaddr", ("CurlSockAddr",)),
     (".url", ("CurlUrl",)),
-    (".version", ("version_info",)),
+    # version re-exported, not declared: griffe (the API reference) then keeps
+    # pycurlcb.version the module, whose names the reference renders.
+    (".version", ("version", "version_info")),
     (".ws", ("WsFrame",)),
     # Imported on first use at run time (pycurlcb.__getattr__).
     (".async_multi", ("AsyncCurlMulti",)),
@@ -199,7 +201,6 @@ SCALARS = (
     ("COMPILE_PY_VERSION_HEX", "int"),
     ("COMPILE_SSL_LIB", "str"),
     ("LIBCURL_VERSION_NUM", "int"),
-    ("version", "str"),
     ("__version__", "str"),
 )
 #: The enums whose members are libcurl's (IntEnum members read at import).

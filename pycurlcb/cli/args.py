@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         metavar="FILE",
         help="write the body to FILE, through a temporary file in the same directory "
-        "renamed onto FILE on success, so a failed transfer leaves FILE as it was; "
+        "renamed onto FILE on success, so a failed transfer leaves FILE as it was "
+        "(where no temporary file can be made, an existing FILE is written in place); "
         "'-' for stdout (the timeline then goes to stderr). Default: count the bytes only",
     )
     transfer.add_argument(

@@ -7,6 +7,11 @@ and is left intact by a failure or Ctrl-C.  A target that exists and is not
 a regular file (``/dev/null``, ``/dev/full``, a FIFO, a terminal) is written
 in place: there is nothing to protect, and a rename would replace the device.
 A symbolic link is followed: the file it points to is replaced, not the link.
+When no temporary file can be made beside an existing target (a read-only
+directory, ``/proc``, ``/sys``), the target itself is opened for writing, as
+curl(1) does: an error then is the target's (``cannot write /proc/version:
+Permission denied``), not the temporary file's; a target that opens is
+written in place, truncated to what was written at the end.
 
 ``StreamOutput`` writes to an open stream (``-o -``: stdout).
 
@@ -68,6 +73,7 @@ class FileOutput:
         self._file: Optional[BinaryIO] = None
         self._temp: Optional[str] = None  # the temporary file, renamed onto _final
         self._final = path
+        self._in_place = False  # a regular file written in place: truncated by commit()
 
     def open(self) -> None:
         """Create the temporary file (or open a non-regular target); Failure (23) if it cannot."""
@@ -82,7 +88,14 @@ class FileOutput:
             if existing is not None and not stat.S_ISREG(existing.st_mode):
                 self._file = open(final, "wb")  # noqa: SIM115 - closed by commit()/discard()
                 return
-            fd, self._temp = self._create_temp(final)
+            try:
+                fd, self._temp = self._create_temp(final)
+            except OSError:
+                if existing is None:
+                    raise  # the target would be created in the same directory: the same error
+                self._file = self._open_in_place(final)  # the target's own error if it fails
+                self._in_place = True
+                return
             if existing is not None:
                 os.fchmod(fd, stat.S_IMODE(existing.st_mode))  # the new file keeps the old mode
             self._file = os.fdopen(fd, "wb")
@@ -103,6 +116,12 @@ class FileOutput:
             except FileExistsError:
                 continue
 
+    @staticmethod
+    def _open_in_place(final: str) -> BinaryIO:
+        """The existing target, opened for writing without truncating it (commit() does)."""
+        fd = os.open(final, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+        return os.fdopen(fd, "wb")
+
     def write(self, data: bytes) -> None:
         """Write ``data``; Failure (23) if the file refuses it (ENOSPC ...)."""
         assert self._file is not None, "open() first"
@@ -119,6 +138,8 @@ class FileOutput:
         assert self._file is not None, "open() first"
         try:
             self._file.flush()
+            if self._in_place:
+                self._file.truncate()  # at the position: what this transfer wrote
             if self._temp is not None:
                 os.fsync(self._file.fileno())
             self._file.close()

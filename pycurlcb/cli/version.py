@@ -24,10 +24,16 @@ def features(bits: int) -> list[str]:
 
 
 def libcurl_version(short: bool = False) -> str:
-    """``libcurl/7.88.1 OpenSSL/3.0.11 zlib/1.2.13 ...`` (curl_version(3)); ``short``: the first word."""
+    """``libcurl/7.88.1 OpenSSL/3.0.11 zlib/1.2.13 ...`` (curl_version(3)); ``short``: the first word.
+
+    ``pycurlcb.version`` is pycurl's ``PycURL/7.49.0 libcurl/... pycurlcb/0.1.0``:
+    the words from ``libcurl/`` on, less the ``pycurlcb/`` one (``--version``
+    names pycurlcb first already).
+    """
     text = pycurlcb.version
     text = text[text.find("libcurl/"):] if "libcurl/" in text else text
-    return text.split()[0] if short and text else text
+    words = [w for w in text.split() if not w.startswith("pycurlcb/")]
+    return words[0] if short and words else " ".join(words)
 
 
 def version_text() -> str:

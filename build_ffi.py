@@ -57,11 +57,12 @@ CDEF_FILES = (
     ("notify.h", 0x081100),  # 8.17.0
     ("handles.h", MIN_VERSION),
     ("bulk.h", MIN_VERSION),
+    ("guard.h", MIN_VERSION),
     ("driver.h", MIN_VERSION),
     ("shim.h", MIN_VERSION),
 )
 #: The C sources, concatenated in this order into the module's source.
-C_FILES = ("handles.c", "driver.c", "shim.c", "bulk.c", "form.c")
+C_FILES = ("handles.c", "driver.c", "shim.c", "bulk.c", "form.c", "guard.c")
 
 INSTALL_HINT = """\
 pycurlcb needs the libcurl development files ({why}).

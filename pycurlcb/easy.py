@@ -145,11 +145,14 @@ _UNSET_TO_ZERO = tuple(_OPTION_IDS[n] for n in ("CERTINFO",) if n in _OPTION_IDS
 _PREREQ = _OPTION_IDS.get("PREREQFUNCTION")
 _GUARD_REUSE = _PREREQ is not None and any(r.option == "PREREQFUNCTION" for r in _callbacks.ROWS.values()) \
     and lib.curl_version_info(lib.CURLVERSION_NOW).version_num >= 0x075000
-#: The callbacks a guarded Curl has installed, whatever the user sets.  Not
-#: CLOSESOCKETFUNCTION: a socket the guard's opensocket made is libcurl's to close.
-_GUARD_CALLBACKS = (
-    _OPTION_IDS["OPENSOCKETFUNCTION"], *((_PREREQ,) if _GUARD_REUSE and _PREREQ is not None else ()),
-)
+_OPENSOCKET = _OPTION_IDS["OPENSOCKETFUNCTION"]
+#: The callback options the guard installs (guard.c's functions) where the
+#: user set no callable: the Python trampolines run only for a refusal.
+_GUARD_OPTIONS = (_OPENSOCKET, *((_PREREQ,) if _GUARD_REUSE and _PREREQ is not None else ()))
+_GUARD_FN = {
+    _OPENSOCKET: ffi.cast("pcb_fn", ffi.addressof(lib, "pcb_guard_opensocket")),
+    **({_PREREQ: ffi.cast("pcb_fn", ffi.addressof(lib, "pcb_guard_prereq"))} if _PREREQ is not None else {}),
+}
 #: Options that route a transfer around the guard's check: option id -> name.
 #: Their values are kept (Curl._routes) and given to libcurl by _apply_routes.
 _ROUTES = {
@@ -329,6 +332,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         self._policy: Optional[ssrf.Policy] = None  # attached to this Curl (Policy.attach)
         self._mpolicy: Optional[ssrf.Policy] = None  # of the CurlMulti it is added to
         self._routes: dict[str, Any] = {}  # _ROUTES name -> the value the user set
+        self._cguard: Optional[ssrf.CGuard] = None  # the guard's C struct, while guarded
         lib.pcb_easy_setopt_long(e.h, _OPTION_IDS["NOSIGNAL"], 1)
         self._ready = True
 
@@ -707,7 +711,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             setattr(self, _MEMORYVIEW_OPTIONS[option], use_memoryview)
         for opt in _SOCKET_PAIR if option in _SOCKET_PAIR else (option,):
             if opt not in self._installed:
-                self._install(opt)
+                self._install(opt)  # replaces the guard's C function: the trampoline checks
 
     def _unset_callback(self, option: int) -> None:
         row = CALLBACK_ROWS.get(option)
@@ -719,12 +723,12 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         elif option == _READFUNCTION:
             self._read_into = None
         if option not in _SOCKET_PAIR:
-            if self._guard is None or option not in _GUARD_CALLBACKS:
-                self._uninstall(option)
+            self._uninstall(option)
         elif self._cb_opensocket is None and self._cb_closesocket is None:
-            for opt in _SOCKET_PAIR:  # the SSRF guard's opensocket stays
-                if self._guard is None or opt not in _GUARD_CALLBACKS:
-                    self._uninstall(opt)
+            for opt in _SOCKET_PAIR:
+                self._uninstall(opt)
+        if self._guard is not None and option in (*_SOCKET_PAIR, _PREREQ):
+            self._install_guard()  # the SSRF guard's checks stay
 
     # --- the SSRF guard (ssrf.py) --------------------------------------------------
 
@@ -743,28 +747,25 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
     def _guard_changed(self) -> None:
         """Put the guard of the attached policies in force, or take it away.
 
-        Guarded: the opensocket/closesocket (and prereq) trampolines are
-        installed whatever the user set; the route options get
-        _GUARDED_ROUTE's values, and an explicit proxy the policies do not
-        allow, or a DoH URL, makes the guard refuse every connection.
-        Unguarded: the trampolines only where the user set a callable, and
-        the route options as the user set them.
+        Guarded: where the user set no opensocket (closesocket) or prereq
+        callable, guard.c's functions are installed with a struct pcb_guard
+        (ssrf.CGuard) and check in C; where the user did, the trampoline
+        checks before calling it.  The route options get _GUARDED_ROUTE's
+        values, and an explicit proxy the policies do not allow, or a DoH
+        URL, makes the guard refuse every connection.  Unguarded: the
+        callbacks and route options as the user set them.
         """
         policies = tuple(p for p in (self._policy, self._mpolicy) if p is not None)
         h = self._e.h
+        old = self._guard
         if policies:
-            self._guard = ssrf.Guard(policies, ssrf.route_refusal(self._routes, policies))
-            for option in _GUARD_CALLBACKS:
-                if option not in self._installed:
-                    self._install(option)
+            blocked = ssrf.route_refusal(self._routes, policies)
+            if old is None or old.policies != policies or old.blocked != blocked:
+                self._guard = ssrf.Guard(policies, blocked)
+                self._cguard = ssrf.CGuard(self._guard, self._clientp)
         else:
-            self._guard = None
-            if self._cb_opensocket is None and self._cb_closesocket is None:
-                for option in _SOCKET_PAIR:
-                    if option in self._installed:
-                        self._uninstall(option)
-            if _PREREQ is not None and _PREREQ in self._installed and self._cb_prereq is None:
-                self._uninstall(_PREREQ)
+            self._guard = self._cguard = None
+        self._install_guard()
         for option, name in _ROUTES.items():
             value = self._routes.get(name)
             if policies and not (name in ("PROXY", "PRE_PROXY") and value and self._guard.blocked is None):
@@ -773,6 +774,19 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
                 errors.check(lib.pcb_easy_setopt_long(h, option, value or 0))
             else:
                 errors.check(lib.pcb_easy_setopt_ptr(h, option, ffi.NULL if value is None else value))
+
+    def _install_guard(self) -> None:
+        """guard.c's opensocket (and prereq) where no trampoline of the user's is
+        installed, with this Curl's struct pcb_guard; none when unguarded."""
+        h = self._e.h
+        cguard = self._cguard
+        for option in _GUARD_OPTIONS:
+            if option in self._installed:
+                continue  # the trampoline: it checks the guard before the user's callable
+            row = CALLBACK_ROWS[option]
+            on = cguard is not None
+            errors.check(lib.pcb_easy_setopt_fn(h, option, _GUARD_FN[option] if on else ffi.NULL))
+            errors.check(lib.pcb_easy_setopt_ptr(h, _OPTION_IDS[row.data], cguard.g if on else ffi.NULL))
 
     def _install(self, option: int) -> None:
         row = CALLBACK_ROWS[option]
@@ -1201,7 +1215,7 @@ TRAMPOLINES = {name: ffi.cast("pcb_fn", getattr(lib, name)) for name in _callbac
 #: Attributes of a Curl that belong to its own C handle, not copied by duphandle().
 _PER_HANDLE = frozenset(
     {"_e", "_h", "_release", "_clientp", "_slists", "_keep", "_installed", "_private", "_maxconnects",
-     "_ready", "_multi_ref", "_running", "_policy", "_mpolicy", "_routes"}
+     "_ready", "_multi_ref", "_running", "_policy", "_mpolicy", "_routes", "_cguard"}
 )
 #: Copies what other modules keep per handle into a duphandle()'s copy.
 _DUP_HOOKS: list[Callable[[Curl, Curl], None]] = []

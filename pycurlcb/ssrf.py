@@ -27,7 +27,7 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any, NamedTuple, Optional, Union
 
-from ._ffi import lib
+from ._ffi import ffi, lib
 from .errors import CurlConnectionError
 
 Network = Union[str, ipaddress.IPv4Network, ipaddress.IPv6Network]
@@ -223,7 +223,7 @@ class Policy:
     the pure verdict.
     """
 
-    __slots__ = ("allow", "deny", "ports", "allow_proxy", "_allow", "_deny")
+    __slots__ = ("allow", "deny", "ports", "allow_proxy", "_allow", "_deny", "_c")
 
     def __init__(
         self,
@@ -245,6 +245,7 @@ class Policy:
         self.allow_proxy = allow_proxy
         self._allow = self._tables(allowed, "in the policy's allow list")
         self._deny = self._tables(denied, "denied by the policy")
+        self._c: Any = None  # its struct pcb_guard_policy parts, made on first attach (c_policy)
 
     @staticmethod
     def _tables(nets: list[Any], what: str) -> tuple[_Table, _Table]:
@@ -313,6 +314,60 @@ class Policy:
     def detach(self, handle: Any) -> None:
         """Remove ``handle``'s policy (whichever is attached): its options are again as set."""
         _setter(handle, "detach")(handle, None)
+
+
+_DEFAULT_NETS = tuple(ipaddress.ip_network(n) for n, _, _ in DEFAULT_DENY)
+
+
+def _c_rules(policy: Policy) -> list[tuple[int, int, int, bytes]]:
+    """(v6, prefix length, kind, packed network) rows for guard.c, in _verdict's
+    terms: kind 0 the policy's deny, 1 its allow, 2 the default table."""
+    rows = []
+    for kind, nets in ((0, policy.deny), (1, policy.allow), (2, _DEFAULT_NETS)):
+        for net in nets:
+            rows.append((int(net.version == 6), net.prefixlen, kind, net.network_address.packed.ljust(16, b"\0")))
+    return rows
+
+
+def c_policy(policy: Policy) -> Any:
+    """``policy`` as guard.c's struct pcb_guard_policy (made once, kept on the policy)."""
+    if policy._c is None:
+        rows = _c_rules(policy)
+        rules = ffi.new("struct pcb_guard_rule[]", max(1, len(rows)))
+        for i, (v6, plen, kind, packed) in enumerate(rows):
+            rule = rules[i]
+            rule.v6, rule.plen, rule.kind = v6, plen, kind
+            ffi.memmove(rule.addr, packed, 16)
+        ports = sorted(policy.ports) if policy.ports is not None else []
+        cports = ffi.new("unsigned short[]", max(1, len(ports)))
+        for i, port in enumerate(ports):
+            cports[i] = port
+        policy._c = (rules, cports, {
+            "nrules": len(rows), "rules": rules, "deny4": int(any(n.version == 4 for n in policy.deny)),
+            "nports": -1 if policy.ports is None else len(ports), "ports": cports,
+        })
+    return policy._c
+
+
+class CGuard:
+    """A Guard as guard.c's struct pcb_guard (``g``), for pcb_guard_opensocket and
+    pcb_guard_prereq: allowed addresses are checked in C; a refused one goes on to
+    the Python trampolines with ``clientp`` (the Curl's), which record the reason.
+    The object keeps every part of the struct alive: hold it while libcurl may call."""
+
+    __slots__ = ("g", "_parts")
+
+    def __init__(self, guard: Guard, clientp: Any) -> None:
+        parts = [c_policy(p) for p in guard.policies]
+        policies = ffi.new("struct pcb_guard_policy[]", max(1, len(parts)))
+        for i, (_, _, fields) in enumerate(parts):
+            for name, value in fields.items():
+                setattr(policies[i], name, value)
+        self._parts = (parts, policies)
+        self.g = ffi.new("struct pcb_guard *", {
+            "clientp": clientp, "blocked": int(guard.blocked is not None),
+            "npolicies": len(parts), "policies": policies,
+        })
 
 
 def _setter(handle: Any, what: str) -> Any:

@@ -21,6 +21,8 @@ from typing import Any, Optional
 
 import pytest
 from fds import open_fds
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from servers import FixedBodyHandler, StdlibServer, ipv6_loopback_available, make_tls_server
 from ssrf_vectors import ALLOWED_BY_PEERS, DENIED_BY_PEERS
 
@@ -138,6 +140,55 @@ def test_verdicts_do_not_come_from_ipaddress_predicates(monkeypatch: pytest.Monk
     fresh = Policy(allow=["10.0.0.0/8"], deny=["8.8.8.0/24"])
     assert [DEFAULT.check(h, 80) for h, _ in DENIED] + [DEFAULT.check(h, 80) for h in ALLOWED] == expected
     assert fresh.check("10.1.1.1") is None and fresh.check("8.8.8.8") is not None
+
+
+def _c_verdict(policy: Policy, host: str, port: int) -> bool:
+    """guard.c's verdict (True: refused) for ``host``, as the guard installed on a Curl has it."""
+    from pycurlcb._ffi import ffi, lib
+
+    cguard = ssrf.CGuard(ssrf.Guard((policy,), None), ffi.NULL)
+    family = INET6 if ":" in host else INET
+    raw = socket.inet_pton(family, host)
+    return bool(lib.pcb_guard_refuses(cguard.g, family, raw, port))
+
+
+_POLICIES = [
+    DEFAULT,
+    Policy(allow=["10.0.0.0/8", "::ffff:0:0/96", "2002::/16", "2001::/32", "64:ff9b::/96", "fc00::/7"],
+           deny=["10.9.0.0/16", "93.184.216.0/24", "2606:2800::/32"], ports={80, 443}),
+    Policy(allow=["0.0.0.0/0", "::/0"], deny=["127.0.0.1/32"]),
+]
+
+
+@given(
+    which=st.integers(0, len(_POLICIES) - 1),
+    v6=st.booleans(),
+    value=st.integers(0, 2**128 - 1),
+    port=st.integers(1, 65535),
+)
+@settings(max_examples=3000, deadline=None)
+def test_the_c_check_agrees_with_the_python_verdict(which: int, v6: bool, value: int, port: int) -> None:
+    # guard.c decides for allowed addresses without calling Python: it must never
+    # allow what ssrf.Policy._verdict refuses (nor refuse what it allows).
+    policy = _POLICIES[which]
+    host = str(ipaddress.IPv6Address(value) if v6 else ipaddress.IPv4Address(value >> 96))
+    assert _c_verdict(policy, host, port) == (policy.check(host, port) is not None), host
+
+
+@pytest.mark.parametrize("policy", _POLICIES, ids=["default", "allow-deny-ports", "allow-all"])
+def test_the_c_check_agrees_on_every_vector(policy: Policy) -> None:
+    hosts = [h for h, _ in DENIED] + ALLOWED
+    hosts += [a for table in (DENIED_BY_PEERS, ALLOWED_BY_PEERS) for _, addrs in table.values() for a in addrs]
+    for host in hosts:
+        for port in (80, 8080):
+            assert _c_verdict(policy, host, port) == (policy.check(host, port) is not None), (host, port)
+    # The ranges' edges, where an off-by-one in a prefix compare would show.
+    for net in [*ssrf._DEFAULT_NETS, *policy.allow, *policy.deny]:
+        first, last = int(net.network_address), int(net.broadcast_address)
+        for value in (first - 1, first, last, last + 1):
+            if 0 <= value < 2 ** net.max_prefixlen:
+                host = str(ipaddress.IPv6Address(value) if net.version == 6 else ipaddress.IPv4Address(value))
+                assert _c_verdict(policy, host, 80) == (policy.check(host, 80) is not None), host
 
 
 def _peers(table: dict[str, tuple[str, tuple[str, ...]]]) -> list[Any]:

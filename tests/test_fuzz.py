@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pytest
-from fds import open_fds
+from fds import forget_last_exception, open_fds
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from servers import FastServer, body_of
@@ -503,9 +503,9 @@ def _run_easy(kind: str, results: list[Any], server: FastServer, refused_port: i
         # The traceback holds the frames that handled the results, and with
         # them any socket object a result carried: ours to drop, not a leak.
         # pycurlcb leaves a callback's exception in sys.last_value (as pycurl,
-        # whose PyErr_Print sets it), which holds it too.
+        # whose PyErr_Print sets it) and, from 3.12, sys.last_exc, which hold it too.
         del exc
-        sys.last_type = sys.last_value = sys.last_traceback = None
+        forget_last_exception()
         _after_ok(c, server)
     finally:
         c.close()

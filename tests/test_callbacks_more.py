@@ -410,8 +410,8 @@ def test_ssh_key_fine_replace(sftp: SFTPInfo) -> None:
 #: `while(!rc && state != SSH_STOP)`, rc being libssh2's return, not that error:
 #: it runs SSH_HOSTKEY again at once and calls the callback again, until it
 #: answers something else.  8.21.0's split-up state machine loops `while(!result
-#: ...)`: the DEFER error ends the transfer (observed: Debian 13's 8.14.1, the
-#: pycurl wheel's 8.23.0).  The change is curl's "libssh2: split up
+#: ...)`: the DEFER error ends the transfer (seen with the pycurl wheel's 8.23.0
+#: here, and Debian 13's 8.14.1 in issue 19).  The change is curl's "libssh2: split up
 #: ssh_statemachine" (curl/curl#17356, May 2025, so probably 8.14.0); no build
 #: between 8.5.0 and 8.14.1 was run, so there either behaviour is accepted.
 DEFER_ASKS_AGAIN_UNTIL = version_num("8.5.0")

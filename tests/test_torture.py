@@ -672,8 +672,8 @@ def test_raise_at_every_call_of_a_multi_callback(
             # takes no transfer out for some call (issue 19), presumably the
             # former (connections closed through the connection pool's internal
             # handle since the 8.9.0 shutdown rework, curl/curl#13976); 7.88.1
-            # and 8.5.0 never do here.  No build between 8.5.0 and 8.14.1 was
-            # run, so this is gated on the call, not on a version.
+            # never does here.  No build between 8.5.0 and 8.14.1 was run, so
+            # this is gated on the call, not on a version.
             if d.gone or not own[0]:
                 assert len(d.gone) == 1, (i, d.gone, own)
                 assert d.gone[0] not in d.done

@@ -12,6 +12,7 @@
 #   make memcheck  a few test modules under valgrind
 #   make compat    pycurl 7.49.0's own test suite against real pycurl and pycurlcb (compat/README.md)
 #   make test-matrix  the tests against libcurl 7.73.0 ... 8.21.0 and the system's (tools/matrix.py)
+#   make test-pythons the tests on every pyenv CPython 3.9+ besides the venv's (tools/pythons.py)
 #   make clean     remove the venv and build products
 
 PYTHON ?= python3
@@ -26,7 +27,7 @@ SUDO_HINT    := sudo apt-get install -y $(APT_PACKAGES)
 # Anything that changes what `pip install -e` builds.
 BUILD_INPUTS := $(wildcard pyproject.toml setup.py build_ffi.py pycurlcb/_cdef/* pycurlcb/_cbtable.py pycurlcb/version.py)
 
-.PHONY: all venv headers test test-matrix demo lint bench memcheck compat docs dist-check stubs clean
+.PHONY: all venv headers test test-matrix test-pythons demo lint bench memcheck compat docs dist-check stubs clean
 
 all: test
 
@@ -133,6 +134,16 @@ dist-check: venv
 	$(VPY) tools/dist_check.py
 
 # The stubs' flat names come from every libcurl make test-matrix built (run it first).
+# The test suite on every CPython 3.9+ under pyenv ($$PYENV_ROOT, default ~/.pyenv)
+# but the venv's own (make test runs that one): a venv per Python in
+# $${PYCURLCB_CACHE:-~/.cache/pycurlcb}/pythons/VERSION/, a wheel built with that
+# Python against the system libcurl, pytest in a copy of tests/.  Without
+# PYTHONUNBUFFERED, as on users' machines.  PYTHONS_VERSIONS="3.9 3.13" picks
+# some; PYTHONS_PYTEST_ARGS passes pytest arguments.
+export PYTHONS_VERSIONS PYTHONS_PYTEST_ARGS
+test-pythons: venv headers
+	env -u PYTHONUNBUFFERED $(VPY) tools/pythons.py
+
 stubs: venv
 	$(VPY) tools/gen_stubs.py
 

@@ -54,8 +54,9 @@ LOCK_DATA = {v: k for k, v in SHARE_CONSTANTS.items() if k.startswith("LOCK_DATA
 #: after the CurlShare's __del__ (_handle.after_finalisers).
 _RELEASE = after_finalisers(lib.pcb_share_release)
 
-#: Weak references made by __del__ -> the struct pcb_share they pin.
-_PINNED: dict[Any, Any] = {}
+#: The release of a finalised CurlShare's pin (pcb_share_unpin), run like the
+#: cell's release: after the finalisers of a collection.
+_UNPIN = after_finalisers(lib.pcb_share_unpin)
 
 
 def _pin_until_freed(share: CurlShare) -> None:
@@ -63,18 +64,22 @@ def _pin_until_freed(share: CurlShare) -> None:
 
     A finaliser may resurrect its object (``saved.append(self)`` in a
     subclass __del__).  When that object was part of a garbage cycle, the
-    collector runs the release of its cell too (after every finaliser): the
-    pin keeps the struct, and the cell pointing at it, for the resurrected
-    object.  A weak reference made here, after the collector cleared the old
-    ones, reports the real deallocation, whenever it comes.
+    collector runs the release of its cell too (it finalises the ffi.gc cdata
+    with every other object of the cycle): the pin keeps the struct, and the
+    cell pointing at it, for the resurrected object.  The pin is dropped by an
+    ffi.gc cdata the object itself holds, made here: the collector did not see
+    it when it chose what to finalise, so its release runs only when the object
+    is really freed and its attributes are cleared, whenever that comes.
+
+    Not a weak reference with a callback, as before: CPython 3.14 (and 3.13
+    updates, gh-91636) clears weak references made during finalisation without
+    calling their callbacks, so the pin stayed, and with it the libcurl share
+    and its pooled connections.  Reference counting of an attribute has no
+    such exception.
     """
     s = share._s
     lib.pcb_share_pin(s)
-    _PINNED[weakref.ref(share, _unpin)] = s
-
-
-def _unpin(ref: Any) -> None:
-    lib.pcb_share_unpin(_PINNED.pop(ref))
+    share._pin = ffi.gc(s, _UNPIN)
 
 
 def _lock_data(value: Any, what: str) -> int:
@@ -114,6 +119,8 @@ class CurlShare(Handle):
     #: The Curls attached to this share (close() detaches them).
     _easies: weakref.WeakSet[Curl]
     _detach_on_close: bool
+    #: Set by __del__ (_pin_until_freed): the pin's release, run when freed.
+    _pin: Any
 
     def __new__(cls, *args: Any, **kwargs: Any) -> CurlShare:
         # Made here, not in __init__ (pycurl makes its objects in tp_new).

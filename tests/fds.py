@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 
 def open_fds() -> set[int]:
@@ -24,3 +25,13 @@ def fd_target(fd: int) -> str:
         return os.readlink(f"/proc/self/fd/{fd}")
     except OSError:
         return "?"
+
+
+def forget_last_exception() -> None:
+    """Drop the exception pycurlcb (as pycurl) leaves where pdb.pm() looks:
+    sys.last_type, last_value, last_traceback and, from Python 3.12, last_exc.
+    Its traceback holds the frames that raised it and what they referenced
+    (a socket a callback returned, a handle): a leak check must drop it first."""
+    sys.last_type = sys.last_value = sys.last_traceback = None
+    if sys.version_info >= (3, 12):
+        sys.last_exc = None

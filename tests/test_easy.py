@@ -1407,6 +1407,8 @@ def test_the_first_teardown_report_keeps_no_frames_alive() -> None:
             return weakref.ref(c)
         ref = run()
         sys.last_type = sys.last_value = sys.last_traceback = None
+        if sys.version_info >= (3, 12):
+            sys.last_exc = None
         gc.collect()
         print("freed", ref() is None)
         """

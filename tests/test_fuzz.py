@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pytest
-from fds import open_fds
+from fds import forget_last_exception, open_fds
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from servers import FastServer, body_of
@@ -503,9 +503,9 @@ def _run_easy(kind: str, results: list[Any], server: FastServer, refused_port: i
         # The traceback holds the frames that handled the results, and with
         # them any socket object a result carried: ours to drop, not a leak.
         # pycurlcb leaves a callback's exception in sys.last_value (as pycurl,
-        # whose PyErr_Print sets it), which holds it too.
+        # whose PyErr_Print sets it) and, from 3.12, sys.last_exc, which hold it too.
         del exc
-        sys.last_type = sys.last_value = sys.last_traceback = None
+        forget_last_exception()
         _after_ok(c, server)
     finally:
         c.close()
@@ -736,7 +736,7 @@ def test_random_http_options_then_a_transfer(ops: list[tuple[str, int, Any]], se
 
 UNSET_CHILD = textwrap.dedent(
     """
-    import os, sys
+    import ctypes, os, sys
     sys.path.insert(0, TESTS)
     import pycurlcb
     from servers import FastServer
@@ -748,6 +748,11 @@ UNSET_CHILD = textwrap.dedent(
         {setup}
         {unset}
         c.perform()
+        # libcurl's default write is fwrite() to C's stdout, buffered by C stdio (fully,
+        # into a pipe, unless Python runs with -u / PYTHONUNBUFFERED, which also makes C's
+        # stdio unbuffered); print() goes through Python's own buffer to fd 1.  Flush C's
+        # buffers first so the body comes before the response line whatever the buffering.
+        ctypes.CDLL(None).fflush(None)
         print("\\nresponse", c.getinfo(pycurlcb.RESPONSE_CODE), flush=True)
         c.close()
     finally:
@@ -814,6 +819,8 @@ def test_a_callback_unset_then_a_transfer_uses_libcurls_default(case: str) -> No
     )
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    # As on a user's machine: stdio buffered (a developer's shell or CI may set this).
+    env.pop("PYTHONUNBUFFERED", None)
     proc = subprocess.run(
         [sys.executable, "-X", "faulthandler", "-c", code],
         input=b"abcde", capture_output=True, timeout=60, env=env,

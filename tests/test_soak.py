@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from typing import Any, Optional
 
 import pytest
-from fds import open_fds
+from fds import forget_last_exception, open_fds
 
 import pycurlcb
 import pycurlcb._callbacks as _callbacks
@@ -209,8 +209,8 @@ def _pycurlcb_objects() -> list[str]:
 def test_fifty_thousand_transfers_rss_and_fds_stay_flat(soak_server: str) -> None:
     base = soak_server
     # An earlier test's callback exception, left in sys.last_value as pycurl
-    # does, may hold that test's frames and handles.
-    sys.last_type = sys.last_value = sys.last_traceback = None
+    # does (and sys.last_exc from 3.12), may hold that test's frames and handles.
+    forget_last_exception()
     gc.collect()
     fds_before = fd_count()
     assert _pycurlcb_objects() == [], "pycurlcb objects alive before the soak"

@@ -595,6 +595,23 @@ def _close_reporting(m: CurlMulti, d: PollDriver, unraisable: list[Any]) -> None
     d.raised += [("close", u.exc_value) for u in unraisable]
 
 
+def _not_a_transfers(what: int, fd: int) -> bool:
+    """Whether a socket-callback call may be for no transfer (libcurl's internal
+    handle): POLL_REMOVE (a pooled connection closed after its transfer ended), or
+    an fd that is no TCP socket (the multi's wakeup eventfd or socketpair); the
+    transfers here are all TCP to the loopback server.  Asked during the call."""
+    if what == pycurlcb.POLL_REMOVE:
+        return True
+    try:
+        s = socket.socket(fileno=fd)
+    except OSError:
+        return True  # not a socket at all: an eventfd
+    try:
+        return s.family not in (socket.AF_INET, socket.AF_INET6)
+    finally:
+        s.detach()
+
+
 @pytest.mark.parametrize("exc_type", MULTI_RAISES)
 @pytest.mark.parametrize("which", ["socket", "timer"])
 def test_raise_at_every_call_of_a_multi_callback(
@@ -612,6 +629,10 @@ def test_raise_at_every_call_of_a_multi_callback(
             d = PollDriver(m)
             fn = d.socket_fn if which == "socket" else d.timer_fn
             fn.index, fn.exc = i, exc
+            own = [False]  # whether the raising socket call was for no transfer's socket
+            if which == "socket":
+                fn.before_raising = lambda what, fd, *_, own=own: own.__setitem__(
+                    0, _not_a_transfers(what, fd))
             scenario.run(m, d)
             _close_reporting(m, d, unraisable)
             if fn.calls > i:
@@ -642,11 +663,19 @@ def test_raise_at_every_call_of_a_multi_callback(
         elif where == "socket_action":
             # The transfer the callback ran for was taken out of the multi by
             # socket_action, unfinished (info_read never reports it); the
-            # others went on to the end.  libcurl 8.21 also calls the socket
-            # callback for a socket of its own (no transfer's): failing that
-            # call takes no transfer out.
-            if d.gone or pycurlcb.version_info()[2] < 0x081500:
-                assert len(d.gone) == 1, (i, d.gone)
+            # others went on to the end.  Newer libcurls also call the socket
+            # callback for sockets of their own, from their internal handle,
+            # not a transfer's: failing such a call takes no transfer out.
+            # Seen here with the pycurl wheel's 8.23.0: POLL_REMOVE for a pooled
+            # connection whose transfer had ended, and POLL_IN for the multi's
+            # wakeup eventfd (curl/curl#20549, 2026).  Debian 13's 8.14.1 already
+            # takes no transfer out for some call (issue 19), presumably the
+            # former (connections closed through the connection pool's internal
+            # handle since the 8.9.0 shutdown rework, curl/curl#13976); 7.88.1
+            # never does here.  No build between 8.5.0 and 8.14.1 was run, so
+            # this is gated on the call, not on a version.
+            if d.gone or not own[0]:
+                assert len(d.gone) == 1, (i, d.gone, own)
                 assert d.gone[0] not in d.done
             for c in scenario.finishing():
                 if c not in d.gone:

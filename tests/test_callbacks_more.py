@@ -562,8 +562,8 @@ def test_hsts_write_done_stops_saving(hsts_server: HstsServer) -> None:
     "entry, cause, match",
     [
         (lambda: 1 / 0, ZeroDivisionError, "division"),
-        (lambda: ("a", "b"), pycurl.error, "3-tuple"),
-        (lambda: [HSTS_HOST, None, False], pycurl.error, "3-tuple"),
+        (lambda: ("a", "b"), TypeError, "hstsread callback returned ('a', 'b'), which is not None or a 3-tuple"),
+        (lambda: [HSTS_HOST, None, False], TypeError, "returned ['hsts.test', None, False], which is not"),
         (lambda: (HSTS_HOST, "tomorrow", False), TypeError, "expire must be a datetime"),
         (lambda: (42, None, False), TypeError, "host must be a byte string"),
         (lambda: ("x" * 3000, None, False), ValueError, "exceeds libcurl maximum"),  # 256; 2048 in 8.x
@@ -583,7 +583,7 @@ def test_hsts_read_failures(hsts_server: HstsServer, entry: Any, cause: Any, mat
     "write, cause, match",
     [
         (lambda e, i: 1 / 0, ZeroDivisionError, "division"),
-        (lambda e, i: 7, pycurl.error, "invalid CURLSTScode"),
+        (lambda e, i: 7, ValueError, "hstswrite callback returned 7, which is not CURLSTS_OK (0)"),
         (lambda e, i: "ok", TypeError, "not an integer"),
     ],
     ids=["exception", "unknown-code", "str"],
@@ -764,7 +764,7 @@ def test_no_trailers(trailer_server: TrailerServer, result: Any) -> None:
     "result, cause, match",
     [
         (lambda: 1 / 0, ZeroDivisionError, "division"),
-        (lambda: "X-A: 1", pycurl.error, "must return None or a list/tuple"),
+        (lambda: "X-A: 1", TypeError, "trailer callback returned 'X-A: 1', which is not None or a list/tuple"),
         (lambda: [42], TypeError, "a trailer header must be a byte string"),
         (lambda: ["X-A: é"], UnicodeEncodeError, "ascii"),
         (lambda: [b"X-A: 1\0"], ValueError, "NUL"),
@@ -825,8 +825,8 @@ def test_without_a_way_to_rewind_the_redirect_fails(fast_server: Any) -> None:
     [
         (lambda: pycurl.SEEKFUNC_FAIL, None),
         (lambda: pycurl.SEEKFUNC_CANTSEEK, None),
-        (lambda: 7, pycurl.error),  # not 0, 1 or 2
-        (lambda: "ok", pycurl.error),
+        (lambda: 7, ValueError),  # not 0, 1 or 2
+        (lambda: "ok", TypeError),
         (lambda: 1 / 0, ZeroDivisionError),
     ],
     ids=["fail", "cantseek", "unknown-int", "str", "exception"],
@@ -837,6 +837,8 @@ def test_seek_failures(fast_server: Any, result: Any, cause: Any) -> None:
         err = failure(c)
     assert err.args[0] == pycurl.E_SEND_FAIL_REWIND
     assert (type(err.__cause__) if cause else err.__cause__) == cause
+    if cause in (TypeError, ValueError):  # names the callback and the value
+        assert str(err.__cause__).startswith(f"seek callback returned {result()!r}")
 
 
 def ioctl_post(fast_server: Any, fn: Callable[[int], Any]) -> tuple[pycurl.Curl, io.BytesIO]:
@@ -877,7 +879,7 @@ def test_seek_wins_over_ioctl(fast_server: Any) -> None:
     [
         (lambda: pycurl.IOE_FAILRESTART, None),
         (lambda: pycurl.IOE_UNKNOWNCMD, None),
-        (lambda: 99, pycurl.error),  # not an IOE_* code
+        (lambda: 99, ValueError),  # not an IOE_* code
         (lambda: 1 / 0, ZeroDivisionError),
     ],
     ids=["failrestart", "unknowncmd", "unknown-int", "exception"],
@@ -888,6 +890,8 @@ def test_ioctl_failures(fast_server: Any, result: Any, cause: Any) -> None:
         err = failure(c)
     assert err.args[0] == pycurl.E_SEND_FAIL_REWIND
     assert (type(err.__cause__) if cause else err.__cause__) == cause
+    if cause is ValueError:
+        assert str(err.__cause__).startswith("ioctl callback returned 99, which is not IOE_OK (0)")
 
 
 # --------------------------------------------------------------------------

@@ -617,23 +617,26 @@ def fill(buffer: Any, n: int, rv: Any, what: str) -> int:
     """Copy what a read callable returned into libcurl's ``buffer`` of ``n`` bytes."""
     if isinstance(rv, str):
         rv = rv.encode("ascii")
-    elif isinstance(rv, int):
-        if type(rv) is not bool and rv in (lib.CURL_READFUNC_ABORT, lib.CURL_READFUNC_PAUSE):
+    elif isinstance(rv, int) and type(rv) is not bool:
+        if rv in (lib.CURL_READFUNC_ABORT, lib.CURL_READFUNC_PAUSE):
             return int(rv)
-        rv = None
+        raise ValueError(
+            f"{what} callback returned {rv}, which is not a byte string, READFUNC_ABORT "
+            f"({lib.CURL_READFUNC_ABORT}) or READFUNC_PAUSE ({lib.CURL_READFUNC_PAUSE})"
+        )
     try:
         view = memoryview(rv)
     except TypeError:
-        raise error(
-            f"{what} callback must return an object supporting the buffer protocol "
-            "(e.g. a byte string) or an ASCII-only Unicode string"
+        raise TypeError(
+            f"{what} callback returned {_repr(rv)}, which is not an object supporting the "
+            "buffer protocol (e.g. a byte string) or an ASCII-only Unicode string"
         ) from None
     with view:
         if not view.c_contiguous:
             raise BufferError(f"{what} callback returned a buffer that is not C-contiguous")
         size = view.nbytes
         if size > n:
-            raise error(
+            raise ValueError(
                 f"invalid return value for {what} callback ({size} bytes returned when at most "
                 f"{n} bytes were wanted)"
             )

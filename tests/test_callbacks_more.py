@@ -1014,3 +1014,71 @@ def test_hstswrite_keyboard_interrupt_at_close_goes_to_unraisablehook(
     c.close()
     assert seen == [KeyboardInterrupt]
 
+
+
+# --------------------------------------------------------------------------
+# The transfer callbacks' wrong return values (docs/callbacks.md's table)
+
+#: callback, what it returns -> the CURLcode, the type of the __cause__ (None:
+#: libcurl's own abort, no cause) and the start of its message.
+DATA_RETURNS: list[tuple[str, Any, int, Any, str]] = [
+    # pycurl's text, checked by pycurl's write_cb_bogus_test: a pycurl.error cause
+    ("write", "x", pycurl.E_WRITE_ERROR, pycurl.error, "write callback must return int or None"),
+    ("header", 0.5, pycurl.E_WRITE_ERROR, pycurl.error, "header callback must return int or None"),
+    ("write", 3, pycurl.E_WRITE_ERROR, None, ""),  # a short count: libcurl's write error
+    ("read", 5, pycurl.E_ABORTED_BY_CALLBACK, ValueError,
+     "read callback returned 5, which is not a byte string, READFUNC_ABORT"),
+    ("read", 1.5, pycurl.E_ABORTED_BY_CALLBACK, TypeError,
+     "read callback returned 1.5, which is not an object supporting the buffer protocol"),
+    ("read", b"x" * 70000, pycurl.E_ABORTED_BY_CALLBACK, ValueError,
+     "invalid return value for read callback (70000 bytes returned when at most"),
+    ("xferinfo", 1, pycurl.E_ABORTED_BY_CALLBACK, None, ""),  # non-zero: abort
+    ("xferinfo", "stop", pycurl.E_ABORTED_BY_CALLBACK, None, ""),  # true, as pycurl: abort
+]
+
+
+@pytest.mark.parametrize(
+    ("callback", "value", "code", "cause", "message"), DATA_RETURNS,
+    ids=[f"{r[0]}-{type(r[1]).__name__}" for r in DATA_RETURNS],
+)
+def test_transfer_callback_wrong_return(
+    fast_server: Any, callback: str, value: Any, code: int, cause: Any, message: str, capfd: Any
+) -> None:
+    """Each wrong return value fails the transfer with the documented code; a
+    TypeError/ValueError cause names the callback and the value.  Nothing printed."""
+    with pycurl.Curl() as c:
+        c.setopt(pycurl.URL, fast_server.url("/echo"))
+        c.setopt(pycurl.WRITEFUNCTION, lambda data: None)
+        if callback == "read":
+            c.setopt(pycurl.POST, 1)
+            c.setopt(pycurl.POSTFIELDSIZE, 10)
+        if callback == "xferinfo":
+            c.setopt(pycurl.NOPROGRESS, 0)
+        option = getattr(pycurl, callback.upper() + "FUNCTION")
+        c.setopt(option, lambda *args: value)
+        err = failure(c)
+        assert err.args[0] == code
+        if cause is None:
+            assert err.__cause__ is None
+        else:
+            assert type(err.__cause__) is cause
+            assert str(err.__cause__).startswith(message)
+        # The handle stays usable.
+        c.unsetopt(option)
+        c.setopt(pycurl.NOPROGRESS, 1)
+        c.setopt(pycurl.HTTPGET, 1)
+        c.setopt(pycurl.URL, fast_server.url("/after"))
+        assert perform(c) == b"fast:/after"
+    assert capfd.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("value", [None, 0, 1, -1, "ignored", 2**40])
+def test_debug_return_value_is_ignored(fast_server: Any, value: Any) -> None:
+    """libcurl ignores DEBUGFUNCTION's result, and so does pycurlcb."""
+    kinds: list[int] = []
+    with pycurl.Curl() as c:
+        c.setopt(pycurl.URL, fast_server.url("/debug"))
+        c.setopt(pycurl.VERBOSE, 1)
+        c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: kinds.append(kind) or value)
+        assert perform(c) == b"fast:/debug"
+    assert kinds

@@ -968,7 +968,13 @@ def _ssh_key(state: EasyCallbacks, easy: Any, known: Any, found: Any, match: int
     fn = state._cb_ssh_key
     if fn is None:
         return int(lib.CURLKHSTAT_REJECT)
-    return c_int(fn(_khkey(known), _khkey(found), match), "ssh key")
+    code = c_int(fn(_khkey(known), _khkey(found), match), "ssh key")
+    if not 0 <= code < lib.CURLKHSTAT_LAST:
+        raise ValueError(
+            f"ssh key callback returned {code}, which is not a KHSTAT_* code "
+            f"(0 to {lib.CURLKHSTAT_LAST - 1})"
+        )
+    return code
 
 
 @trampoline("pcb_ssh_hostkey")

@@ -415,7 +415,7 @@ def test_ssh_key_defer_asks_again(sftp: SFTPInfo) -> None:
 @needs_libssh2
 @pytest.mark.parametrize(
     "result, cause",
-    [(lambda: 1 / 0, ZeroDivisionError), (lambda: "fine", TypeError), (lambda: 99, None)],
+    [(lambda: 1 / 0, ZeroDivisionError), (lambda: "fine", TypeError), (lambda: 99, ValueError)],
     ids=["exception", "str", "unknown-int"],
 )
 def test_ssh_key_failures_reject(sftp: SFTPInfo, result: Any, cause: Any) -> None:
@@ -423,6 +423,8 @@ def test_ssh_key_failures_reject(sftp: SFTPInfo, result: Any, cause: Any) -> Non
         err = failure(c)
     assert err.args[0] == pycurl.E_PEER_FAILED_VERIFICATION
     assert (type(err.__cause__) if cause else err.__cause__) == cause
+    if cause is ValueError:
+        assert str(err.__cause__).startswith("ssh key callback returned 99, which is not a KHSTAT_")
 
 
 @needs_libssh2
@@ -880,9 +882,10 @@ def test_seek_wins_over_ioctl(fast_server: Any) -> None:
         (lambda: pycurl.IOE_FAILRESTART, None),
         (lambda: pycurl.IOE_UNKNOWNCMD, None),
         (lambda: 99, ValueError),  # not an IOE_* code
+        (lambda: "ok", TypeError),
         (lambda: 1 / 0, ZeroDivisionError),
     ],
-    ids=["failrestart", "unknowncmd", "unknown-int", "exception"],
+    ids=["failrestart", "unknowncmd", "unknown-int", "str", "exception"],
 )
 def test_ioctl_failures(fast_server: Any, result: Any, cause: Any) -> None:
     c, _ = ioctl_post(fast_server, lambda cmd: result())

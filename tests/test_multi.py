@@ -800,7 +800,7 @@ def test_info_read_max_objects(http_paths: Any) -> None:
         assert set(ok + ok2) == set(curls)
         with pytest.raises(pycurlcb.error) as info:
             m.info_read(0)
-        assert info.value.args == ("argument to info_read must be greater than zero",)
+        assert info.value.args == ("argument to info_read must be greater than zero, not 0",)
         for c in curls:
             m.remove_handle(c)
             c.close()

@@ -597,8 +597,8 @@ class CurlMulti(MultiCallbacks, Handle):
         if max_objects is not None:
             if not isinstance(max_objects, int):
                 raise TypeError(f"info_read() max_objects must be an int or None, not {max_objects!r}")
-            if max_objects < 1:
-                raise error(f"argument to info_read must be greater than zero, not {max_objects}")
+            if max_objects < 1:  # pycurl's text, compared in tests/test_pycurl_compat.py
+                raise error("argument to info_read must be greater than zero")
         queued = self._out + 1
         ok: list[Curl] = []
         err: list[tuple[Curl, int, str]] = []

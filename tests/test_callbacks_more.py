@@ -564,7 +564,8 @@ def test_hsts_write_done_stops_saving(hsts_server: HstsServer) -> None:
     "entry, cause, match",
     [
         (lambda: 1 / 0, ZeroDivisionError, "division"),
-        (lambda: ("a", "b"), TypeError, "hstsread callback returned ('a', 'b'), which is not None or a 3-tuple"),
+        (lambda: ("a", "b"), TypeError,
+         "hstsread callback returned ('a', 'b'), which is not None or a 3-tuple"),
         (lambda: [HSTS_HOST, None, False], TypeError, "returned ['hsts.test', None, False], which is not"),
         (lambda: (HSTS_HOST, "tomorrow", False), TypeError, "expire must be a datetime"),
         (lambda: (42, None, False), TypeError, "host must be a byte string"),
@@ -766,7 +767,8 @@ def test_no_trailers(trailer_server: TrailerServer, result: Any) -> None:
     "result, cause, match",
     [
         (lambda: 1 / 0, ZeroDivisionError, "division"),
-        (lambda: "X-A: 1", TypeError, "trailer callback returned 'X-A: 1', which is not None or a list/tuple"),
+        (lambda: "X-A: 1", TypeError,
+         "trailer callback returned 'X-A: 1', which is not None or a list/tuple"),
         (lambda: [42], TypeError, "a trailer header must be a byte string"),
         (lambda: ["X-A: é"], UnicodeEncodeError, "ascii"),
         (lambda: [b"X-A: 1\0"], ValueError, "NUL"),

@@ -800,7 +800,7 @@ def test_info_read_max_objects(http_paths: Any) -> None:
         assert set(ok + ok2) == set(curls)
         with pytest.raises(pycurlcb.error) as info:
             m.info_read(0)
-        assert info.value.args == ("argument to info_read must be greater than zero, not 0",)
+        assert info.value.args == ("argument to info_read must be greater than zero",)
         for c in curls:
             m.remove_handle(c)
             c.close()
@@ -1756,7 +1756,6 @@ def test_dropping_curl_and_callback_with_connection_cached_then_new_transfer(
          "assign(12345, ...): libcurl has no socket 12345"),
         (lambda m: m.unassign(2**40), OverflowError, "unassign() fd 1099511627776 does not fit"),
         (lambda m: m.info_read("x"), TypeError, "info_read() max_objects must be an int or None, not 'x'"),
-        (lambda m: m.info_read(-3), pycurlcb.error, "argument to info_read must be greater than zero, not -3"),
         (lambda m: m.setopt(pycurlcb.M_MAXCONNECTS, "x"), TypeError, "setopt(M_MAXCONNECTS) expects an int"),
         (lambda m: m.setopt(pycurlcb.M_MAXCONNECTS, None), TypeError,
          "unsetting is not supported for this option: setopt(M_MAXCONNECTS, None)"),

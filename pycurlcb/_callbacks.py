@@ -617,23 +617,26 @@ def fill(buffer: Any, n: int, rv: Any, what: str) -> int:
     """Copy what a read callable returned into libcurl's ``buffer`` of ``n`` bytes."""
     if isinstance(rv, str):
         rv = rv.encode("ascii")
-    elif isinstance(rv, int):
-        if type(rv) is not bool and rv in (lib.CURL_READFUNC_ABORT, lib.CURL_READFUNC_PAUSE):
+    elif isinstance(rv, int) and type(rv) is not bool:
+        if rv in (lib.CURL_READFUNC_ABORT, lib.CURL_READFUNC_PAUSE):
             return int(rv)
-        rv = None
+        raise ValueError(
+            f"{what} callback returned {rv}, which is not a byte string, READFUNC_ABORT "
+            f"({lib.CURL_READFUNC_ABORT}) or READFUNC_PAUSE ({lib.CURL_READFUNC_PAUSE})"
+        )
     try:
         view = memoryview(rv)
     except TypeError:
-        raise error(
-            f"{what} callback must return an object supporting the buffer protocol "
-            "(e.g. a byte string) or an ASCII-only Unicode string"
+        raise TypeError(
+            f"{what} callback returned {_repr(rv)}, which is not an object supporting the "
+            "buffer protocol (e.g. a byte string) or an ASCII-only Unicode string"
         ) from None
     with view:
         if not view.c_contiguous:
             raise BufferError(f"{what} callback returned a buffer that is not C-contiguous")
         size = view.nbytes
         if size > n:
-            raise error(
+            raise ValueError(
                 f"invalid return value for {what} callback ({size} bytes returned when at most "
                 f"{n} bytes were wanted)"
             )
@@ -661,14 +664,12 @@ def seek_result(rv: Any) -> int:
     """A seek callable's return: None is SEEKFUNC_OK, else 0, 1 or 2."""
     if rv is None:
         return 0
-    if not isinstance(rv, int):
-        raise error(
-            "seek callback must return 0 (CURL_SEEKFUNC_OK), 1 (CURL_SEEKFUNC_FAIL), "
-            "2 (CURL_SEEKFUNC_CANTSEEK) or None"
-        )
     code = c_int(rv, "seek", direct=False)
     if not 0 <= code <= 2:
-        raise error(f"invalid return value for seek callback {code} not in (0, 1, 2)")
+        raise ValueError(
+            f"seek callback returned {code}, which is not SEEKFUNC_OK (0), SEEKFUNC_FAIL (1), "
+            "SEEKFUNC_CANTSEEK (2) or None"
+        )
     return code
 
 
@@ -690,7 +691,10 @@ def _ioctl(state: EasyCallbacks, handle: Any, cmd: int, clientp: Any) -> int:
         return int(lib.CURLIOE_OK)
     code = c_int(rv, "ioctl", direct=False)
     if not 0 <= code < lib.CURLIOE_LAST:
-        raise error("ioctl callback returned invalid value")
+        raise ValueError(
+            f"ioctl callback returned {code}, which is not IOE_OK (0), IOE_UNKNOWNCMD (1), "
+            "IOE_FAILRESTART (2) or None"
+        )
     return code
 
 
@@ -847,6 +851,11 @@ def _sockopt(state: EasyCallbacks, clientp: Any, fd: int, purpose: int) -> int:
     if rv is None:
         return _SOCKOPT_OK
     code = c_int(rv, "sockopt")
+    if not 0 <= code <= 2:  # libcurl would take any other value for SOCKOPT_ERROR
+        raise ValueError(
+            f"sockopt callback returned {code}, which is not SOCKOPT_OK (0), "
+            "SOCKOPT_ERROR (1) or SOCKOPT_ALREADY_CONNECTED (2)"
+        )
     if code == lib.CURL_SOCKOPT_ALREADY_CONNECTED and _ALREADY_CONNECTED_BROKEN:
         _warn_already_connected()
     return code
@@ -961,7 +970,13 @@ def _ssh_key(state: EasyCallbacks, easy: Any, known: Any, found: Any, match: int
     fn = state._cb_ssh_key
     if fn is None:
         return int(lib.CURLKHSTAT_REJECT)
-    return c_int(fn(_khkey(known), _khkey(found), match), "ssh key")
+    code = c_int(fn(_khkey(known), _khkey(found), match), "ssh key")
+    if not 0 <= code < lib.CURLKHSTAT_LAST:
+        raise ValueError(
+            f"ssh key callback returned {code}, which is not a KHSTAT_* code "
+            f"(0 to {lib.CURLKHSTAT_LAST - 1})"
+        )
+    return code
 
 
 @trampoline("pcb_ssh_hostkey")
@@ -1041,7 +1056,10 @@ def _trailer(state: EasyCallbacks, slist: Any, userdata: Any) -> int:
     if rv is None:
         return int(lib.CURL_TRAILERFUNC_OK)
     if not isinstance(rv, (list, tuple)):
-        raise error("trailer callback must return None or a list/tuple of header strings")
+        raise TypeError(
+            f"trailer callback returned {_repr(rv)}, which is not None or a list/tuple of "
+            "header strings"
+        )
     items = [_as_bytes(item, "a trailer header") for item in rv]
     slist[0] = make_slist(items)
     return int(lib.CURL_TRAILERFUNC_OK)
@@ -1094,8 +1112,9 @@ def _hstsread(state: EasyCallbacks, easy: Any, entry: Any, userp: Any) -> int:
     if rv is None:
         return int(lib.CURLSTS_DONE)
     if not isinstance(rv, tuple) or len(rv) != 3:
-        raise error(
-            "hstsread callback must return None or a 3-tuple (host, expire, include_subdomains)"
+        raise TypeError(
+            f"hstsread callback returned {_repr(rv)}, which is not None or a 3-tuple "
+            "(host, expire, include_subdomains)"
         )
     host = _as_bytes(rv[0], "hstsread callback: host")
     if len(host) > entry.namelen:
@@ -1128,7 +1147,10 @@ def _hstswrite(state: EasyCallbacks, easy: Any, entry: Any, index: Any, userp: A
         return int(lib.CURLSTS_OK)
     code = c_int(rv, "hstswrite")
     if not 0 <= code <= lib.CURLSTS_FAIL:
-        raise error("hstswrite callback returned an invalid CURLSTScode")
+        raise ValueError(
+            f"hstswrite callback returned {code}, which is not CURLSTS_OK (0), CURLSTS_DONE (1), "
+            "CURLSTS_FAIL (2) or None"
+        )
     return code
 
 

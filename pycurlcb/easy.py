@@ -44,7 +44,7 @@ from .constants import (
     OptType,
     info_kind,
 )
-from .errors import error
+from .errors import error, error_class
 from .version import USER_AGENT
 from .ws import WebSocketMixin
 
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 #: pycurl's ValueError (one the loaded libcurl lacks is libcurl's error 48).
 _KNOWN_INFOS = frozenset(_INFO_IDS.values())
 _LONG_MIN, _LONG_MAX = c_range("long")
+_INT_MIN, _INT_MAX = c_range("int")
 _OFF_T_MIN, _OFF_T_MAX = c_range("curl_off_t")
 
 #: Longest wait inside libcurl before perform() returns to Python, where a
@@ -251,7 +252,10 @@ def _option(option: Any) -> OptionSpec:
     spec = OPTIONS.get(option)
     if spec is None:
         if option <= 0:
-            raise TypeError("invalid arguments to setopt")
+            raise TypeError(
+                f"invalid arguments to setopt: option {option} is not a CURLoption "
+                "(an option constant such as pycurl.URL)"
+            )
         raise error(lib.CURLE_UNKNOWN_OPTION, f"option {option} is not a CURLoption of this libcurl")
     return spec
 
@@ -259,7 +263,13 @@ def _option(option: Any) -> OptionSpec:
 def text(value: Any, what: str) -> bytes:
     """A str (ASCII only, as pycurl) or bytes/PathLike option value, without NUL bytes."""
     if isinstance(value, str):
-        data = value.encode("ascii")
+        try:
+            data = value.encode("ascii")
+        except UnicodeEncodeError as exc:  # pycurl's type, with what and where
+            raise UnicodeEncodeError(
+                "ascii", value, exc.start, exc.end,
+                f"{what} takes an ASCII-only str (pass bytes for other text)",
+            ) from None
     elif isinstance(value, bytes):
         data = value
     elif isinstance(value, os.PathLike):
@@ -277,6 +287,38 @@ def _int_in(spec: OptionSpec, value: Any, low: int, high: int, ctype: str) -> in
     if not low <= value <= high:
         raise OverflowError(f"setopt({spec.name}): {value} does not fit in a C {ctype}")
     return int(value)
+
+
+#: Options whose value is a secret: an error message shows its type and length only.
+_SECRET_WORDS = ("PASSW", "USERPWD", "BEARER", "SSLKEY_BLOB", "KEYPASSWD")
+
+
+def shown(name: str, value: Any) -> str:
+    """``value`` as an error message about option ``name`` shows it: its repr,
+    cut at 80 characters; a secret's type and length only."""
+    if isinstance(value, (str, bytes)) and any(w in name for w in _SECRET_WORDS):
+        return f"<{type(value).__name__} of length {len(value)}>"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _check_set(rc: int, name: str, value: Any) -> None:
+    """errors.check for curl_easy_setopt's CURLcode: the same code and error
+    class, the message naming the option and the value libcurl refused."""
+    if rc:
+        raise error_class(rc)(
+            rc,
+            f"{errors.easy_strerror(rc)}: libcurl refused setopt({name}, {shown(name, value)}) "
+            f"(CURLOPT_{name}(3) lists the values it takes)",
+        )
+
+
+def _not_supported(what: str, name: str, value: Any, expected: str) -> TypeError:
+    """pycurl's "integers/strings are not supported for this option", naming them."""
+    return TypeError(
+        f"{what} are not supported for this option: setopt({name}, {shown(name, value)}) "
+        f"expects {expected}"
+    )
 
 
 def _slist_items(slist: Any) -> list[bytes]:
@@ -534,12 +576,12 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
                 if kind is _LONG and type(value) is int and _LONG_MIN <= value <= _LONG_MAX:
                     rc = _setopt_long(h, option, value)
                     if rc:
-                        errors.check(rc)
+                        _check_set(rc, OPTIONS[option].name, value)
                     return
                 if kind is _STRING and type(value) is str and value.isascii() and "\0" not in value:
                     rc = _setopt_ptr(h, option, value.encode("ascii"))
                     if rc:
-                        errors.check(rc)
+                        _check_set(rc, OPTIONS[option].name, value)
                     return
         h = self._handle("setopt")
         spec = _option(option)
@@ -569,7 +611,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         elif option in _ROUTES:
             if kind is OptType.STRING:
                 if isinstance(value, int):
-                    raise TypeError("integers are not supported for this option")
+                    raise _not_supported("integers", spec.name, value, "str or bytes")
                 self._routes[spec.name] = text(value, f"setopt({spec.name})")
             else:
                 self._routes[spec.name] = _int_in(spec, value, _LONG_MIN, _LONG_MAX, "long")
@@ -578,7 +620,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             if option in _TEXT_ENABLES and isinstance(value, (str, bytes)):
                 value = 1  # pycurl passes the text's address: libcurl reads "enabled"
             v = _int_in(spec, value, _LONG_MIN, _LONG_MAX, "long")
-            errors.check(lib.pcb_easy_setopt_long(h, option, v))
+            _check_set(lib.pcb_easy_setopt_long(h, option, v), spec.name, value)
             if option == _MAXCONNECTS:
                 self._maxconnects = v
                 self._sync_maxconnects()
@@ -586,14 +628,14 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
                 self._connect_only = bool(v)
         elif kind is OptType.OFF_T:
             v = _int_in(spec, value, _OFF_T_MIN, _OFF_T_MAX, "curl_off_t")
-            errors.check(lib.pcb_easy_setopt_off_t(h, option, v))
+            _check_set(lib.pcb_easy_setopt_off_t(h, option, v), spec.name, value)
         elif kind is OptType.STRING or option == _POSTFIELDS:
             self._set_string(option, spec, value)
         elif kind is OptType.SLIST:
             if not isinstance(value, (list, tuple)):
                 raise TypeError(f"setopt({spec.name}) expects a list or tuple of str or bytes")
             if value:  # as pycurl: an empty list leaves the option as it is
-                self._set_slist(option, [_list_item(item) for item in value])
+                self._set_slist(option, [_list_item(item, spec.name, i) for i, item in enumerate(value)])
         elif kind is OptType.BLOB:
             self._set_blob(option, value)
         else:
@@ -609,7 +651,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             raise TypeError("invalid arguments to setopt_string")
         spec = _option(option)
         if spec.type is not OptType.STRING and option != _POSTFIELDS:
-            raise TypeError("strings are not supported for this option")
+            raise _not_supported("strings", spec.name, value, f"a {spec.type.name.lower()} value")
         if option in _ROUTES:
             self.setopt(option, value)  # kept for the SSRF guard
             return
@@ -617,7 +659,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
 
     def _set_string(self, option: int, spec: OptionSpec, value: Any) -> None:
         if isinstance(value, int):
-            raise TypeError("integers are not supported for this option")
+            raise _not_supported("integers", spec.name, value, "str or bytes")
         if option in _DEPRECATED_STRINGS:
             warnings.warn("setopt option is deprecated", DeprecationWarning, stacklevel=3)
         h = self._e.h
@@ -629,7 +671,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             errors.check(lib.pcb_easy_setopt_off_t(h, _OPTION_IDS["POSTFIELDSIZE_LARGE"], len(data)))
             errors.check(lib.pcb_easy_setopt_ptr(h, _OPTION_IDS["COPYPOSTFIELDS"], data))
             return
-        errors.check(lib.pcb_easy_setopt_ptr(h, option, text(value, f"setopt({spec.name})")))
+        _check_set(lib.pcb_easy_setopt_ptr(h, option, text(value, f"setopt({spec.name})")), spec.name, value)
 
     def _set_slist(self, option: int, items: list[bytes]) -> None:
         slist = ffi.gc(_callbacks.make_slist(items), lib.curl_slist_free_all)
@@ -966,6 +1008,11 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             raise error(f"cannot invoke {what}() - no curl handle")
         if not isinstance(bitmask, int):
             raise TypeError(f"{what}() expects an int bitmask, not {type(bitmask).__name__}")
+        if not _INT_MIN <= bitmask <= _INT_MAX:
+            raise OverflowError(
+                f"{what}() bitmask {bitmask} does not fit in a C int "
+                "(expected PAUSE_RECV, PAUSE_SEND, PAUSE_ALL or PAUSE_CONT)"
+            )
         running = self._running if self._running is not None else self._multi_running()
         if running is not None and running != threading.get_ident():
             raise error(f"cannot invoke {what}() - perform() is currently running on another thread")
@@ -973,6 +1020,12 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         # as it comes, also those curl_easy_pause delivers (a CurlMulti's transfer)
         e.bulk_pass = 1
         rc = lib.curl_easy_pause(e.h, bitmask)
+        if rc == lib.CURLE_BAD_FUNCTION_ARGUMENT and running is None and self._multi_now() is None:
+            raise error_class(rc)(
+                rc,
+                f"{errors.easy_strerror(rc)}: {what}({bitmask}) needs a transfer in progress on "
+                "this handle (call it from one of its callbacks, or while a CurlMulti drives it)",
+            )
         if running is not None:  # from a callback: the driving call reports failures
             errors.check(rc, e.errbuf)
         elif self._multi_now() is not None:  # a transfer of a CurlMulti fails alone
@@ -1004,7 +1057,10 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         if not isinstance(info, int) or type(info) is bool:
             raise TypeError(f"info must be an int such as pycurl.RESPONSE_CODE, not {type(info).__name__}")
         if info not in _KNOWN_INFOS:
-            raise ValueError("invalid argument to getinfo")
+            raise ValueError(
+                f"invalid argument to getinfo: {info} is not a CURLINFO this libcurl knows "
+                "(an info constant such as pycurl.RESPONSE_CODE)"
+            )
         if info == lib.CURLINFO_PRIVATE:
             return self._private
         if info in _DEPRECATED_INFOS:
@@ -1173,10 +1229,14 @@ def refused_error(curl: Curl, code: int) -> Optional[ssrf.AddressRefused]:
     return ssrf.refused_error(refused)
 
 
-def _list_item(item: Any) -> bytes:
+def _list_item(item: Any, name: str = "", index: int = 0) -> bytes:
+    where = f"setopt({name}) item {index}" if name else "a list item"
     if not isinstance(item, (str, bytes)):
-        raise TypeError("list items must be byte strings or Unicode strings with ASCII code points only")
-    return text(item, "a list item")
+        raise TypeError(
+            "list items must be byte strings or Unicode strings with ASCII code points only"
+            + (f": {where} is {shown(name, item)}" if name else "")
+        )
+    return text(item, where)
 
 
 def _field(item: bytes) -> Any:

@@ -47,16 +47,22 @@ def _text(value: Any) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode("ascii")
 
 
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _set_httppost(curl: Curl, value: Any) -> None:
     """setopt(HTTPPOST, form), as pycurl's do_curl_setopt_httppost."""
+    expects = ": setopt(HTTPPOST, {}) expects a list or tuple of form fields"
     if isinstance(value, (str, bytes)):
-        raise TypeError("strings are not supported for this option")
+        raise TypeError("strings are not supported for this option" + expects.format(_shown(value)))
     if isinstance(value, int):
-        raise TypeError("integers are not supported for this option")
+        raise TypeError("integers are not supported for this option" + expects.format(_shown(value)))
     if not isinstance(value, (list, tuple)):
         if callable(value):
-            raise TypeError("functions are not supported for this option")
-        raise TypeError("invalid arguments to setopt")
+            raise TypeError("functions are not supported for this option" + expects.format(_shown(value)))
+        raise TypeError("invalid arguments to setopt" + expects.format(_shown(value)))
     warnings.warn("HTTPPOST is deprecated; use MIMEPOST", DeprecationWarning, stacklevel=3)
     if not value:
         return  # as pycurl: an empty form leaves the option as it is

@@ -949,15 +949,20 @@ def _unset_mimepost(curl: Curl) -> None:
 
 
 def _refuse_other_types(value: Any) -> None:
-    """pycurl's setopt dispatch for an option that takes an object: its TypeErrors."""
+    """pycurl's setopt dispatch for an option that takes an object: its TypeErrors,
+    naming the option and the value."""
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    expects = f": setopt(MIMEPOST, {shown}) expects a CurlMime object"
     if isinstance(value, (str, bytes)):
-        raise TypeError("strings are not supported for this option")
+        raise TypeError("strings are not supported for this option" + expects)
     if isinstance(value, int):
-        raise TypeError("integers are not supported for this option")
+        raise TypeError("integers are not supported for this option" + expects)
     if isinstance(value, (list, tuple)):
-        raise TypeError("lists are not supported for this option")
+        raise TypeError("lists are not supported for this option" + expects)
     if callable(value):
-        raise TypeError("functions are not supported for this option")
+        raise TypeError("functions are not supported for this option" + expects)
 
 
 def _dup_mimepost(src: Curl, dup: Curl) -> None:

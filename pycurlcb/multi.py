@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from ._callbacks import _OptionRow
 
 _LONG_MIN, _LONG_MAX = c_range("long")
+_INT_MIN, _INT_MAX = c_range("int")
 _OFF_MIN, _OFF_MAX = c_range("curl_off_t")
 #: Callback option id -> its row of the callback table (multi rows this build has).
 CALLBACK_ROWS = cast("dict[int, _OptionRow]", {
@@ -89,6 +90,15 @@ def _release(
 #: _release as ffi.gc runs it: after the CurlMulti's __del__ (_handle.after_finalisers).
 _RELEASE = after_finalisers(_release)
 
+
+
+def _c_int_arg(call: str, name: str, value: Any, expected: str) -> None:
+    """Raise TypeError/OverflowError for argument ``name`` of ``call`` if it is not a
+    C int (``expected`` says what it should be), instead of cffi's unnamed one."""
+    if not isinstance(value, int):
+        raise TypeError(f"{call}() {name} must be an int ({expected}), not {type(value).__name__}")
+    if not _INT_MIN <= value <= _INT_MAX:
+        raise OverflowError(f"{call}() {name} {value} does not fit in a C int ({expected})")
 
 class CurlMulti(MultiCallbacks, Handle):
     """A libcurl multi handle: ``m = pycurl.CurlMulti()``.
@@ -295,7 +305,7 @@ class CurlMulti(MultiCallbacks, Handle):
         elif option in _STRING_ARRAYS:
             self._set_array(option, name, value)
         elif value is None:
-            raise TypeError("unsetting is not supported for this option")
+            raise TypeError(f"unsetting is not supported for this option: setopt(M_{name}, None)")
         elif MOPT_LONG <= option < MOPT_OBJECTPOINT or option >= MOPT_OFF_T:
             is_long = option < MOPT_OBJECTPOINT
             ctype, low, high = (
@@ -306,7 +316,13 @@ class CurlMulti(MultiCallbacks, Handle):
             if not low <= value <= high:
                 raise OverflowError(f"setopt(M_{name}): {value} does not fit in a C {ctype}")
             setter = lib.pcb_multi_setopt_long if is_long else lib.pcb_multi_setopt_off_t
-            errors.check_multi(setter(m, option, int(value)))
+            rc = setter(m, option, int(value))
+            if rc:
+                errors.check_multi(
+                    rc,
+                    message=f"{errors.multi_strerror(rc)}: libcurl refused setopt(M_{name}, {value!r}) "
+                    f"(CURLMOPT_{name}(3) lists the values it takes)",
+                )
         else:
             raise error(
                 lib.CURLE_UNKNOWN_OPTION, f"setopt(M_{name}) is managed by or not supported in pycurlcb"
@@ -318,7 +334,10 @@ class CurlMulti(MultiCallbacks, Handle):
             self._arrays.pop(option, None)
             return
         if isinstance(value, int):
-            raise TypeError("integers are not supported for this option")
+            raise TypeError(
+                f"integers are not supported for this option: setopt(M_{name}, {value!r}) "
+                "expects a list or tuple of str or bytes"
+            )
         if not isinstance(value, (list, tuple)):
             raise TypeError(f"setopt(M_{name}) expects a list or tuple of str or bytes")
         items = [ffi.new("char[]", text(item, f"setopt(M_{name})")) for item in value]
@@ -486,6 +505,10 @@ class CurlMulti(MultiCallbacks, Handle):
         self._running = _get_ident()
         try:
             rc = _socket_action(m, fd, ev_bitmask, out)
+        except (TypeError, OverflowError):  # cffi's, naming neither the argument nor the call
+            _c_int_arg("socket_action", "fd", fd, "a socket fd from the socket callback, or SOCKET_TIMEOUT")
+            _c_int_arg("socket_action", "ev_bitmask", ev_bitmask, "CSELECT_IN|CSELECT_OUT|CSELECT_ERR or 0")
+            raise
         finally:
             self._hand_over_bodies()
             self._running = None
@@ -537,8 +560,15 @@ class CurlMulti(MultiCallbacks, Handle):
         sockets with activity.  For the perform() style, not with socket_action.
         """
         m = self._handle("select")
-        if not isinstance(timeout, (int, float)) or timeout < 0:
-            raise ValueError(f"select() expects a timeout in seconds >= 0, not {timeout!r}")
+        if not isinstance(timeout, (int, float)):
+            raise TypeError(f"select() timeout must be an int or float number of seconds, not {timeout!r}")
+        if not timeout >= 0:  # NaN too
+            raise ValueError(f"select() timeout must be a number of seconds >= 0, not {timeout!r}")
+        if timeout * 1000 > _INT_MAX:
+            raise OverflowError(
+                f"select() timeout {timeout!r} seconds is more than curl_multi_poll's C int of "
+                f"milliseconds holds (at most {_INT_MAX // 1000} seconds)"
+            )
         numfds = ffi.new("int *")
         errors.check_multi(lib.curl_multi_poll(m, ffi.NULL, 0, int(timeout * 1000), numfds))
         return int(numfds[0])
@@ -565,7 +595,9 @@ class CurlMulti(MultiCallbacks, Handle):
         """
         m = self._handle("info_read")
         if max_objects is not None:
-            if not isinstance(max_objects, int) or max_objects < 1:
+            if not isinstance(max_objects, int):
+                raise TypeError(f"info_read() max_objects must be an int or None, not {max_objects!r}")
+            if max_objects < 1:  # pycurl's text, compared in tests/test_pycurl_compat.py
                 raise error("argument to info_read must be greater than zero")
         queued = self._out + 1
         ok: list[Curl] = []
@@ -614,8 +646,15 @@ class CurlMulti(MultiCallbacks, Handle):
         if obj is None:
             self.unassign(fd)
             return
+        _c_int_arg("assign", "fd", fd, "a socket fd from the socket callback")
         entry = (obj, ffi.new_handle(obj))
-        errors.check_multi(lib.curl_multi_assign(m, fd, entry[1]))
+        rc = lib.curl_multi_assign(m, fd, entry[1])
+        if rc:
+            errors.check_multi(
+                rc,
+                message=f"{errors.multi_strerror(rc)}: assign({fd}, ...): libcurl has no socket {fd} "
+                "(assign the fds its socket callback is given)",
+            )
         self._assigned[fd] = entry
 
     def unassign(self, fd: int) -> None:
@@ -623,10 +662,13 @@ class CurlMulti(MultiCallbacks, Handle):
         m = self._m.m
         if m == ffi.NULL:
             raise error("cannot invoke unassign() - multi-stack is closed")
+        _c_int_arg("unassign", "fd", fd, "a socket fd from the socket callback")
         known = self._assigned.pop(fd, None) is not None
         rc = lib.curl_multi_assign(m, fd, ffi.NULL)
         if rc != lib.CURLM_OK and not known:
-            errors.check_multi(rc)
+            errors.check_multi(
+                rc, message=f"{errors.multi_strerror(rc)}: unassign({fd}): libcurl has no socket {fd}"
+            )
 
     # --- notifications (libcurl 8.17.0) ---------------------------------------------
 

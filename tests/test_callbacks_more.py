@@ -442,7 +442,7 @@ def test_ssh_key_defer(sftp: SFTPInfo) -> None:
 @needs_libssh2
 @pytest.mark.parametrize(
     "result, cause",
-    [(lambda: 1 / 0, ZeroDivisionError), (lambda: "fine", TypeError), (lambda: 99, None)],
+    [(lambda: 1 / 0, ZeroDivisionError), (lambda: "fine", TypeError), (lambda: 99, ValueError)],
     ids=["exception", "str", "unknown-int"],
 )
 def test_ssh_key_failures_reject(sftp: SFTPInfo, result: Any, cause: Any) -> None:
@@ -450,6 +450,8 @@ def test_ssh_key_failures_reject(sftp: SFTPInfo, result: Any, cause: Any) -> Non
         err = failure(c)
     assert err.args[0] == pycurl.E_PEER_FAILED_VERIFICATION
     assert (type(err.__cause__) if cause else err.__cause__) == cause
+    if cause is ValueError:
+        assert str(err.__cause__).startswith("ssh key callback returned 99, which is not a KHSTAT_")
 
 
 @needs_libssh2
@@ -589,8 +591,9 @@ def test_hsts_write_done_stops_saving(hsts_server: HstsServer) -> None:
     "entry, cause, match",
     [
         (lambda: 1 / 0, ZeroDivisionError, "division"),
-        (lambda: ("a", "b"), pycurl.error, "3-tuple"),
-        (lambda: [HSTS_HOST, None, False], pycurl.error, "3-tuple"),
+        (lambda: ("a", "b"), TypeError,
+         "hstsread callback returned ('a', 'b'), which is not None or a 3-tuple"),
+        (lambda: [HSTS_HOST, None, False], TypeError, "returned ['hsts.test', None, False], which is not"),
         (lambda: (HSTS_HOST, "tomorrow", False), TypeError, "expire must be a datetime"),
         (lambda: (42, None, False), TypeError, "host must be a byte string"),
         (lambda: ("x" * 3000, None, False), ValueError, "exceeds libcurl maximum"),  # 256; 2048 in 8.x
@@ -610,7 +613,7 @@ def test_hsts_read_failures(hsts_server: HstsServer, entry: Any, cause: Any, mat
     "write, cause, match",
     [
         (lambda e, i: 1 / 0, ZeroDivisionError, "division"),
-        (lambda e, i: 7, pycurl.error, "invalid CURLSTScode"),
+        (lambda e, i: 7, ValueError, "hstswrite callback returned 7, which is not CURLSTS_OK (0)"),
         (lambda e, i: "ok", TypeError, "not an integer"),
     ],
     ids=["exception", "unknown-code", "str"],
@@ -791,7 +794,8 @@ def test_no_trailers(trailer_server: TrailerServer, result: Any) -> None:
     "result, cause, match",
     [
         (lambda: 1 / 0, ZeroDivisionError, "division"),
-        (lambda: "X-A: 1", pycurl.error, "must return None or a list/tuple"),
+        (lambda: "X-A: 1", TypeError,
+         "trailer callback returned 'X-A: 1', which is not None or a list/tuple"),
         (lambda: [42], TypeError, "a trailer header must be a byte string"),
         (lambda: ["X-A: é"], UnicodeEncodeError, "ascii"),
         (lambda: [b"X-A: 1\0"], ValueError, "NUL"),
@@ -852,8 +856,8 @@ def test_without_a_way_to_rewind_the_redirect_fails(fast_server: Any) -> None:
     [
         (lambda: pycurl.SEEKFUNC_FAIL, None),
         (lambda: pycurl.SEEKFUNC_CANTSEEK, None),
-        (lambda: 7, pycurl.error),  # not 0, 1 or 2
-        (lambda: "ok", pycurl.error),
+        (lambda: 7, ValueError),  # not 0, 1 or 2
+        (lambda: "ok", TypeError),
         (lambda: 1 / 0, ZeroDivisionError),
     ],
     ids=["fail", "cantseek", "unknown-int", "str", "exception"],
@@ -864,6 +868,8 @@ def test_seek_failures(fast_server: Any, result: Any, cause: Any) -> None:
         err = failure(c)
     assert err.args[0] == pycurl.E_SEND_FAIL_REWIND
     assert (type(err.__cause__) if cause else err.__cause__) == cause
+    if cause in (TypeError, ValueError):  # names the callback and the value
+        assert str(err.__cause__).startswith(f"seek callback returned {result()!r}")
 
 
 def ioctl_post(fast_server: Any, fn: Callable[[int], Any]) -> tuple[pycurl.Curl, io.BytesIO]:
@@ -904,10 +910,11 @@ def test_seek_wins_over_ioctl(fast_server: Any) -> None:
     [
         (lambda: pycurl.IOE_FAILRESTART, None),
         (lambda: pycurl.IOE_UNKNOWNCMD, None),
-        (lambda: 99, pycurl.error),  # not an IOE_* code
+        (lambda: 99, ValueError),  # not an IOE_* code
+        (lambda: "ok", TypeError),
         (lambda: 1 / 0, ZeroDivisionError),
     ],
-    ids=["failrestart", "unknowncmd", "unknown-int", "exception"],
+    ids=["failrestart", "unknowncmd", "unknown-int", "str", "exception"],
 )
 def test_ioctl_failures(fast_server: Any, result: Any, cause: Any) -> None:
     c, _ = ioctl_post(fast_server, lambda cmd: result())
@@ -915,6 +922,8 @@ def test_ioctl_failures(fast_server: Any, result: Any, cause: Any) -> None:
         err = failure(c)
     assert err.args[0] == pycurl.E_SEND_FAIL_REWIND
     assert (type(err.__cause__) if cause else err.__cause__) == cause
+    if cause is ValueError:
+        assert str(err.__cause__).startswith("ioctl callback returned 99, which is not IOE_OK (0)")
 
 
 # --------------------------------------------------------------------------
@@ -1037,3 +1046,71 @@ def test_hstswrite_keyboard_interrupt_at_close_goes_to_unraisablehook(
     c.close()
     assert seen == [KeyboardInterrupt]
 
+
+
+# --------------------------------------------------------------------------
+# The transfer callbacks' wrong return values (docs/callbacks.md's table)
+
+#: callback, what it returns -> the CURLcode, the type of the __cause__ (None:
+#: libcurl's own abort, no cause) and the start of its message.
+DATA_RETURNS: list[tuple[str, Any, int, Any, str]] = [
+    # pycurl's text, checked by pycurl's write_cb_bogus_test: a pycurl.error cause
+    ("write", "x", pycurl.E_WRITE_ERROR, pycurl.error, "write callback must return int or None"),
+    ("header", 0.5, pycurl.E_WRITE_ERROR, pycurl.error, "header callback must return int or None"),
+    ("write", 3, pycurl.E_WRITE_ERROR, None, ""),  # a short count: libcurl's write error
+    ("read", 5, pycurl.E_ABORTED_BY_CALLBACK, ValueError,
+     "read callback returned 5, which is not a byte string, READFUNC_ABORT"),
+    ("read", 1.5, pycurl.E_ABORTED_BY_CALLBACK, TypeError,
+     "read callback returned 1.5, which is not an object supporting the buffer protocol"),
+    ("read", b"x" * 70000, pycurl.E_ABORTED_BY_CALLBACK, ValueError,
+     "invalid return value for read callback (70000 bytes returned when at most"),
+    ("xferinfo", 1, pycurl.E_ABORTED_BY_CALLBACK, None, ""),  # non-zero: abort
+    ("xferinfo", "stop", pycurl.E_ABORTED_BY_CALLBACK, None, ""),  # true, as pycurl: abort
+]
+
+
+@pytest.mark.parametrize(
+    ("callback", "value", "code", "cause", "message"), DATA_RETURNS,
+    ids=[f"{r[0]}-{type(r[1]).__name__}" for r in DATA_RETURNS],
+)
+def test_transfer_callback_wrong_return(
+    fast_server: Any, callback: str, value: Any, code: int, cause: Any, message: str, capfd: Any
+) -> None:
+    """Each wrong return value fails the transfer with the documented code; a
+    TypeError/ValueError cause names the callback and the value.  Nothing printed."""
+    with pycurl.Curl() as c:
+        c.setopt(pycurl.URL, fast_server.url("/echo"))
+        c.setopt(pycurl.WRITEFUNCTION, lambda data: None)
+        if callback == "read":
+            c.setopt(pycurl.POST, 1)
+            c.setopt(pycurl.POSTFIELDSIZE, 10)
+        if callback == "xferinfo":
+            c.setopt(pycurl.NOPROGRESS, 0)
+        option = getattr(pycurl, callback.upper() + "FUNCTION")
+        c.setopt(option, lambda *args: value)
+        err = failure(c)
+        assert err.args[0] == code
+        if cause is None:
+            assert err.__cause__ is None
+        else:
+            assert type(err.__cause__) is cause
+            assert str(err.__cause__).startswith(message)
+        # The handle stays usable.
+        c.unsetopt(option)
+        c.setopt(pycurl.NOPROGRESS, 1)
+        c.setopt(pycurl.HTTPGET, 1)
+        c.setopt(pycurl.URL, fast_server.url("/after"))
+        assert perform(c) == b"fast:/after"
+    assert capfd.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("value", [None, 0, 1, -1, "ignored", 2**40])
+def test_debug_return_value_is_ignored(fast_server: Any, value: Any) -> None:
+    """libcurl ignores DEBUGFUNCTION's result, and so does pycurlcb."""
+    kinds: list[int] = []
+    with pycurl.Curl() as c:
+        c.setopt(pycurl.URL, fast_server.url("/debug"))
+        c.setopt(pycurl.VERBOSE, 1)
+        c.setopt(pycurl.DEBUGFUNCTION, lambda kind, data: kinds.append(kind) or value)
+        assert perform(c) == b"fast:/debug"
+    assert kinds

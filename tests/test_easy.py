@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 import warnings
-from typing import Any
+from typing import Any, Callable, Optional
 
 import pytest
 from since import has_feature, needs
@@ -688,8 +688,12 @@ def test_unknown_option_is_error_unknown_option(option: int) -> None:
 def test_option_below_one_is_typeerror(option: int) -> None:
     """pycurl: "invalid arguments to setopt" for an option <= 0."""
     with pycurlcb.Curl() as c:
-        with pytest.raises(TypeError, match="^invalid arguments to setopt$"):
+        with pytest.raises(TypeError) as info:
             c.setopt(option, 1)
+        assert str(info.value) == (  # pycurl's text, then the option
+            f"invalid arguments to setopt: option {option} is not a CURLoption "
+            "(an option constant such as pycurl.URL)"
+        )
         with pytest.raises(TypeError):
             c.unsetopt(option)
 
@@ -1248,7 +1252,11 @@ def test_use_memoryview_on_another_option_is_typeerror() -> None:
 def test_getinfo_of_a_non_info_int_is_valueerror(info: int) -> None:
     with pycurlcb.Curl() as c, pytest.raises(ValueError) as exc_info:
         c.getinfo(info)
-    assert str(exc_info.value) == "invalid argument to getinfo"
+    # pycurl's text, then the value and what was expected
+    assert str(exc_info.value) == (
+        f"invalid argument to getinfo: {info} is not a CURLINFO this libcurl knows "
+        "(an info constant such as pycurl.RESPONSE_CODE)"
+    )
 
 
 # --------------------------------------------------------------------------
@@ -1507,3 +1515,66 @@ def test_curlmulti_refuses_copy_and_pickle() -> None:
                 refuse(m)
         with pytest.raises(AttributeError, match="nope"):
             m.nope  # noqa: B018
+
+
+# --------------------------------------------------------------------------
+# every error names the option or argument, the value and what was expected
+
+
+@pytest.mark.parametrize(
+    ("call", "exc_type", "code", "expected"),
+    [
+        # libcurl refuses: its code and error class, then the option and the value
+        (lambda c: c.setopt(pycurlcb.TIMEOUT, -1), pycurlcb.error, 43,
+         "A libcurl function was given a bad argument: libcurl refused setopt(TIMEOUT, -1) "
+         "(CURLOPT_TIMEOUT(3) lists the values it takes)"),
+        (lambda c: c.setopt(pycurlcb.PORT, 70000), pycurlcb.error, 43,
+         "libcurl refused setopt(PORT, 70000)"),
+        (lambda c: c.setopt(pycurlcb.MAX_RECV_SPEED_LARGE, -1), pycurlcb.error, 43,
+         "libcurl refused setopt(MAX_RECV_SPEED_LARGE, -1)"),
+        (lambda c: c.setopt(pycurlcb.PROXYTYPE, 99), pycurlcb.error, 43,
+         "libcurl refused setopt(PROXYTYPE, 99)"),
+        # pycurl's text first
+        (lambda c: c.setopt(pycurlcb.URL, 42), TypeError, None,
+         "integers are not supported for this option: setopt(URL, 42) expects str or bytes"),
+        (lambda c: c.setopt(pycurlcb.POSTFIELDS, 7), TypeError, None,
+         "integers are not supported for this option: setopt(POSTFIELDS, 7) expects str or bytes"),
+        (lambda c: c.setopt(pycurlcb.HTTPHEADER, ["X-A: 1", 5]), TypeError, None,
+         "list items must be byte strings or Unicode strings with ASCII code points only: "
+         "setopt(HTTPHEADER) item 1 is 5"),
+        (lambda c: c.setopt(pycurlcb.URL, "http://\xe9/"), UnicodeEncodeError, None,
+         "setopt(URL) takes an ASCII-only str"),
+        (lambda c: c.getinfo(99_999), ValueError, None,
+         "invalid argument to getinfo: 99999 is not a CURLINFO this libcurl knows"),
+        (lambda c: c.getinfo(pycurlcb.URL), ValueError, None,
+         f"invalid argument to getinfo: {pycurlcb.URL} is not a CURLINFO"),
+        # pause
+        (lambda c: c.pause(), pycurlcb.error, 43,
+         f"A libcurl function was given a bad argument: pause({pycurlcb.PAUSE_ALL}) needs a "
+         "transfer in progress on this handle"),
+        (lambda c: c.pause(2**40), OverflowError, None,
+         "pause() bitmask 1099511627776 does not fit in a C int (expected PAUSE_RECV"),
+        (lambda c: c.pause("x"), TypeError, None, "pause() expects an int bitmask, not str"),
+    ],
+)
+def test_error_names_the_option_and_the_value(
+    call: Callable[[pycurlcb.Curl], Any], exc_type: type, code: Optional[int], expected: str
+) -> None:
+    with pycurlcb.Curl() as c:
+        with pytest.raises(exc_type) as info:
+            call(c)
+        assert expected in str(info.value)
+        if code is not None:
+            assert type(info.value) is pycurlcb.error  # the class for the code, as before
+            assert info.value.args[0] == code and info.value.code == code
+            assert len(info.value.args) == 2
+
+
+def test_error_does_not_show_a_secret() -> None:
+    """A refused password is shown by type and length only."""
+    from pycurlcb.easy import shown
+
+    assert shown("PROXYPASSWORD", "hunter2") == "<str of length 7>"
+    assert shown("USERPWD", b"u:p") == "<bytes of length 3>"
+    assert shown("URL", "http://x/") == "'http://x/'"
+    assert shown("URL", "x" * 200).endswith("...") and len(shown("URL", "x" * 200)) == 80

@@ -174,7 +174,10 @@ def test_not_a_list(value: Any, message: str) -> None:
         warnings.simplefilter("error")  # no DeprecationWarning for these
         with pytest.raises(TypeError) as info:
             curl.setopt(pycurl.HTTPPOST, value)
-    assert str(info.value) == message
+    # pycurl's text, then the option and the value
+    assert str(info.value) == (
+        f"{message}: setopt(HTTPPOST, {value!r}) expects a list or tuple of form fields"
+    )
 
 
 FIRST = (

@@ -846,6 +846,8 @@ def test_constructor_arguments() -> None:
 def test_setopt_mimepost_types(curl: Any, value: Any, exc_type: type, message: str) -> None:
     with pytest.raises(exc_type) as info:
         curl.setopt(pycurl.MIMEPOST, value)
+    if message.endswith("for this option"):  # pycurl's text, then the option and the value
+        message += f": setopt(MIMEPOST, {value!r}) expects a CurlMime object"
     assert str(info.value) == message
 
 

@@ -1727,3 +1727,45 @@ def test_dropping_curl_and_callback_with_connection_cached_then_new_transfer(
         second.close()
         m.close()
         assert len(closed) == 1
+
+
+# --------------------------------------------------------------------------
+# every error names the argument, the value and what was expected
+
+
+@pytest.mark.parametrize(
+    ("call", "exc_type", "expected"),
+    [
+        (lambda m: m.socket_action(2**40, 0), OverflowError,
+         "socket_action() fd 1099511627776 does not fit in a C int (a socket fd from the socket "
+         "callback, or SOCKET_TIMEOUT)"),
+        (lambda m: m.socket_action("x", 0), TypeError, "socket_action() fd must be an int"),
+        (lambda m: m.socket_action(pycurlcb.SOCKET_TIMEOUT, 2**40), OverflowError,
+         "socket_action() ev_bitmask 1099511627776 does not fit in a C int (CSELECT_IN"),
+        (lambda m: m.socket_action(pycurlcb.SOCKET_TIMEOUT, 1.5), TypeError,
+         "socket_action() ev_bitmask must be an int"),
+        (lambda m: m.select("x"), TypeError,
+         "select() timeout must be an int or float number of seconds, not 'x'"),
+        (lambda m: m.select(None), TypeError, "select() timeout must be an int or float"),
+        (lambda m: m.select(-1), ValueError, "select() timeout must be a number of seconds >= 0, not -1"),
+        (lambda m: m.select(float("nan")), ValueError, "not nan"),
+        (lambda m: m.select(1e300), OverflowError, "select() timeout 1e+300 seconds is more than"),
+        (lambda m: m.assign(2**40, object()), OverflowError, "assign() fd 1099511627776 does not fit"),
+        (lambda m: m.assign("x", object()), TypeError, "assign() fd must be an int"),
+        (lambda m: m.assign(12345, object()), pycurlcb.MultiError,
+         "assign(12345, ...): libcurl has no socket 12345"),
+        (lambda m: m.unassign(2**40), OverflowError, "unassign() fd 1099511627776 does not fit"),
+        (lambda m: m.info_read("x"), TypeError, "info_read() max_objects must be an int or None, not 'x'"),
+        (lambda m: m.setopt(pycurlcb.M_MAXCONNECTS, "x"), TypeError, "setopt(M_MAXCONNECTS) expects an int"),
+        (lambda m: m.setopt(pycurlcb.M_MAXCONNECTS, None), TypeError,
+         "unsetting is not supported for this option: setopt(M_MAXCONNECTS, None)"),
+    ],
+)
+def test_error_names_the_argument_and_the_value(
+    call: Callable[[CurlMulti], Any], exc_type: type, expected: str
+) -> None:
+    with CurlMulti() as m:
+        with pytest.raises(exc_type) as info:
+            call(m)
+        assert expected in str(info.value)
+        assert m.socket_action(pycurlcb.SOCKET_TIMEOUT, 0) == (0, 0)  # still usable

@@ -363,7 +363,8 @@ def test_getinfo_of_an_unknown_info_is_valueerror_in_both(info: int) -> None:
     for mod in (pycurl, pycurlcb):
         c = mod.Curl()
         try:
-            with pytest.raises(ValueError, match="^invalid argument to getinfo$"):
+            # pycurlcb appends the value and what was expected to pycurl's text
+            with pytest.raises(ValueError, match="^invalid argument to getinfo"):
                 c.getinfo(info)
         finally:
             c.close()

@@ -908,7 +908,7 @@ def test_sockopt_can_set_options(http_url: str) -> None:
     assert seen and seen[0] != 0
 
 
-@pytest.mark.parametrize("ok", [None, pycurlcb.SOCKOPT_OK, pycurlcb.SockOpt.OK])
+@pytest.mark.parametrize("ok", [None, pycurlcb.SOCKOPT_OK, pycurlcb.SockOpt.OK, False])  # False: 0, as pycurl
 def test_sockopt_ok(http_url: str, ok: Any) -> None:
     c, body = _curl(http_url, SOCKOPTFUNCTION=lambda fd, p: ok)
     with c:
@@ -930,13 +930,16 @@ def test_sockopt_error_aborts(listener: socket.socket, http_url: str) -> None:
 
 @pytest.mark.parametrize(
     ("bad", "cause"),
-    [("0", TypeError), (0.0, TypeError), (object(), TypeError), (99, None), (-5, None), (True, None)],
+    [
+        ("0", TypeError), (0.0, TypeError), (object(), TypeError),
+        (3, ValueError), (99, ValueError), (-5, ValueError), (True, None),
+    ],
     ids=repr,
 )
 def test_sockopt_bad_return(listener: socket.socket, bad: Any, cause: Any, capfd: Any) -> None:
-    """A non-int is a TypeError (the cause, pycurl's message); an int is handed
-    to libcurl, which aborts on anything but OK and ALREADY_CONNECTED (True is 1,
-    SOCKOPT_ERROR)."""
+    """A non-int is a TypeError (the cause, pycurl's message); an int other than
+    SOCKOPT_OK, SOCKOPT_ERROR, SOCKOPT_ALREADY_CONNECTED a ValueError naming it.
+    Both abort before connect().  True is 1, SOCKOPT_ERROR: a plain abort."""
     c, _ = _curl(_url_of(listener), SOCKOPTFUNCTION=lambda fd, p: bad)
     with c, pytest.raises(pycurlcb.CallbackError) as info:
         c.perform()
@@ -945,9 +948,15 @@ def test_sockopt_bad_return(listener: socket.socket, bad: Any, cause: Any, capfd
         assert info.value.__cause__ is None
     else:
         assert type(info.value.__cause__) is cause
-        assert str(info.value.__cause__) == (
-            f"sockopt callback returned {bad!r} which is not an integer"
-        )
+        if cause is TypeError:
+            assert str(info.value.__cause__) == (
+                f"sockopt callback returned {bad!r} which is not an integer"
+            )
+        else:
+            assert str(info.value.__cause__) == (
+                f"sockopt callback returned {bad}, which is not SOCKOPT_OK (0), "
+                "SOCKOPT_ERROR (1) or SOCKOPT_ALREADY_CONNECTED (2)"
+            )
     _assert_never_connected(listener)
     assert capfd.readouterr() == ("", "")
 

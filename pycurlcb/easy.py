@@ -155,7 +155,7 @@ _GUARD_FN = {
     **({_PREREQ: ffi.cast("pcb_fn", ffi.addressof(lib, "pcb_guard_prereq"))} if _PREREQ is not None else {}),
 }
 #: Options that route a transfer around the guard's check: option id -> name.
-#: Their values are kept (Curl._routes) and given to libcurl by _apply_routes.
+#: Their values are kept (Curl._routes) and given to libcurl by Curl._guard_changed.
 _ROUTES = {
     _OPTION_IDS[n]: n
     for n in ("PROXY", "PRE_PROXY", "DOH_URL", *(() if _GUARD_REUSE else ("FRESH_CONNECT",)))

@@ -30,6 +30,8 @@ from typing import Any, NamedTuple, Optional, Union
 from ._ffi import ffi, lib
 from .errors import CurlConnectionError
 
+__all__ = ["DEFAULT_DENY", "GLOBAL_UNICAST", "AddressRefused", "Policy", "Refusal", "refusal"]
+
 Network = Union[str, ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 _AF_INET, _AF_INET6 = _sock.AF_INET, _sock.AF_INET6

@@ -679,7 +679,10 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         CURLU, any object for PRIVATE; ``None`` unsets (see unsetopt).
         Raises TypeError/ValueError/OverflowError naming what was expected,
         ``error`` (E_UNKNOWN_OPTION) for an option this libcurl does not know,
-        ``error`` with libcurl's code if libcurl refuses the value.
+        ``error`` with libcurl's code if libcurl refuses the value.  Type
+        checkers see one overload per kind of option (docs/typing.md): with
+        ``mypy --enable-error-code deprecated`` a flat name given a value of
+        the wrong type is reported.
 
         WRITEDATA (bulk bodies): with a file-like ``obj``, libcurl's writes go
         into a C buffer of the handle's (64 KiB, growing to 1 MiB; freed by

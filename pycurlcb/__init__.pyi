@@ -509,88 +509,179 @@ class MOpt(enum.IntEnum):
 # --- the kinds of options and infos --------------------------------------------
 
 # Stub-only: the option and info names below are typed by their values, and
-# each alias is the values of one kind, so that Curl.setopt's and Curl.getinfo's
-# overloads (pycurlcb/easy.py) see which kind a flat name is: _IntOpt takes an
+# each alias is the values (and Opt/Info members) of one kind, so that
+# Curl.setopt's and Curl.getinfo's overloads (pycurlcb/easy.py) see which kind a
+# flat name or member is: _IntOpt takes an
 # int, _StrOpt str or bytes, _ListOpt a list or tuple of them, _BlobOpt bytes or
 # a buffer, each _Cb* a callable of that callback's signature; getinfo of an
 # _IntInfo is an int, _FloatInfo a float, _StrInfo a str, _ListInfo a list of str.
 # A name held in an int variable takes the (int, Any) overload (docs/typing.md).
 _BlobOpt: TypeAlias = Literal[
-    40291, 40292, 40293, 40294, 40295, 40297, 40309, 40310
+    40291, 40292, 40293, 40294, 40295, 40297, 40309, 40310,
+    Opt.CAINFO_BLOB,  # 40309
+    Opt.ISSUERCERT_BLOB,  # 40295
+    Opt.PROXY_CAINFO_BLOB,  # 40310
+    Opt.PROXY_ISSUERCERT_BLOB,  # 40297
+    Opt.PROXY_SSLCERT_BLOB,  # 40293
+    Opt.PROXY_SSLKEY_BLOB,  # 40294
+    Opt.SSLCERT_BLOB,  # 40291
+    Opt.SSLKEY_BLOB,  # 40292
 ]
 _CbChunkBgn: TypeAlias = Literal[
-    20198
+    20198,
+    Opt.CHUNK_BGN_FUNCTION,  # 20198
 ]
 _CbChunkEnd: TypeAlias = Literal[
-    20199
+    20199,
+    Opt.CHUNK_END_FUNCTION,  # 20199
 ]
 _CbClosesocket: TypeAlias = Literal[
-    20208
+    20208,
+    Opt.CLOSESOCKETFUNCTION,  # 20208
 ]
 _CbDebug: TypeAlias = Literal[
-    20094
+    20094,
+    Opt.DEBUGFUNCTION,  # 20094
 ]
 _CbFnmatch: TypeAlias = Literal[
-    20200
+    20200,
+    Opt.FNMATCH_FUNCTION,  # 20200
 ]
 _CbHeader: TypeAlias = Literal[
-    20079
+    20079,
+    Opt.HEADERFUNCTION,  # 20079
 ]
 _CbHstsread: TypeAlias = Literal[
-    20301
+    20301,
+    Opt.HSTSREADFUNCTION,  # 20301
 ]
 _CbHstswrite: TypeAlias = Literal[
-    20303
+    20303,
+    Opt.HSTSWRITEFUNCTION,  # 20303
 ]
 _CbIoctl: TypeAlias = Literal[
-    20130
+    20130,
+    Opt.IOCTLFUNCTION,  # 20130
 ]
 _CbOpensocket: TypeAlias = Literal[
-    20163
+    20163,
+    Opt.OPENSOCKETFUNCTION,  # 20163
 ]
 _CbPrereq: TypeAlias = Literal[
-    20312
+    20312,
+    Opt.PREREQFUNCTION,  # 20312
 ]
 _CbProgress: TypeAlias = Literal[
-    20056
+    20056,
+    Opt.PROGRESSFUNCTION,  # 20056
 ]
 _CbRead: TypeAlias = Literal[
-    20012
+    20012,
+    Opt.READFUNCTION,  # 20012
 ]
 _CbResolverStart: TypeAlias = Literal[
-    20272
+    20272,
+    Opt.RESOLVER_START_FUNCTION,  # 20272
 ]
 _CbSeek: TypeAlias = Literal[
-    20167
+    20167,
+    Opt.SEEKFUNCTION,  # 20167
 ]
 _CbSockopt: TypeAlias = Literal[
-    20148
+    20148,
+    Opt.SOCKOPTFUNCTION,  # 20148
 ]
 _CbSshHostkey: TypeAlias = Literal[
-    20316
+    20316,
+    Opt.SSH_HOSTKEYFUNCTION,  # 20316
 ]
 _CbSshKey: TypeAlias = Literal[
-    20184
+    20184,
+    Opt.SSH_KEYFUNCTION,  # 20184
 ]
 _CbTrailer: TypeAlias = Literal[
-    20283
+    20283,
+    Opt.TRAILERFUNCTION,  # 20283
 ]
 _CbWrite: TypeAlias = Literal[
-    20011
+    20011,
+    Opt.WRITEFUNCTION,  # 20011
 ]
 _CbXferinfo: TypeAlias = Literal[
-    20219
+    20219,
+    Opt.XFERINFOFUNCTION,  # 20219
 ]
 _FloatInfo: TypeAlias = Literal[
     3145731, 3145732, 3145733, 3145734, 3145735, 3145736, 3145737, 3145738, 3145743, 3145744,
-    3145745, 3145747, 3145761
+    3145745, 3145747, 3145761,
+    Info.APPCONNECT_TIME,  # 3145761
+    Info.CONNECT_TIME,  # 3145733
+    Info.CONTENT_LENGTH_DOWNLOAD,  # 3145743
+    Info.CONTENT_LENGTH_UPLOAD,  # 3145744
+    Info.NAMELOOKUP_TIME,  # 3145732
+    Info.PRETRANSFER_TIME,  # 3145734
+    Info.REDIRECT_TIME,  # 3145747
+    Info.SIZE_DOWNLOAD,  # 3145736
+    Info.SIZE_UPLOAD,  # 3145735
+    Info.SPEED_DOWNLOAD,  # 3145737
+    Info.SPEED_UPLOAD,  # 3145738
+    Info.STARTTRANSFER_TIME,  # 3145745
+    Info.TOTAL_TIME,  # 3145731
 ]
 _IntInfo: TypeAlias = Literal[
     2097154, 2097163, 2097164, 2097165, 2097166, 2097172, 2097174, 2097175, 2097176, 2097177,
     2097178, 2097181, 2097187, 2097189, 2097190, 2097191, 2097192, 2097194, 2097198, 2097199,
     2097200, 2097211, 2097218, 2097221, 2097222, 5242924, 6291463, 6291464, 6291465, 6291466,
     6291470, 6291471, 6291472, 6291506, 6291507, 6291508, 6291509, 6291510, 6291511, 6291512,
-    6291513, 6291519, 6291520, 6291521, 6291523, 6291524, 6291527
+    6291513, 6291519, 6291520, 6291521, 6291523, 6291524, 6291527,
+    Info.ACTIVESOCKET,  # 5242924
+    Info.APPCONNECT_TIME_T,  # 6291512
+    Info.CONDITION_UNMET,  # 2097187
+    Info.CONNECT_TIME_T,  # 6291508
+    Info.CONN_ID,  # 6291520
+    Info.CONTENT_LENGTH_DOWNLOAD_T,  # 6291471
+    Info.CONTENT_LENGTH_UPLOAD_T,  # 6291472
+    Info.EARLYDATA_SENT_T,  # 6291524
+    Info.FILETIME,  # 2097166
+    Info.FILETIME_T,  # 6291470
+    Info.HEADER_SIZE,  # 2097163
+    Info.HTTPAUTH_AVAIL,  # 2097175
+    Info.HTTPAUTH_USED,  # 2097221
+    Info.HTTP_CODE,  # 2097154
+    Info.HTTP_CONNECTCODE,  # 2097174
+    Info.HTTP_VERSION,  # 2097198
+    Info.LASTSOCKET,  # 2097181
+    Info.LOCAL_PORT,  # 2097194
+    Info.NAMELOOKUP_TIME_T,  # 6291507
+    Info.NUM_CONNECTS,  # 2097178
+    Info.OS_ERRNO,  # 2097177
+    Info.POSTTRANSFER_TIME_T,  # 6291523
+    Info.PRETRANSFER_TIME_T,  # 6291509
+    Info.PRIMARY_PORT,  # 2097192
+    Info.PROTOCOL,  # 2097200
+    Info.PROXYAUTH_AVAIL,  # 2097176
+    Info.PROXYAUTH_USED,  # 2097222
+    Info.PROXY_ERROR,  # 2097211
+    Info.PROXY_SSL_VERIFYRESULT,  # 2097199
+    Info.QUEUE_TIME_T,  # 6291521
+    Info.REDIRECT_COUNT,  # 2097172
+    Info.REDIRECT_TIME_T,  # 6291511
+    Info.REQUEST_SIZE,  # 2097164
+    Info.RESPONSE_CODE,  # 2097154
+    Info.RETRY_AFTER,  # 6291513
+    Info.RTSP_CLIENT_CSEQ,  # 2097189
+    Info.RTSP_CSEQ_RECV,  # 2097191
+    Info.RTSP_SERVER_CSEQ,  # 2097190
+    Info.SIZE_DELIVERED,  # 6291527
+    Info.SIZE_DOWNLOAD_T,  # 6291464
+    Info.SIZE_UPLOAD_T,  # 6291463
+    Info.SPEED_DOWNLOAD_T,  # 6291465
+    Info.SPEED_UPLOAD_T,  # 6291466
+    Info.SSL_VERIFYRESULT,  # 2097165
+    Info.STARTTRANSFER_TIME_T,  # 6291510
+    Info.TOTAL_TIME_T,  # 6291506
+    Info.USED_PROXY,  # 2097218
+    Info.XFER_ID,  # 6291519
 ]
 _IntOpt: TypeAlias = Literal[
     3, 13, 19, 20, 27, 32, 33, 34, 41, 42, 43, 44, 45, 46, 47, 48, 50, 51, 52, 53, 54, 58, 59,
@@ -600,17 +691,187 @@ _IntOpt: TypeAlias = Literal[
     212, 213, 214, 215, 216, 218, 225, 226, 227, 229, 232, 233, 234, 237, 239, 242, 244, 245,
     248, 249, 250, 261, 265, 267, 268, 271, 274, 275, 278, 280, 281, 285, 286, 288, 290, 299,
     306, 307, 308, 314, 315, 320, 321, 322, 324, 326, 327, 30115, 30116, 30117, 30120, 30145,
-    30146, 30270
+    30146, 30270,
+    Opt.ACCEPTTIMEOUT_MS,  # 212
+    Opt.ADDRESS_SCOPE,  # 171
+    Opt.ALTSVC_CTRL,  # 286
+    Opt.APPEND,  # 50
+    Opt.AUTOREFERER,  # 58
+    Opt.BUFFERSIZE,  # 98
+    Opt.CA_CACHE_TIMEOUT,  # 321
+    Opt.CERTINFO,  # 172
+    Opt.CONNECTTIMEOUT,  # 78
+    Opt.CONNECTTIMEOUT_MS,  # 156
+    Opt.CONNECT_ONLY,  # 141
+    Opt.COOKIESESSION,  # 96
+    Opt.CRLF,  # 27
+    Opt.DIRLISTONLY,  # 48
+    Opt.DISALLOW_USERNAME_IN_URL,  # 278
+    Opt.DNS_CACHE_TIMEOUT,  # 92
+    Opt.DNS_SHUFFLE_ADDRESSES,  # 275
+    Opt.DNS_USE_GLOBAL_CACHE,  # 91
+    Opt.DOH_SSL_VERIFYHOST,  # 307
+    Opt.DOH_SSL_VERIFYPEER,  # 306
+    Opt.DOH_SSL_VERIFYSTATUS,  # 308
+    Opt.EXPECT_100_TIMEOUT_MS,  # 227
+    Opt.FAILONERROR,  # 45
+    Opt.FILETIME,  # 69
+    Opt.FOLLOWLOCATION,  # 52
+    Opt.FORBID_REUSE,  # 75
+    Opt.FRESH_CONNECT,  # 74
+    Opt.FTPAPPEND,  # 50
+    Opt.FTPLISTONLY,  # 48
+    Opt.FTPSSLAUTH,  # 129
+    Opt.FTP_CREATE_MISSING_DIRS,  # 110
+    Opt.FTP_FILEMETHOD,  # 138
+    Opt.FTP_RESPONSE_TIMEOUT,  # 112
+    Opt.FTP_SKIP_PASV_IP,  # 137
+    Opt.FTP_SSL,  # 119
+    Opt.FTP_SSL_CCC,  # 154
+    Opt.FTP_USE_EPRT,  # 106
+    Opt.FTP_USE_EPSV,  # 85
+    Opt.FTP_USE_PRET,  # 188
+    Opt.GSSAPI_DELEGATION,  # 210
+    Opt.HAPPY_EYEBALLS_TIMEOUT_MS,  # 271
+    Opt.HAPROXYPROTOCOL,  # 274
+    Opt.HEADER,  # 42
+    Opt.HEADEROPT,  # 229
+    Opt.HSTS_CTRL,  # 299
+    Opt.HTTP09_ALLOWED,  # 285
+    Opt.HTTPAUTH,  # 107
+    Opt.HTTPGET,  # 80
+    Opt.HTTPPROXYTUNNEL,  # 61
+    Opt.HTTP_CONTENT_DECODING,  # 158
+    Opt.HTTP_TRANSFER_DECODING,  # 157
+    Opt.HTTP_VERSION,  # 84
+    Opt.IGNORE_CONTENT_LENGTH,  # 136
+    Opt.INFILESIZE,  # 14
+    Opt.INFILESIZE_LARGE,  # 30115
+    Opt.IPRESOLVE,  # 113
+    Opt.KEEP_SENDING_ON_ERROR,  # 245
+    Opt.LOCALPORT,  # 139
+    Opt.LOCALPORTRANGE,  # 140
+    Opt.LOW_SPEED_LIMIT,  # 19
+    Opt.LOW_SPEED_TIME,  # 20
+    Opt.MAIL_RCPT_ALLLOWFAILS,  # 290
+    Opt.MAIL_RCPT_ALLOWFAILS,  # 290
+    Opt.MAXAGE_CONN,  # 288
+    Opt.MAXCONNECTS,  # 71
+    Opt.MAXFILESIZE,  # 114
+    Opt.MAXFILESIZE_LARGE,  # 30117
+    Opt.MAXLIFETIME_CONN,  # 314
+    Opt.MAXREDIRS,  # 68
+    Opt.MAX_RECV_SPEED_LARGE,  # 30146
+    Opt.MAX_SEND_SPEED_LARGE,  # 30145
+    Opt.MIME_OPTIONS,  # 315
+    Opt.NETRC,  # 51
+    Opt.NEW_DIRECTORY_PERMS,  # 160
+    Opt.NEW_FILE_PERMS,  # 159
+    Opt.NOBODY,  # 44
+    Opt.NOPROGRESS,  # 43
+    Opt.NOSIGNAL,  # 99
+    Opt.PATH_AS_IS,  # 234
+    Opt.PIPEWAIT,  # 237
+    Opt.PORT,  # 3
+    Opt.POST,  # 47
+    Opt.POST301,  # 161
+    Opt.POSTFIELDSIZE,  # 60
+    Opt.POSTFIELDSIZE_LARGE,  # 30120
+    Opt.POSTREDIR,  # 161
+    Opt.PROTOCOLS,  # 181
+    Opt.PROXYAUTH,  # 111
+    Opt.PROXYPORT,  # 59
+    Opt.PROXYTYPE,  # 101
+    Opt.PROXY_SSLVERSION,  # 250
+    Opt.PROXY_SSL_OPTIONS,  # 261
+    Opt.PROXY_SSL_VERIFYHOST,  # 249
+    Opt.PROXY_SSL_VERIFYPEER,  # 248
+    Opt.PROXY_TRANSFER_MODE,  # 166
+    Opt.PUT,  # 54
+    Opt.QUICK_EXIT,  # 322
+    Opt.REDIR_PROTOCOLS,  # 182
+    Opt.RESUME_FROM,  # 21
+    Opt.RESUME_FROM_LARGE,  # 30116
+    Opt.RTSP_CLIENT_CSEQ,  # 193
+    Opt.RTSP_REQUEST,  # 189
+    Opt.RTSP_SERVER_CSEQ,  # 194
+    Opt.SASL_IR,  # 218
+    Opt.SERVER_RESPONSE_TIMEOUT,  # 112
+    Opt.SERVER_RESPONSE_TIMEOUT_MS,  # 324
+    Opt.SOCKS5_AUTH,  # 267
+    Opt.SOCKS5_GSSAPI_NEC,  # 180
+    Opt.SSH_AUTH_TYPES,  # 151
+    Opt.SSH_COMPRESSION,  # 268
+    Opt.SSLENGINE_DEFAULT,  # 90
+    Opt.SSLVERSION,  # 32
+    Opt.SSL_ENABLE_ALPN,  # 226
+    Opt.SSL_ENABLE_NPN,  # 225
+    Opt.SSL_FALSESTART,  # 233
+    Opt.SSL_OPTIONS,  # 216
+    Opt.SSL_SESSIONID_CACHE,  # 150
+    Opt.SSL_VERIFYHOST,  # 81
+    Opt.SSL_VERIFYPEER,  # 64
+    Opt.SSL_VERIFYSTATUS,  # 232
+    Opt.STREAM_WEIGHT,  # 239
+    Opt.SUPPRESS_CONNECT_HEADERS,  # 265
+    Opt.TCP_FASTOPEN,  # 244
+    Opt.TCP_KEEPALIVE,  # 213
+    Opt.TCP_KEEPCNT,  # 326
+    Opt.TCP_KEEPIDLE,  # 214
+    Opt.TCP_KEEPINTVL,  # 215
+    Opt.TCP_NODELAY,  # 121
+    Opt.TFTP_BLKSIZE,  # 178
+    Opt.TFTP_NO_OPTIONS,  # 242
+    Opt.TIMECONDITION,  # 33
+    Opt.TIMEOUT,  # 13
+    Opt.TIMEOUT_MS,  # 155
+    Opt.TIMEVALUE,  # 34
+    Opt.TIMEVALUE_LARGE,  # 30270
+    Opt.TRANSFERTEXT,  # 53
+    Opt.TRANSFER_ENCODING,  # 207
+    Opt.UNRESTRICTED_AUTH,  # 105
+    Opt.UPKEEP_INTERVAL_MS,  # 281
+    Opt.UPLOAD,  # 46
+    Opt.UPLOAD_BUFFERSIZE,  # 280
+    Opt.UPLOAD_FLAGS,  # 327
+    Opt.USE_SSL,  # 119
+    Opt.VERBOSE,  # 41
+    Opt.WS_OPTIONS,  # 320
 ]
 _ListInfo: TypeAlias = Literal[
-    4194331, 4194332
+    4194331, 4194332,
+    Info.COOKIELIST,  # 4194332
+    Info.SSL_ENGINES,  # 4194331
 ]
 _ListOpt: TypeAlias = Literal[
-    10023, 10028, 10039, 10070, 10093, 10104, 10187, 10203, 10228, 10243
+    10023, 10028, 10039, 10070, 10093, 10104, 10187, 10203, 10228, 10243,
+    Opt.CONNECT_TO,  # 10243
+    Opt.HTTP200ALIASES,  # 10104
+    Opt.HTTPHEADER,  # 10023
+    Opt.MAIL_RCPT,  # 10187
+    Opt.POSTQUOTE,  # 10039
+    Opt.PREQUOTE,  # 10093
+    Opt.PROXYHEADER,  # 10228
+    Opt.QUOTE,  # 10028
+    Opt.RESOLVE,  # 10203
+    Opt.RTSPHEADER,  # 10023
+    Opt.TELNETOPTIONS,  # 10070
 ]
 _StrInfo: TypeAlias = Literal[
     1048577, 1048594, 1048606, 1048607, 1048608, 1048612, 1048617, 1048625, 1048634, 1048636,
-    1048637, 1048638
+    1048637, 1048638,
+    Info.CAINFO,  # 1048637
+    Info.CAPATH,  # 1048638
+    Info.CONTENT_TYPE,  # 1048594
+    Info.EFFECTIVE_METHOD,  # 1048634
+    Info.EFFECTIVE_URL,  # 1048577
+    Info.FTP_ENTRY_PATH,  # 1048606
+    Info.LOCAL_IP,  # 1048617
+    Info.PRIMARY_IP,  # 1048608
+    Info.REDIRECT_URL,  # 1048607
+    Info.REFERER,  # 1048636
+    Info.RTSP_SESSION_ID,  # 1048612
+    Info.SCHEME,  # 1048625
 ]
 _StrOpt: TypeAlias = Literal[
     10002, 10004, 10005, 10006, 10007, 10015, 10016, 10017, 10018, 10022, 10025, 10026, 10031,
@@ -620,7 +881,105 @@ _StrOpt: TypeAlias = Literal[
     10217, 10220, 10221, 10222, 10223, 10224, 10230, 10231, 10235, 10236, 10238, 10246, 10247,
     10251, 10252, 10253, 10254, 10255, 10256, 10257, 10258, 10259, 10260, 10262, 10263, 10264,
     10266, 10276, 10277, 10279, 10287, 10289, 10296, 10298, 10300, 10305, 10311, 10318, 10319,
-    10323, 10325, 10328
+    10323, 10325, 10328,
+    Opt.ABSTRACT_UNIX_SOCKET,  # 10264
+    Opt.ACCEPT_ENCODING,  # 10102
+    Opt.ALTSVC,  # 10287
+    Opt.AWS_SIGV4,  # 10305
+    Opt.CAINFO,  # 10065
+    Opt.CAPATH,  # 10097
+    Opt.COOKIE,  # 10022
+    Opt.COOKIEFILE,  # 10031
+    Opt.COOKIEJAR,  # 10082
+    Opt.COOKIELIST,  # 10135
+    Opt.COPYPOSTFIELDS,  # 10165
+    Opt.CRLFILE,  # 10169
+    Opt.CUSTOMREQUEST,  # 10036
+    Opt.DEFAULT_PROTOCOL,  # 10238
+    Opt.DNS_INTERFACE,  # 10221
+    Opt.DNS_LOCAL_IP4,  # 10222
+    Opt.DNS_LOCAL_IP6,  # 10223
+    Opt.DNS_SERVERS,  # 10211
+    Opt.DOH_URL,  # 10279
+    Opt.ECH,  # 10325
+    Opt.EGDSOCKET,  # 10077
+    Opt.ENCODING,  # 10102
+    Opt.FTPPORT,  # 10017
+    Opt.FTP_ACCOUNT,  # 10134
+    Opt.FTP_ALTERNATIVE_TO_USER,  # 10147
+    Opt.HAPROXY_CLIENT_IP,  # 10323
+    Opt.HSTS,  # 10300
+    Opt.INTERFACE,  # 10062
+    Opt.ISSUERCERT,  # 10170
+    Opt.KEYPASSWD,  # 10026
+    Opt.KRB4LEVEL,  # 10063
+    Opt.KRBLEVEL,  # 10063
+    Opt.LOGIN_OPTIONS,  # 10224
+    Opt.MAIL_AUTH,  # 10217
+    Opt.MAIL_FROM,  # 10186
+    Opt.NETRC_FILE,  # 10118
+    Opt.NOPROXY,  # 10177
+    Opt.PASSWORD,  # 10174
+    Opt.PINNEDPUBLICKEY,  # 10230
+    Opt.POSTFIELDS,  # 10015
+    Opt.PRE_PROXY,  # 10262
+    Opt.PROTOCOLS_STR,  # 10318
+    Opt.PROXY,  # 10004
+    Opt.PROXYPASSWORD,  # 10176
+    Opt.PROXYUSERNAME,  # 10175
+    Opt.PROXYUSERPWD,  # 10006
+    Opt.PROXY_CAINFO,  # 10246
+    Opt.PROXY_CAPATH,  # 10247
+    Opt.PROXY_CRLFILE,  # 10260
+    Opt.PROXY_ISSUERCERT,  # 10296
+    Opt.PROXY_KEYPASSWD,  # 10258
+    Opt.PROXY_PINNEDPUBLICKEY,  # 10263
+    Opt.PROXY_SERVICE_NAME,  # 10235
+    Opt.PROXY_SSLCERT,  # 10254
+    Opt.PROXY_SSLCERTTYPE,  # 10255
+    Opt.PROXY_SSLKEY,  # 10256
+    Opt.PROXY_SSLKEYTYPE,  # 10257
+    Opt.PROXY_SSL_CIPHER_LIST,  # 10259
+    Opt.PROXY_TLS13_CIPHERS,  # 10277
+    Opt.PROXY_TLSAUTH_PASSWORD,  # 10252
+    Opt.PROXY_TLSAUTH_TYPE,  # 10253
+    Opt.PROXY_TLSAUTH_USERNAME,  # 10251
+    Opt.RANDOM_FILE,  # 10076
+    Opt.RANGE,  # 10007
+    Opt.REDIR_PROTOCOLS_STR,  # 10319
+    Opt.REFERER,  # 10016
+    Opt.REQUEST_TARGET,  # 10266
+    Opt.RTSP_SESSION_ID,  # 10190
+    Opt.RTSP_STREAM_URI,  # 10191
+    Opt.RTSP_TRANSPORT,  # 10192
+    Opt.SASL_AUTHZID,  # 10289
+    Opt.SERVICE_NAME,  # 10236
+    Opt.SOCKS5_GSSAPI_SERVICE,  # 10179
+    Opt.SSH_HOST_PUBLIC_KEY_MD5,  # 10162
+    Opt.SSH_HOST_PUBLIC_KEY_SHA256,  # 10311
+    Opt.SSH_KNOWNHOSTS,  # 10183
+    Opt.SSH_PRIVATE_KEYFILE,  # 10153
+    Opt.SSH_PUBLIC_KEYFILE,  # 10152
+    Opt.SSLCERT,  # 10025
+    Opt.SSLCERTPASSWD,  # 10026
+    Opt.SSLCERTTYPE,  # 10086
+    Opt.SSLENGINE,  # 10089
+    Opt.SSLKEY,  # 10087
+    Opt.SSLKEYPASSWD,  # 10026
+    Opt.SSLKEYTYPE,  # 10088
+    Opt.SSL_CIPHER_LIST,  # 10083
+    Opt.SSL_EC_CURVES,  # 10298
+    Opt.SSL_SIGNATURE_ALGORITHMS,  # 10328
+    Opt.TLS13_CIPHERS,  # 10276
+    Opt.TLSAUTH_PASSWORD,  # 10205
+    Opt.TLSAUTH_TYPE,  # 10206
+    Opt.TLSAUTH_USERNAME,  # 10204
+    Opt.UNIX_SOCKET_PATH,  # 10231
+    Opt.URL,  # 10002
+    Opt.USERAGENT,  # 10018
+    Opt.USERNAME,  # 10173
+    Opt.USERPWD,  # 10005
+    Opt.XOAUTH2_BEARER,  # 10220
 ]
 
 

@@ -7,7 +7,10 @@
 * Each script of tests/typing_corpus/ passes ``mypy --strict`` against real
   pycurl with typeshed's types-pycurl (skipped if either is missing) and against
   pycurlcb imported as pycurl, and runs against a local server with pycurlcb;
-  misspelt.py fails both.
+  misspelt.py fails both.  Against pycurlcb they also pass with mypy's
+  ``--enable-error-code deprecated``, the flag that turns on the checks of
+  setopt's value by option kind (docs/typing.md), under which issue 20's
+  planted mistakes fail, each naming the kind.
 * ``python -m mypy.stubtest pycurlcb`` passes with tools/stubtest/allowlist.txt
   plus the version-gated names this libcurl lacks.
 """
@@ -34,6 +37,18 @@ SCRIPTS = sorted(CORPUS.glob("*.py"))
 TOOLS = ROOT / "tools"
 HAS_MYPY = importlib.util.find_spec("mypy") is not None
 needs_mypy = pytest.mark.skipif(not HAS_MYPY, reason="mypy is not installed (pip install '.[test]')")
+
+
+def _mypy_version() -> tuple[int, ...]:
+    from importlib.metadata import version
+
+    return tuple(int(x) for x in re.findall(r"\d+", version("mypy"))[:2]) if HAS_MYPY else ()
+
+
+#: PEP 702 (@deprecated, the ``deprecated`` error code) came with mypy 1.14.
+needs_deprecated = pytest.mark.skipif(
+    not HAS_MYPY or _mypy_version() < (1, 14), reason="mypy >= 1.14 reports @deprecated overloads"
+)
 
 
 def _gen_stubs() -> Any:
@@ -280,7 +295,7 @@ def test_corpus_type_checks_against_pycurlcb(tmp_path: Path) -> None:
     _check(_mypy(files, tmp_path / "pycurlcb", mypypath=_search_path()), "pycurlcb")
 
 
-@needs_mypy
+@needs_deprecated
 def test_corpus_type_checks_against_pycurlcb_with_deprecated_enabled(tmp_path: Path) -> None:
     """The per-kind checks (docs/typing.md) report nothing in pycurl code that is right,
     int-typed option variables (typing_corpus/int_options.py) included."""
@@ -331,12 +346,17 @@ PLANTED = {
     "misspelt_method": ("c.perfom()", 'has no attribute "perfom"', True),
 }
 
-#: More wrong values of each kind, caught with the flag only.
+#: More wrong values of each kind (and by the Opt/Info enums), caught with the flag.
 WRONG_KINDS = {
     "list_str": ('c.setopt(pycurl.HTTPHEADER, "X-Test: 1")', "setopt(<list option>, value)"),
     "blob_int": ("c.setopt(pycurl.SSLCERT_BLOB, 1)", "setopt(<blob option>, value)"),
     "offt_str": ('c.setopt(pycurl.MAXFILESIZE_LARGE, "1")', "setopt(<integer option>, value)"),
     "write_arity": ("c.setopt(pycurl.WRITEFUNCTION, lambda: None)", "setopt(<callback option>, value)"),
+    "enum_opt_int": ("c.setopt(pycurl.Opt.URL, 42)", "setopt(<string option>, value)"),
+    "enum_info_str": (
+        "code: str = c.getinfo(pycurl.Info.RESPONSE_CODE)",
+        'expression has type "int", variable has type "str"',
+    ),
     "xferinfo_arity": (
         "c.setopt(pycurl.XFERINFOFUNCTION, lambda a, b: 0)", "setopt(<callback option>, value)"
     ),
@@ -353,7 +373,7 @@ def _planted(tmp: Path, cases: dict[str, str]) -> list[Path]:
     return files
 
 
-@needs_mypy
+@needs_deprecated
 def test_planted_mistakes_fail_with_deprecated_enabled(tmp_path: Path) -> None:
     cases = {**{n: v[0] for n, v in PLANTED.items()}, **{n: v[0] for n, v in WRONG_KINDS.items()}}
     expected = {**{n: v[1] for n, v in PLANTED.items()}, **{n: v[1] for n, v in WRONG_KINDS.items()}}

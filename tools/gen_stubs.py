@@ -25,8 +25,9 @@ two sources that need no build: the names of the newest libcurl headers at hand
 libcurl gives pycurlcb at run time must be in the stub (tests/test_typing.py).
 
 Option and info names are typed by their values (``URL: Final = 10002``), and
-the stub defines one alias per kind, the values of that kind's names
-(``_StrOpt: TypeAlias = Literal[10002, ...]``): Curl.setopt's and getinfo's
+the stub defines one alias per kind, the values of that kind's names and its
+Opt/Info members (``_StrOpt: TypeAlias = Literal[10002, ..., Opt.URL, ...]``,
+each member commented with its value): Curl.setopt's and getinfo's
 overloads in pycurlcb/easy.py take them (docs/typing.md).  A name's kind comes
 from the option table of the newest build that has it (``kinds``; the
 checked-in stub's, ``previous_kinds``, for names no build here has); the
@@ -112,12 +113,23 @@ def callback_kind(attr: str) -> str:
 
 
 def kinds() -> dict[str, list[Any]]:
-    """{flat name: [kind alias, value]} of the importable build's option and info names."""
+    """{flat name or Opt.X/Info.X member: [kind alias, value]} of the importable
+    build's option and info names (the enum members are typed by the same aliases)."""
     from pycurlcb import _cbtable, constants
     from pycurlcb._pycurl_names import NAMES
 
     options, infos = constants._OPTION_IDS, constants._INFO_IDS
     callbacks = {r.option: callback_kind(r.attr) for r in _cbtable.ROWS if r.owner == "easy" and r.option}
+
+    def option_kind(opt: str, value: int) -> str:
+        spec = constants.OPTIONS[value]
+        if spec.type.name == "FUNCTION":
+            return callbacks.get(spec.name, "")
+        return OPT_KIND_EXCEPTIONS.get(opt, OPT_KINDS.get(spec.type.name, ""))
+
+    def info_kind(info: str, value: int) -> str:
+        return INFO_KIND_EXCEPTIONS.get(info, INFO_KINDS.get(constants.info_kind(value).name, ""))
+
     c_names = {name: c_name for name, c_name, _ in NAMES}
     out: dict[str, list[Any]] = {}
     for name, value in constants.FLAT.items():
@@ -132,14 +144,16 @@ def kinds() -> dict[str, list[Any]]:
         opt = next((o for o in opts if options.get(o) == value), None)
         info = next((i for i in infs if infos.get(i) == value), None)
         if opt is not None:
-            spec = constants.OPTIONS[value]
-            kind = OPT_KIND_EXCEPTIONS.get(opt, OPT_KINDS.get(spec.type.name, ""))
-            if spec.type.name == "FUNCTION":
-                kind = callbacks.get(spec.name, "")
+            kind = option_kind(opt, value)
         elif info is not None:
-            kind = INFO_KIND_EXCEPTIONS.get(info, INFO_KINDS.get(constants.info_kind(value).name, ""))
+            kind = info_kind(info, value)
         if kind:
             out[name] = [kind, value]
+    for enum_name, ids, kind_of in (("Opt", options, option_kind), ("Info", infos, info_kind)):
+        for name, value in ids.items():
+            kind = kind_of(name, value)
+            if kind:
+                out[f"{enum_name}.{name}"] = [kind, value]
     return out
 
 
@@ -304,8 +318,9 @@ from typing_extensions import {typing_extensions}
 
 KINDS_COMMENT = """\
 Stub-only: the option and info names below are typed by their values, and
-each alias is the values of one kind, so that Curl.setopt's and Curl.getinfo's
-overloads (pycurlcb/easy.py) see which kind a flat name is: _IntOpt takes an
+each alias is the values (and Opt/Info members) of one kind, so that
+Curl.setopt's and Curl.getinfo's overloads (pycurlcb/easy.py) see which kind a
+flat name or member is: _IntOpt takes an
 int, _StrOpt str or bytes, _ListOpt a list or tuple of them, _BlobOpt bytes or
 a buffer, each _Cb* a callable of that callback's signature; getinfo of an
 _IntInfo is an int, _FloatInfo a float, _StrInfo a str, _ListInfo a list of str.
@@ -385,10 +400,12 @@ def merge_kinds(
 def previous_kinds(text: str) -> dict[str, tuple[str, int]]:
     """{flat name: (kind, value)} of a stub render_init() wrote (merge_kinds()'s ``prior``)."""
     kind_of: dict[int, str] = {}
-    for alias, body in re.findall(r"^(_\w+): TypeAlias = Literal\[(.*?)\]", text, re.M | re.S):
-        for value in re.findall(r"-?\d+", body):
-            kind_of[int(value)] = alias
     out: dict[str, tuple[str, int]] = {}
+    for alias, body in re.findall(r"^(_\w+): TypeAlias = Literal\[(.*?)\]", text, re.M | re.S):
+        for member, value in re.findall(r"\b((?:Opt|Info)\.\w+),  # (-?\d+)", body):
+            out[member] = (alias, int(value))
+        for value in re.findall(r"(?<![\w.])-?\d+", re.sub(r"#.*", "", body)):
+            kind_of[int(value)] = alias
     for name, value in re.findall(r"^(\w+): Final = (-?\d+)", text, re.M):
         if int(value) in kind_of:
             out[name] = (kind_of[int(value)], int(value))
@@ -524,13 +541,15 @@ def render_init(
     out += ["", "", "# --- the kinds of options and infos " + "-" * 44, ""]
     out += [f"# {t}" for t in KINDS_COMMENT.splitlines()]
     for alias in all_kinds():
-        values = sorted({v for k, v in kinds.values() if k == alias})
-        if not values:
+        values = sorted({v for n, (k, v) in kinds.items() if k == alias and "." not in n})
+        members = sorted((n, v) for n, (k, v) in kinds.items() if k == alias and "." in n)
+        if not values and not members:
             out.append(f"{alias}: TypeAlias = Never  # no build here has such an option")
             continue
-        body = textwrap.fill(", ".join(map(str, values)), width=96, initial_indent="    ",
-                             subsequent_indent="    ")
-        out += [f"{alias}: TypeAlias = Literal[", body, "]"]
+        body = textwrap.wrap(", ".join(map(str, values)) + ",", width=96, initial_indent="    ",
+                             subsequent_indent="    ") if values else []
+        # The Opt/Info members of the kind, one a line with the value the kind was read from.
+        out += [f"{alias}: TypeAlias = Literal[", *body, *[f"    {n},  # {v}" for n, v in members], "]"]
     out += ["", "", "# --- pycurl's flat names " + "-" * 55, ""]
     flat = sections["flat"]
     for name, comment in sorted(flat.items()):

@@ -49,7 +49,50 @@ from .version import USER_AGENT
 from .ws import WebSocketMixin
 
 if TYPE_CHECKING:
-    from ._callbacks import _OptionRow
+    from typing import Union, overload
+
+    from typing_extensions import Buffer, deprecated
+
+    # Stub-only kinds (tools/gen_stubs.py writes them into __init__.pyi): the
+    # values of the flat option and info names of one kind (docs/typing.md).
+    from . import (
+        _BlobOpt,
+        _CbChunkBgn,
+        _CbChunkEnd,
+        _CbClosesocket,
+        _CbDebug,
+        _CbFnmatch,
+        _CbHeader,
+        _CbHstsread,
+        _CbHstswrite,
+        _CbIoctl,
+        _CbOpensocket,
+        _CbPrereq,
+        _CbProgress,
+        _CbRead,
+        _CbResolverStart,
+        _CbSeek,
+        _CbSockopt,
+        _CbSshHostkey,
+        _CbSshKey,
+        _CbTrailer,
+        _CbWrite,
+        _CbXferinfo,
+        _FloatInfo,
+        _IntInfo,
+        _IntOpt,
+        _ListInfo,
+        _ListOpt,
+        _StrInfo,
+        _StrOpt,
+    )
+    from ._callbacks import FileInfo, HstsEntry, HstsIndex, KhKey, _OptionRow
+    from .constants import InfoType, SockType
+    from .sockaddr import CurlSockAddr
+
+    _Text = Union[str, bytes]
+    #: A callback's result: pycurlcb converts (and checks) it at run time.
+    _R = object
 
 #: Every CURLINFO of the headers built against; getinfo of any other int is
 #: pycurl's ValueError (one the loaded libcurl lacks is libcurl's error 48).
@@ -521,6 +564,109 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
 
     # --- options ---------------------------------------------------------------
 
+    if TYPE_CHECKING:
+        # One overload per kind of option named by a flat constant (URL ...), then
+        # a @deprecated one per kind for a value of the wrong type: reported only
+        # under ``mypy --enable-error-code deprecated`` (docs/typing.md), so that
+        # plain ``mypy --strict`` accepts what it accepts with typeshed's pycurl
+        # stub.  An option in an ``int`` variable takes the last, (int, Any).
+        @overload
+        def setopt(self, option: _StrOpt, value: Optional[_Text]) -> None: ...
+        @overload
+        @deprecated("setopt(<string option>, value): a string option takes str or bytes")
+        def setopt(self, option: _StrOpt, value: object) -> None: ...
+        @overload
+        def setopt(self, option: _IntOpt, value: Optional[int]) -> None: ...
+        @overload
+        @deprecated("setopt(<integer option>, value): an integer option (long or curl_off_t) takes an int")
+        def setopt(self, option: _IntOpt, value: object) -> None: ...
+        @overload
+        def setopt(
+            self,
+            option: _ListOpt,
+            value: Union[list[str], list[bytes], list[_Text], tuple[_Text, ...], None],
+        ) -> None: ...
+        @overload
+        @deprecated("setopt(<list option>, value): a list option takes a list or tuple of str or bytes")
+        def setopt(self, option: _ListOpt, value: object) -> None: ...
+        @overload
+        def setopt(self, option: _BlobOpt, value: Union[str, Buffer, None]) -> None: ...
+        @overload
+        @deprecated("setopt(<blob option>, value): a blob option takes bytes or a buffer")
+        def setopt(self, option: _BlobOpt, value: object) -> None: ...
+        # The callback options: the user's callable gets these arguments.
+        @overload
+        def setopt(
+            self,
+            option: Union[_CbWrite, _CbHeader],
+            value: Union[Callable[[bytes], _R], Callable[[memoryview], _R], None],
+            *,
+            use_memoryview: Optional[bool] = None,
+        ) -> None: ...
+        @overload
+        def setopt(self, option: _CbRead, value: Optional[Callable[[int], _R]]) -> None: ...
+        @overload
+        def setopt(self, option: _CbSeek, value: Optional[Callable[[int, int], _R]]) -> None: ...
+        @overload
+        def setopt(self, option: _CbIoctl, value: Optional[Callable[[int], _R]]) -> None: ...
+        @overload
+        def setopt(
+            self, option: _CbProgress, value: Optional[Callable[[float, float, float, float], _R]]
+        ) -> None: ...
+        @overload
+        def setopt(
+            self, option: _CbXferinfo, value: Optional[Callable[[int, int, int, int], _R]]
+        ) -> None: ...
+        @overload
+        def setopt(self, option: _CbDebug, value: Optional[Callable[[InfoType, bytes], _R]]) -> None: ...
+        @overload
+        def setopt(
+            self, option: _CbOpensocket, value: Optional[Callable[[SockType, CurlSockAddr], _R]]
+        ) -> None: ...
+        @overload
+        def setopt(self, option: _CbSockopt, value: Optional[Callable[[int, SockType], _R]]) -> None: ...
+        @overload
+        def setopt(self, option: _CbClosesocket, value: Optional[Callable[[int], _R]]) -> None: ...
+        @overload
+        def setopt(self, option: _CbSshKey, value: Optional[Callable[[KhKey, KhKey, int], _R]]) -> None: ...
+        @overload
+        def setopt(self, option: _CbSshHostkey, value: Optional[Callable[[int, bytes], _R]]) -> None: ...
+        @overload
+        def setopt(self, option: _CbPrereq, value: Optional[Callable[[str, str, int, int], _R]]) -> None: ...
+        @overload
+        def setopt(self, option: _CbFnmatch, value: Optional[Callable[[bytes, bytes], _R]]) -> None: ...
+        @overload
+        def setopt(self, option: _CbChunkBgn, value: Optional[Callable[[FileInfo, int], _R]]) -> None: ...
+        @overload
+        def setopt(
+            self,
+            option: Union[_CbChunkEnd, _CbResolverStart, _CbTrailer, _CbHstsread],
+            value: Optional[Callable[[], _R]],
+        ) -> None: ...
+        @overload
+        def setopt(
+            self, option: _CbHstswrite, value: Optional[Callable[[HstsEntry, HstsIndex], _R]]
+        ) -> None: ...
+        @overload
+        @deprecated(
+            "setopt(<callback option>, value): a callback option takes a callable of that callback's "
+            "arguments (docs/callbacks.md)"
+        )
+        def setopt(
+            self,
+            option: Union[
+                _CbWrite, _CbHeader, _CbRead, _CbSeek, _CbIoctl, _CbProgress, _CbXferinfo, _CbDebug,
+                _CbOpensocket, _CbSockopt, _CbClosesocket, _CbSshKey, _CbSshHostkey, _CbPrereq,
+                _CbFnmatch, _CbChunkBgn, _CbChunkEnd, _CbResolverStart, _CbTrailer, _CbHstsread,
+                _CbHstswrite,
+            ],
+            value: object,
+            *,
+            use_memoryview: Optional[bool] = None,
+        ) -> None: ...
+        @overload
+        def setopt(self, option: int, value: Any, *, use_memoryview: Optional[bool] = None) -> None: ...
+
     def setopt(self, option: int, value: Any, *, use_memoryview: Optional[bool] = None) -> None:
         """curl_easy_setopt(3) for any option the loaded libcurl knows.
 
@@ -534,7 +680,10 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         CURLU, any object for PRIVATE; ``None`` unsets (see unsetopt).
         Raises TypeError/ValueError/OverflowError naming what was expected,
         ``error`` (E_UNKNOWN_OPTION) for an option this libcurl does not know,
-        ``error`` with libcurl's code if libcurl refuses the value.
+        ``error`` with libcurl's code if libcurl refuses the value.  Type
+        checkers see one overload per kind of option (docs/typing.md): with
+        ``mypy --enable-error-code deprecated`` a flat name given a value of
+        the wrong type is reported.
 
         WRITEDATA (bulk bodies): with a file-like ``obj``, libcurl's writes go
         into a C buffer of the handle's (64 KiB, growing to 1 MiB; freed by
@@ -1039,6 +1188,21 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
 
     # --- information ---------------------------------------------------------------
 
+    if TYPE_CHECKING:
+        # By the info's kind (a flat name such as RESPONSE_CODE); an info in an
+        # int variable gives Any.  A string info is None when libcurl has none:
+        # typed ``bytes | Any`` so that code knowing it is set needs no check.
+        @overload
+        def getinfo_raw(self, info: _IntInfo) -> int: ...
+        @overload
+        def getinfo_raw(self, info: _FloatInfo) -> float: ...
+        @overload
+        def getinfo_raw(self, info: _StrInfo) -> Union[bytes, Any]: ...
+        @overload
+        def getinfo_raw(self, info: _ListInfo) -> list[bytes]: ...
+        @overload
+        def getinfo_raw(self, info: int) -> Any: ...
+
     def getinfo_raw(self, info: int) -> Any:
         """curl_easy_getinfo(3), strings as bytes.
 
@@ -1095,6 +1259,19 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             return _slist_items(slist)
         finally:
             lib.curl_slist_free_all(slist)
+
+    if TYPE_CHECKING:
+        # As getinfo_raw, strings decoded: a string info is ``str | Any``.
+        @overload
+        def getinfo(self, info: _IntInfo) -> int: ...
+        @overload
+        def getinfo(self, info: _FloatInfo) -> float: ...
+        @overload
+        def getinfo(self, info: _StrInfo) -> Union[str, Any]: ...
+        @overload
+        def getinfo(self, info: _ListInfo) -> list[str]: ...
+        @overload
+        def getinfo(self, info: int) -> Any: ...
 
     def getinfo(self, info: int) -> Any:
         """curl_easy_getinfo(3) as in pycurl: like getinfo_raw, bytes decoded as UTF-8.

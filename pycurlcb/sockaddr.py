@@ -24,7 +24,9 @@ from typing import Any, NamedTuple, Union
 
 from ._ffi import ffi
 
-Address = Union[tuple[Any, ...], str, bytes]
+#: ``CurlSockAddr.addr``: (host, port) for AF_INET, (host, port, flowinfo,
+#: scope_id) for AF_INET6, bytes for AF_UNIX and any other family; never a str.
+Address = Union[tuple[str, int], tuple[str, int, int, int], bytes]
 
 
 class CurlSockAddr(NamedTuple):

@@ -7,7 +7,10 @@
 * Each script of tests/typing_corpus/ passes ``mypy --strict`` against real
   pycurl with typeshed's types-pycurl (skipped if either is missing) and against
   pycurlcb imported as pycurl, and runs against a local server with pycurlcb;
-  misspelt.py fails both.
+  misspelt.py fails both.  Against pycurlcb they also pass with mypy's
+  ``--enable-error-code deprecated``, the flag that turns on the checks of
+  setopt's value by option kind (docs/typing.md), under which issue 20's
+  planted mistakes fail, each naming the kind.
 * ``python -m mypy.stubtest pycurlcb`` passes with tools/stubtest/allowlist.txt
   plus the version-gated names this libcurl lacks.
 """
@@ -34,6 +37,18 @@ SCRIPTS = sorted(CORPUS.glob("*.py"))
 TOOLS = ROOT / "tools"
 HAS_MYPY = importlib.util.find_spec("mypy") is not None
 needs_mypy = pytest.mark.skipif(not HAS_MYPY, reason="mypy is not installed (pip install '.[test]')")
+
+
+def _mypy_version() -> tuple[int, ...]:
+    from importlib.metadata import version
+
+    return tuple(int(x) for x in re.findall(r"\d+", version("mypy"))[:2]) if HAS_MYPY else ()
+
+
+#: PEP 702 (@deprecated, the ``deprecated`` error code) came with mypy 1.14.
+needs_deprecated = pytest.mark.skipif(
+    not HAS_MYPY or _mypy_version() < (1, 14), reason="mypy >= 1.14 reports @deprecated overloads"
+)
 
 
 def _gen_stubs() -> Any:
@@ -65,7 +80,7 @@ def _key(v: str) -> tuple[int, ...]:
 def _stub_names() -> tuple[set[str], dict[str, set[str]]]:
     """(module-level Final names, {enum: member names}) declared by the stub."""
     scalars = {"LIBCURL_VERSION_NUM", "COMPILE_LIBCURL_VERSION_NUM", "COMPILE_PY_VERSION_HEX"}
-    flat = set(re.findall(r"^(\w+): Final\[int\]", STUB, re.M)) - scalars
+    flat = set(re.findall(r"^(\w+): Final(?:\[int\]| = -?\d+)", STUB, re.M)) - scalars
     enums: dict[str, set[str]] = {}
     for name, body in re.findall(r"^class (\w+)\(enum\.IntEnum\):\n(.*?)(?=^\S)", STUB, re.M | re.S):
         enums[name] = set(re.findall(r"^    (\w+) = \.\.\.", body, re.M))
@@ -81,8 +96,9 @@ def _runtime_names() -> dict[str, set[str]]:
     }
 
 
-#: A gated line of __init__.pyi: "NAME: Final[int]  # comment" or "    NAME = ...  # comment".
-_GATED = re.compile(r"^(\s*)(\w+)(?:: Final\[int\]| = \.\.\.)  # (.+)$")
+#: A gated line of __init__.pyi: "NAME: Final[int]  # comment", "NAME: Final = 10002  # comment"
+#: (an option or info, typed by its value) or "    NAME = ...  # comment".
+_GATED = re.compile(r"^(\s*)(\w+)(?:: Final\[int\]|: Final = -?\d+| = \.\.\.)  # (.+)$")
 
 
 def _gates() -> dict[str, str]:
@@ -180,7 +196,7 @@ def test_the_stub_declares_the_public_names() -> None:
     declared = (
         set(re.findall(r"\b(\w+) as \1\b", STUB))
         | set(re.findall(r"^(\w+): Final\[str\]", STUB, re.M))
-        | set(re.findall(r"^(\w+): Final\[int\]", STUB, re.M))
+        | set(re.findall(r"^(\w+): Final(?:\[int\]| = -?\d+)", STUB, re.M))
         | set(enums)
     )
     assert public <= declared, sorted(public - declared)
@@ -214,8 +230,11 @@ def test_callback_slots_are_declared_for_mypy() -> None:
 # --- mypy over the corpus --------------------------------------------------------
 
 
-def _mypy(files: list[Path], cwd: Path, mypypath: str = "") -> dict[str, list[str]]:
-    """{file name: its error lines} of one ``mypy --strict`` run, outside the project's config."""
+def _mypy(
+    files: list[Path], cwd: Path, mypypath: str = "", flags: tuple[str, ...] = ()
+) -> dict[str, list[str]]:
+    """{file name: its error lines} of one ``mypy --strict`` run (plus ``flags``),
+    outside the project's config."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MYPY")}
     if mypypath:
         env["MYPYPATH"] = mypypath
@@ -231,6 +250,7 @@ def _mypy(files: list[Path], cwd: Path, mypypath: str = "") -> dict[str, list[st
             "--cache-dir",
             str(cwd / ".mypy_cache"),
             "--no-error-summary",
+            *flags,
             *[f.name for f in files],
         ],
         cwd=cwd,
@@ -273,6 +293,118 @@ def test_corpus_type_checks_against_pycurlcb(tmp_path: Path) -> None:
     # The pycurlcb under test (a checkout through MYPYPATH: an editable install is
     # an import hook mypy cannot follow), its own errors silenced as an installed one's are.
     _check(_mypy(files, tmp_path / "pycurlcb", mypypath=_search_path()), "pycurlcb")
+
+
+@needs_deprecated
+def test_corpus_type_checks_against_pycurlcb_with_deprecated_enabled(tmp_path: Path) -> None:
+    """The per-kind checks (docs/typing.md) report nothing in pycurl code that is right,
+    int-typed option variables (typing_corpus/int_options.py) included."""
+    files = _copy(tmp_path / "pycurlcb", alias=True)
+    errors = _mypy(files, tmp_path / "pycurlcb", mypypath=_search_path(), flags=DEPRECATED)
+    _check(errors, "pycurlcb with --enable-error-code deprecated")
+
+
+#: mypy's standard flag that turns the per-kind setopt checks on (docs/typing.md).
+DEPRECATED = ("--enable-error-code", "deprecated")
+
+_PLANTED_HEAD = """\
+import socket
+
+import pycurlcb as pycurl
+
+
+def opensocket(purpose: int) -> socket.socket:  # opensocket takes (purpose, address)
+    return socket.socket()
+
+
+def main(url: str) -> None:
+    c = pycurl.Curl()
+"""
+
+#: Issue 20's nine planted mistakes: name -> (the line in main(), what mypy --strict
+#: --enable-error-code deprecated says (a kind's message names it), whether plain
+#: --strict reports it too).  The six it used to miss come first; the issue does
+#: not list the three it caught, these are of those sorts (a misspelt name, a
+#: missing argument, a misspelt method).
+PLANTED = {
+    "timeout_str": ('c.setopt(pycurl.TIMEOUT, "10")', "setopt(<integer option>, value)", False),
+    "url_int": ("c.setopt(pycurl.URL, 42)", "setopt(<string option>, value)", False),
+    "writefunction_int": ("c.setopt(pycurl.WRITEFUNCTION, 42)", "setopt(<callback option>, value)", False),
+    "opensocket_arity": (
+        "c.setopt(pycurl.OPENSOCKETFUNCTION, opensocket)", "setopt(<callback option>, value)", False
+    ),
+    "getinfo_code_str": (
+        "code: str = c.getinfo(pycurl.RESPONSE_CODE)",
+        'expression has type "int", variable has type "str"', True,
+    ),
+    "getinfo_time_int": (
+        "total: int = c.getinfo(pycurl.TOTAL_TIME)",
+        'expression has type "float", variable has type "int"', True,
+    ),
+    "misspelt_name": ("c.setopt(pycurl.URLL, url)", 'has no attribute "URLL"', True),
+    "missing_value": ("c.setopt(pycurl.URL)", "No overload variant", True),
+    "misspelt_method": ("c.perfom()", 'has no attribute "perfom"', True),
+}
+
+#: More wrong values of each kind (and by the Opt/Info enums), caught with the flag.
+WRONG_KINDS = {
+    "list_str": ('c.setopt(pycurl.HTTPHEADER, "X-Test: 1")', "setopt(<list option>, value)"),
+    "blob_int": ("c.setopt(pycurl.SSLCERT_BLOB, 1)", "setopt(<blob option>, value)"),
+    "offt_str": ('c.setopt(pycurl.MAXFILESIZE_LARGE, "1")', "setopt(<integer option>, value)"),
+    "write_arity": ("c.setopt(pycurl.WRITEFUNCTION, lambda: None)", "setopt(<callback option>, value)"),
+    "enum_opt_int": ("c.setopt(pycurl.Opt.URL, 42)", "setopt(<string option>, value)"),
+    "enum_info_str": (
+        "code: str = c.getinfo(pycurl.Info.RESPONSE_CODE)",
+        'expression has type "int", variable has type "str"',
+    ),
+    "xferinfo_arity": (
+        "c.setopt(pycurl.XFERINFOFUNCTION, lambda a, b: 0)", "setopt(<callback option>, value)"
+    ),
+}
+
+
+def _planted(tmp: Path, cases: dict[str, str]) -> list[Path]:
+    tmp.mkdir(parents=True, exist_ok=True)
+    files = []
+    for name, line in cases.items():
+        path = tmp / f"planted_{name}.py"
+        path.write_text(_PLANTED_HEAD + f"    {line}\n")
+        files.append(path)
+    return files
+
+
+@needs_deprecated
+def test_planted_mistakes_fail_with_deprecated_enabled(tmp_path: Path) -> None:
+    cases = {**{n: v[0] for n, v in PLANTED.items()}, **{n: v[0] for n, v in WRONG_KINDS.items()}}
+    expected = {**{n: v[1] for n, v in PLANTED.items()}, **{n: v[1] for n, v in WRONG_KINDS.items()}}
+    errors = _mypy(_planted(tmp_path, cases), tmp_path, mypypath=_search_path(), flags=DEPRECATED)
+    for name, message in expected.items():
+        lines = errors[f"planted_{name}.py"]
+        assert any(message in line for line in lines), (name, message, lines)
+
+
+@needs_mypy
+def test_plain_strict_reports_only_what_typeshed_would_not_accept(tmp_path: Path) -> None:
+    """Without the flag the wrong setopt values pass, as they do against types-pycurl
+    (the price of accepting options in int variables); getinfo's typed results,
+    a misspelt name or method and a missing argument are reported."""
+    errors = _mypy(_planted(tmp_path, {n: v[0] for n, v in PLANTED.items()}), tmp_path,
+                   mypypath=_search_path())
+    reported = {n for n in PLANTED if errors[f"planted_{n}.py"]}
+    assert reported == {n for n, v in PLANTED.items() if v[2]}, errors
+
+
+def test_option_and_info_names_are_typed_by_their_values() -> None:
+    """The stub's ``NAME: Final = value`` lines and kind aliases agree with the
+    loaded build: each value is the name's value at run time, of the kind
+    tools/gen_stubs.py gives it."""
+    gen = _gen_stubs()
+    declared = gen.previous_kinds(STUB)
+    here = gen.kinds()
+    assert here and set(here) <= set(declared), sorted(set(here) - set(declared))
+    for name, (kind, value) in here.items():
+        assert declared[name] == (kind, value), (name, declared[name], (kind, value))
+    assert set(gen.merge_kinds([], declared)) == set(declared)
 
 
 @needs_mypy

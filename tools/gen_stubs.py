@@ -24,6 +24,15 @@ two sources that need no build: the names of the newest libcurl headers at hand
 (Debian's 8.14.1 and 8.23.0) whose headers this machine lacks.  Every name a
 libcurl gives pycurlcb at run time must be in the stub (tests/test_typing.py).
 
+Option and info names are typed by their values (``URL: Final = 10002``), and
+the stub defines one alias per kind, the values of that kind's names and its
+Opt/Info members (``_StrOpt: TypeAlias = Literal[10002, ..., Opt.URL, ...]``,
+each member commented with its value): Curl.setopt's and getinfo's
+overloads in pycurlcb/easy.py take them (docs/typing.md).  A name's kind comes
+from the option table of the newest build that has it (``kinds``; the
+checked-in stub's, ``previous_kinds``, for names no build here has); the
+aliases are private, stub-only names, which stubtest does not compare.
+
 ``_curl.pyi``: the compiled module, from the declarations build_ffi.py hands
 to cffi (functions with their C types mapped to Python's, the structs whose
 fields Python reads, every integer constant of the installed header).
@@ -75,7 +84,77 @@ def dump() -> dict[str, Any]:
         "Opt": sorted(constants.Opt.__members__),
         "Info": sorted(constants.Info.__members__),
         "MOpt": sorted(constants.MOpt.__members__),
+        "kinds": kinds(),
     }
+
+
+#: How setopt takes an option's value, by its curl_easytype (OptType): the
+#: kind's alias in __init__.pyi.  OBJECT and CBPTR options (WRITEDATA, SHARE,
+#: PRIVATE ...) and the FUNCTION options pycurlcb does not bind get no kind:
+#: setopt's ``(int, Any)`` overload takes them.
+OPT_KINDS = {
+    "LONG": "_IntOpt", "VALUES": "_IntOpt", "OFF_T": "_IntOpt",
+    "STRING": "_StrOpt", "SLIST": "_ListOpt", "BLOB": "_BlobOpt",
+}
+#: Options whose setopt is not their type's: POSTFIELDS is an OBJECT libcurl
+#: reads as text; WILDCARDMATCH also takes a str (pycurl passes its address).
+OPT_KIND_EXCEPTIONS = {"POSTFIELDS": "_StrOpt", "WILDCARDMATCH": ""}
+#: What getinfo returns, by the info's CURLINFO type bits (InfoKind).
+INFO_KINDS = {"LONG": "_IntInfo", "SOCKET": "_IntInfo", "OFF_T": "_IntInfo",
+              "DOUBLE": "_FloatInfo", "STRING": "_StrInfo", "SLIST": "_ListInfo"}
+#: Infos whose result is not their type bits': PRIVATE is the object given to
+#: setopt(PRIVATE), CERTINFO a list of tuples, the TLS pointers are refused.
+INFO_KIND_EXCEPTIONS = {"PRIVATE": "", "CERTINFO": "", "TLS_SESSION": "", "TLS_SSL_PTR": ""}
+
+
+def callback_kind(attr: str) -> str:
+    """The alias of a callback option's kind: the _cbtable row's attr, ``ssh_key`` -> ``_CbSshKey``."""
+    return "_Cb" + "".join(part.title() for part in attr.split("_"))
+
+
+def kinds() -> dict[str, list[Any]]:
+    """{flat name or Opt.X/Info.X member: [kind alias, value]} of the importable
+    build's option and info names (the enum members are typed by the same aliases)."""
+    from pycurlcb import _cbtable, constants
+    from pycurlcb._pycurl_names import NAMES
+
+    options, infos = constants._OPTION_IDS, constants._INFO_IDS
+    callbacks = {r.option: callback_kind(r.attr) for r in _cbtable.ROWS if r.owner == "easy" and r.option}
+
+    def option_kind(opt: str, value: int) -> str:
+        spec = constants.OPTIONS[value]
+        if spec.type.name == "FUNCTION":
+            return callbacks.get(spec.name, "")
+        return OPT_KIND_EXCEPTIONS.get(opt, OPT_KINDS.get(spec.type.name, ""))
+
+    def info_kind(info: str, value: int) -> str:
+        return INFO_KIND_EXCEPTIONS.get(info, INFO_KINDS.get(constants.info_kind(value).name, ""))
+
+    c_names = {name: c_name for name, c_name, _ in NAMES}
+    out: dict[str, list[Any]] = {}
+    for name, value in constants.FLAT.items():
+        c_name = c_names.get(name)
+        if c_name is not None:  # pycurl's table gave this name
+            opts = [c_name[len("CURLOPT_"):]] if c_name.startswith("CURLOPT_") else []
+            infs = [c_name[len("CURLINFO_"):]] if c_name.startswith("CURLINFO_") else []
+        else:  # the derived names of constants._flat_names
+            opts = [name, name + "_LARGE", name[len("OPT_"):] if name.startswith("OPT_") else ""]
+            infs = [name, name[len("INFO_"):] if name.startswith("INFO_") else ""]
+        kind = ""
+        opt = next((o for o in opts if options.get(o) == value), None)
+        info = next((i for i in infs if infos.get(i) == value), None)
+        if opt is not None:
+            kind = option_kind(opt, value)
+        elif info is not None:
+            kind = info_kind(info, value)
+        if kind:
+            out[name] = [kind, value]
+    for enum_name, ids, kind_of in (("Opt", options, option_kind), ("Info", infos, info_kind)):
+        for name, value in ids.items():
+            kind = kind_of(name, value)
+            if kind:
+                out[f"{enum_name}.{name}"] = [kind, value]
+    return out
 
 
 def _python_dump(python: str, env: dict[str, str], cwd: Path) -> dict[str, Any]:
@@ -232,8 +311,20 @@ pycurlcb was compiled with) has it.
 """
 
 import enum
-from typing import Final
+from typing import Final, Literal
+
+from typing_extensions import {typing_extensions}
 '''
+
+KINDS_COMMENT = """\
+Stub-only: the option and info names below are typed by their values, and
+each alias is the values (and Opt/Info members) of one kind, so that
+Curl.setopt's and Curl.getinfo's overloads (pycurlcb/easy.py) see which kind a
+flat name or member is: _IntOpt takes an
+int, _StrOpt str or bytes, _ListOpt a list or tuple of them, _BlobOpt bytes or
+a buffer, each _Cb* a callable of that callback's signature; getinfo of an
+_IntInfo is an int, _FloatInfo a float, _StrInfo a str, _ListInfo a list of str.
+A name held in an int variable takes the (int, Any) overload (docs/typing.md)."""
 
 
 def _label_key(label: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -285,6 +376,42 @@ def merge(
 SECTIONS = ("flat", "Opt", "Info", "MOpt")
 
 
+def all_kinds() -> list[str]:
+    """Every kind alias __init__.pyi defines (pycurlcb/easy.py imports each)."""
+    sys.path.insert(0, str(ROOT))
+    from pycurlcb import _cbtable
+
+    callbacks = {callback_kind(r.attr) for r in _cbtable.ROWS if r.owner == "easy" and r.option}
+    return sorted({*OPT_KINDS.values(), "_StrOpt", *INFO_KINDS.values(), *callbacks})
+
+
+def merge_kinds(
+    dumps: list[dict[str, Any]], prior: dict[str, tuple[str, int]] | None = None
+) -> dict[str, tuple[str, int]]:
+    """{flat name: (kind, value)}: the newest build that has a name decides;
+    a name only the checked-in stub's builds had keeps its kind (``previous_kinds``)."""
+    out = dict(prior or {})
+    for d in sorted(dumps, key=lambda d: (_vkey(d["libcurl"]), _vkey(d["headers"]))):
+        for name, (kind, value) in d.get("kinds", {}).items():
+            out[name] = (kind, value)
+    return out
+
+
+def previous_kinds(text: str) -> dict[str, tuple[str, int]]:
+    """{flat name: (kind, value)} of a stub render_init() wrote (merge_kinds()'s ``prior``)."""
+    kind_of: dict[int, str] = {}
+    out: dict[str, tuple[str, int]] = {}
+    for alias, body in re.findall(r"^(_\w+): TypeAlias = Literal\[(.*?)\]", text, re.M | re.S):
+        for member, value in re.findall(r"\b((?:Opt|Info)\.\w+),  # (-?\d+)", body):
+            out[member] = (alias, int(value))
+        for value in re.findall(r"(?<![\w.])-?\d+", re.sub(r"#.*", "", body)):
+            kind_of[int(value)] = alias
+    for name, value in re.findall(r"^(\w+): Final = (-?\d+)", text, re.M):
+        if int(value) in kind_of:
+            out[name] = (kind_of[int(value)], int(value))
+    return out
+
+
 def _present_in(comment: str, labels: list[str]) -> set[str]:
     """The builds of ``labels`` that had a name whose gate is ``comment`` (gate()'s inverse)."""
     if not comment:
@@ -319,7 +446,7 @@ def previous(text: str) -> tuple[list[str], dict[str, dict[str, set[str]]]]:
             section = ""
         elif line and not line[0].isspace() and section != "flat":
             section = ""
-        g = re.fullmatch(r"\s*(\w+)(?:: Final\[int\]| = \.\.\.)(?:  # (.+))?", line)
+        g = re.fullmatch(r"\s*(\w+)(?:: Final\[int\]|: Final = -?\d+| = \.\.\.)(?:  # (.+))?", line)
         if g and section:
             have = _present_in(g.group(2) or "", labels)
             if have:
@@ -385,13 +512,21 @@ def tarball_header_names(tarball: Path) -> tuple[str, dict[str, set[str]]]:
         return header_names(Path(tmp) / "include")
 
 
-def render_init(labels: list[str], sections: dict[str, dict[str, str]], sources: tuple[str, ...] = ()) -> str:
+def render_init(
+    labels: list[str],
+    sections: dict[str, dict[str, str]],
+    sources: tuple[str, ...] = (),
+    kinds: dict[str, tuple[str, int]] | None = None,
+) -> str:
     def line(name: str, annotation: str, comment: str, indent: str = "") -> str:
         text = f"{indent}{name}{annotation}"
         return f"{text}  # {comment}" if comment else text
 
     extra = "".join(f"{line}\n" for line in sources)
-    out = [HEADER.format(builds=", ".join(labels), extra=extra)]
+    kinds = kinds or {}
+    empty = [a for a in all_kinds() if not any(k == a for k, _ in kinds.values())]
+    imports = "Never, TypeAlias" if empty else "TypeAlias"
+    out = [HEADER.format(builds=", ".join(labels), extra=extra, typing_extensions=imports)]
     out.append("from . import async_multi as aio  # noqa: F401 - the module's earlier name")
     out.append("from . import async_multi as async_multi")
     for module, names in sorted(REEXPORTS):
@@ -403,10 +538,23 @@ def render_init(labels: list[str], sections: dict[str, dict[str, str]], sources:
         out += ["", "", f"class {enum_name}(enum.IntEnum):", f'    """{doc}"""', ""]
         for name, comment in sorted(sections[enum_name].items()):
             out.append(line(name, " = ...", comment, "    "))
+    out += ["", "", "# --- the kinds of options and infos " + "-" * 44, ""]
+    out += [f"# {t}" for t in KINDS_COMMENT.splitlines()]
+    for alias in all_kinds():
+        values = sorted({v for n, (k, v) in kinds.items() if k == alias and "." not in n})
+        members = sorted((n, v) for n, (k, v) in kinds.items() if k == alias and "." in n)
+        if not values and not members:
+            out.append(f"{alias}: TypeAlias = Never  # no build here has such an option")
+            continue
+        body = textwrap.wrap(", ".join(map(str, values)) + ",", width=96, initial_indent="    ",
+                             subsequent_indent="    ") if values else []
+        # The Opt/Info members of the kind, one a line with the value the kind was read from.
+        out += [f"{alias}: TypeAlias = Literal[", *body, *[f"    {n},  # {v}" for n, v in members], "]"]
     out += ["", "", "# --- pycurl's flat names " + "-" * 55, ""]
     flat = sections["flat"]
     for name, comment in sorted(flat.items()):
-        out.append(line(name, ": Final[int]", comment))
+        kind = kinds.get(name)
+        out.append(line(name, f": Final = {kind[1]}" if kind else ": Final[int]", comment))
     exported = sorted(
         {n for _, names in REEXPORTS for n in names}
         | {n for n, _ in SCALARS if n != "__version__"}
@@ -639,7 +787,12 @@ def main(argv: list[str]) -> int:
                 extra["flat"].setdefault(name, f"libcurl >= {version}")
         sources.insert(0, f"Also the names of the libcurl {version} headers ({headers.name}).")
     labels, sections = merge(dumps, [n for n, _, _ in NAMES], prior, extra)
-    outputs = {INIT_STUB: render_init(labels, sections, tuple(sources)), CURL_STUB: render_curl()}
+    prior_kinds = None if args.fresh or not INIT_STUB.is_file() else previous_kinds(INIT_STUB.read_text())
+    kinds = merge_kinds(dumps, prior_kinds)
+    outputs = {
+        INIT_STUB: render_init(labels, sections, tuple(sources), kinds),
+        CURL_STUB: render_curl(),
+    }
     status = 0
     for path, text in outputs.items():
         if args.check:

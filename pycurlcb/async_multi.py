@@ -1,4 +1,5 @@
-"""AsyncCurlMulti: libcurl transfers driven by an asyncio event loop (pycurl 7.49's interface).
+"""AsyncCurlMulti: libcurl transfers driven by an asyncio event loop (pycurl 7.49's interface),
+or by trio (and AnyIO on either backend): pycurlcb/_async_trio.py, docs/event-loop.md.
 
 ::
 
@@ -42,6 +43,12 @@ Two drivers, with the same behaviour (docs/event-loop.md):
     ``socket_action``.
 
 Neither enters libcurl from inside a libcurl callback, neither polls.
+Under trio only the epoll driver runs: one task in ``perform()`` waits on
+its fd with ``trio.lowlevel.wait_readable`` and calls the same drive as
+asyncio's reader (``_on_epoll``); a trio transfer has no future
+(``add_handle``/``futures`` raise RuntimeError), ``await perform(curl)`` is
+the interface.  The running library is told by sniffio, once, when the
+multi binds; trio is imported only then.
 ``PYCURLCB_ASYNC_DRIVER=python`` (or ``epoll``) in the environment sets the
 default.  Both are built on CurlMulti's public methods.
 """
@@ -349,8 +356,9 @@ class AsyncCurlMulti:
         The future resolves to ``curl``, or fails with ``pycurlcb.error``;
         cancelling it removes ``curl``.  Must run on the loop this multi is bound
         to (the first call binds it).  RuntimeError outside a running loop, on
-        another loop, after aclose(), or if ``curl`` is already added here;
-        what CurlMulti.add_handle raises (``pycurlcb.error``) otherwise.
+        another loop, under trio (no futures there: ``await perform(curl)``),
+        after aclose(), or if ``curl`` is already added here; what
+        CurlMulti.add_handle raises (``pycurlcb.error``) otherwise.
         """
         self._admit(curl)
         loop = self._loop
@@ -434,7 +442,8 @@ class AsyncCurlMulti:
 
         Without ``curls``: all of them, in the order they were added.  With an
         iterable of Curls: theirs, in that order (a Curl twice gives its future
-        twice); KeyError(curl) for a Curl not running here.
+        twice); KeyError(curl) for a Curl not running here.  RuntimeError under
+        trio, which has no futures.
         """
         if self._trio is not None:
             raise RuntimeError(_NO_FUTURES_UNDER_TRIO)
@@ -548,8 +557,10 @@ class AsyncCurlMulti:
     # --- the loop ---------------------------------------------------------------------
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
-        if self._trio is not None or (_get_running_loop() is None and _running_library() == "trio"):
-            raise RuntimeError(_NO_FUTURES_UNDER_TRIO)
+        if self._loop is None and _get_running_loop() is None and _running_library() == "trio":
+            raise RuntimeError(_NO_FUTURES_UNDER_TRIO)  # add_handle() under trio
+        if self._trio is not None:
+            raise RuntimeError("AsyncCurlMulti is bound to a different event loop")
         loop = asyncio.get_running_loop()
         if self._loop is None:
             if self._epoll is None:

@@ -74,9 +74,24 @@ def test_import_pycurlcb_imports_neither_trio_nor_anyio() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_100_transfers_10_at_a_time(fast_server: Any) -> None:
+def test_100_transfers_10_at_a_time(fast_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """100 transfers, at most 10 at a time (a CapacityLimiter): every one 200 with its
-    body; no task, transfer or fd left afterwards."""
+    body; never more than one task waiting on the epoll fd; no task, transfer or fd
+    left afterwards."""
+    waiting: list[int] = []
+    most = 0
+    wait_readable = trio.lowlevel.wait_readable
+
+    async def counted(fd: int) -> None:
+        nonlocal most
+        waiting.append(fd)
+        most = max(most, len(waiting))
+        try:
+            await wait_readable(fd)
+        finally:
+            waiting.remove(fd)
+
+    monkeypatch.setattr(trio.lowlevel, "wait_readable", counted)
 
     async def main() -> list[bytes]:
         before = tasks_living()
@@ -111,6 +126,7 @@ def test_100_transfers_10_at_a_time(fast_server: Any) -> None:
         return bodies
 
     assert run(main) == [f"fast:/n{i}".encode() for i in range(100)]
+    assert most == 1
 
 
 @pytest.mark.parametrize("how", ["move_on_after", "fail_after", "cancel_scope"])

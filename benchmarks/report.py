@@ -231,7 +231,9 @@ Server: nginx from Debian, own config, one worker, `access_log off`, keep-alive
   of {CONCURRENCY}, each taking a Curl from a pool of {CONCURRENCY} and awaiting
   `AsyncCurlMulti.perform` (pycurlcb: its default driver, the C epoll one on
   Linux); curl_cffi: `AsyncSession(max_clients={CONCURRENCY})`, same semaphore,
-  `await s.get(url)`. W4u: the same on a uvloop event loop.
+  `await s.get(url)`. W4u: the same on a uvloop event loop. W4t: the same
+  under trio (a `CapacityLimiter` and a nursery), pycurlcb only: no other peer
+  runs under trio.
 - curl_cffi in W2/W5 uses its low-level `curl_cffi.Curl` with a WRITEFUNCTION
   (set again before each perform, as curl_cffi drops callbacks after perform).
   It has no socket callbacks (W1) and no public socket_action (W3). In W6 it

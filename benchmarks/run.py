@@ -136,7 +136,8 @@ def not_applicable(workload: str, peer: peers.Peer) -> str:
     # pycurlcb is being written: a missing class is "not there yet", not a failure.
     if workload == "W3" and peer.name == "pycurlcb" and not peer.info.get("has_multi"):
         return "this pycurlcb has no CurlMulti yet"
-    if workload in ("W4", "W4u") and peer.name in ("pycurl", "pycurlcb") and not peer.info.get("has_async"):
+    async_workload = workload in ("W4", "W4u", "W4t")
+    if async_workload and peer.name in ("pycurl", "pycurlcb") and not peer.info.get("has_async"):
         return f"this {peer.name} has no AsyncCurlMulti (pycurl has it from 7.49)"
     return ""
 

@@ -59,6 +59,7 @@ WORKLOADS = {
         ),
         Workload("W4", "/small", 20000, len(SMALL), f"{CONCURRENCY} at a time through asyncio"),
         Workload("W4u", "/small", 20000, len(SMALL), "W4 on uvloop's event loop"),
+        Workload("W4t", "/small", 20000, len(SMALL), "W4 under trio (pycurlcb only)"),
         Workload("W5", "/big", 300, BIG_SIZE, "sequential keep-alive GETs of 1 MiB into a buffer"),
         Workload(
             "W6",
@@ -312,6 +313,49 @@ def w4_async(mod: Any, url: str, n: int, loop_name: str = "asyncio") -> Counts:
     return counts
 
 
+def w4t_trio(mod: Any, url: str, n: int) -> Counts:
+    """W4 under trio: n tasks in a nursery, at most CONCURRENCY at a time (a
+    CapacityLimiter), each taking a Curl from the pool and awaiting AsyncCurlMulti.perform."""
+    try:
+        import trio
+    except ImportError as exc:
+        raise WorkloadError(f"trio is not installed: {exc}") from None
+    chunks, write = make_sink()
+    target = url + "/small"
+    counts = Counts()
+
+    async def main() -> None:
+        limiter = trio.CapacityLimiter(CONCURRENCY)
+        pool = []
+        for _ in range(CONCURRENCY):
+            c = mod.Curl()
+            c.setopt(mod.URL, target)
+            c.setopt(mod.WRITEFUNCTION, write)
+            pool.append(c)
+
+        async with mod.AsyncCurlMulti() as multi:
+
+            async def one() -> None:
+                async with limiter:
+                    c = pool.pop()
+                    try:
+                        await multi.perform(c)
+                        check(c.getinfo(mod.RESPONSE_CODE) == 200, "W4t: response code is not 200")
+                        counts.ok += 1
+                    finally:
+                        pool.append(c)
+
+            async with trio.open_nursery() as nursery:
+                for _ in range(n):
+                    nursery.start_soon(one)
+        for c in pool:
+            c.close()
+
+    trio.run(main)
+    counts.bytes = sum(map(len, chunks))
+    return counts
+
+
 def w5_easy(mod: Any, url: str, n: int) -> Counts:
     chunks, write = make_sink()
     c = mod.Curl()
@@ -479,6 +523,9 @@ def w4_curl_cffi(url: str, n: int, loop_name: str = "asyncio") -> Counts:
 NOT_APPLICABLE = {
     ("W1", "curl_cffi"): "curl_cffi has no socket callbacks (opensocket/sockopt/closesocket)",
     ("W3", "curl_cffi"): "curl_cffi has no public socket_action API to drive from a selectors loop",
+    ("W4t", "pycurl"): "pycurl's AsyncCurlMulti is asyncio-only (no trio support)",
+    ("W4t", "curl_cffi"): "curl_cffi's AsyncSession is asyncio-only (no trio support)",
+    ("W4t", "c"): "no trio in C: W4's C figure (the same epoll program) is the floor",
 }
 
 def w4u_async(mod: Any, url: str, n: int) -> Counts:
@@ -490,7 +537,8 @@ def w4u_curl_cffi(url: str, n: int) -> Counts:
 
 
 _EASY = {
-    "W1": w1_easy, "W2": w2_easy, "W3": w3_multi, "W4": w4_async, "W4u": w4u_async, "W5": w5_easy,
+    "W1": w1_easy, "W2": w2_easy, "W3": w3_multi, "W4": w4_async, "W4u": w4u_async, "W4t": w4t_trio,
+    "W5": w5_easy,
     "W6": w6_easy, "W7": w7_easy,
 }
 _CURL_CFFI = {

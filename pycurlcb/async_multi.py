@@ -1,4 +1,5 @@
-"""AsyncCurlMulti: libcurl transfers driven by an asyncio event loop (pycurl 7.49's interface).
+"""AsyncCurlMulti: libcurl transfers driven by an asyncio event loop (pycurl 7.49's interface),
+or by trio (and AnyIO on either backend): pycurlcb/_async_trio.py, docs/event-loop.md.
 
 ::
 
@@ -42,6 +43,12 @@ Two drivers, with the same behaviour (docs/event-loop.md):
     ``socket_action``.
 
 Neither enters libcurl from inside a libcurl callback, neither polls.
+Under trio only the epoll driver runs: one task in ``perform()`` waits on
+its fd with ``trio.lowlevel.wait_readable`` and calls the same drive as
+asyncio's reader (``_on_epoll``); a trio transfer has no future
+(``add_handle``/``futures`` raise RuntimeError), ``await perform(curl)`` is
+the interface.  The running library is told by sniffio, once, when the
+multi binds; trio is imported only then.
 ``PYCURLCB_ASYNC_DRIVER=python`` (or ``epoll``) in the environment sets the
 default.  Both are built on CurlMulti's public methods.
 """
@@ -51,10 +58,11 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
 import weakref
 from asyncio import _get_running_loop
 from collections.abc import Iterable
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, cast
 
 from . import errors
 from ._ffi import ffi, lib
@@ -63,6 +71,9 @@ from .easy import Curl, refused_error
 from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, error
 from .multi import CurlMulti
 from .version import LIBCURL_VERSION_NUM
+
+if TYPE_CHECKING:
+    from ._async_trio import TrioSide
 
 __all__ = ["AsyncCurlMulti", "CURL_CLOSED", "DEFAULT_DRIVER", "DRIVERS", "MULTI_CLOSED"]
 
@@ -122,6 +133,38 @@ def _check_loop(loop: asyncio.AbstractEventLoop) -> None:
     finally:
         a.close()
         b.close()
+
+
+_NO_FUTURES_UNDER_TRIO = (
+    "AsyncCurlMulti under trio has no futures (add_handle, futures): use `await multi.perform(curl)`"
+)
+
+
+def _running_library() -> Optional[str]:
+    """``"asyncio"``, ``"trio"`` (another name for another library), or None outside one.
+
+    sniffio's answer when sniffio is imported (trio imports it, as AnyIO's trio
+    backend does through trio); without it, no trio runs, and asyncio is
+    asked directly.  Called once per AsyncCurlMulti, when it binds.
+    """
+    sniffio = sys.modules.get("sniffio")
+    if sniffio is not None:
+        try:
+            return str(sniffio.current_async_library())
+        except sniffio.AsyncLibraryNotFoundError:
+            return None
+    return "asyncio" if _get_running_loop() is not None else None
+
+
+class _Pending(Protocol):
+    """A transfer's outcome as the shared code sees it: an asyncio.Future
+    (``_TransferFuture``), or a ``_async_trio.Transfer`` under trio."""
+
+    def done(self) -> bool: ...
+    def cancelled(self) -> bool: ...
+    def cancel(self, msg: Any = None) -> bool: ...
+    def set_result(self, result: Curl, /) -> None: ...
+    def set_exception(self, exception: BaseException, /) -> None: ...
 
 
 class _SocketState:
@@ -198,7 +241,7 @@ def _on_leave_of(ref: weakref.ref[AsyncCurlMulti]) -> Callable[[Optional[Curl]],
     return on_leave
 
 
-def _end(future: asyncio.Future[Curl], exc: Optional[error] = None) -> None:
+def _end(future: _Pending, exc: Optional[error] = None) -> None:
     """Cancel a transfer's future (``exc`` None) or fail it with ``exc``.  Also one
     whose loop is closed: the future is done afterwards, though asyncio cannot
     schedule its callbacks there (RuntimeError "Event loop is closed")."""
@@ -210,7 +253,7 @@ def _end(future: asyncio.Future[Curl], exc: Optional[error] = None) -> None:
         else:
             future.set_exception(exc)
     except RuntimeError:
-        if not future.get_loop().is_closed():
+        if not isinstance(future, asyncio.Future) or not future.get_loop().is_closed():
             raise
 
 
@@ -261,13 +304,14 @@ class AsyncCurlMulti:
         self._multi: CurlMulti = CurlMulti(close_handles=close_handles)
         self._multi._on_leave = _on_leave_of(weakref.ref(self))
         self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._futures: dict[Curl, asyncio.Future[Curl]] = {}
+        self._futures: dict[Curl, _Pending] = {}
         self._py_fds: set[int] = set()  # the Python driver's watched fds
         self._timer: Optional[asyncio.Handle] = None
         self._closing = False
         self._notify_handle: Optional[asyncio.Handle] = None
         self._epoll: Optional[_Epoll] = None
         self._reading_epoll = False  # the epoll fd is registered with self._loop
+        self._trio: Optional[TrioSide] = None  # bound to a trio run instead (_async_trio.py)
         if name == "epoll":
             self._epoll = _Epoll(self._multi)
             self._drive_c = self._multi._drive_with
@@ -312,9 +356,22 @@ class AsyncCurlMulti:
         The future resolves to ``curl``, or fails with ``pycurlcb.error``;
         cancelling it removes ``curl``.  Must run on the loop this multi is bound
         to (the first call binds it).  RuntimeError outside a running loop, on
-        another loop, after aclose(), or if ``curl`` is already added here;
-        what CurlMulti.add_handle raises (``pycurlcb.error``) otherwise.
+        another loop, under trio (no futures there: ``await perform(curl)``),
+        after aclose(), or if ``curl`` is already added here; what
+        CurlMulti.add_handle raises (``pycurlcb.error``) otherwise.
         """
+        self._admit(curl)
+        loop = self._loop
+        if loop is None or loop is not _get_running_loop():
+            loop = self._ensure_loop()
+        future = _TransferFuture(loop=loop)
+        future._owner = self
+        future._curl = curl
+        self._start(curl, future)
+        return future
+
+    def _admit(self, curl: Curl) -> None:
+        """RuntimeError if no transfer of ``curl`` can start here now."""
         if self._closing:  # aclose() has begun
             raise RuntimeError("AsyncCurlMulti is closed")
         old = self._futures.get(curl)
@@ -322,13 +379,10 @@ class AsyncCurlMulti:
             if not old.cancelled():
                 raise RuntimeError("Curl handle is already registered")
             self._on_future_done(curl, old)  # cancelled; its clean-up has not run yet
-        loop = self._loop
-        if loop is None or loop is not _get_running_loop():
-            loop = self._ensure_loop()
-        future = _TransferFuture(loop=loop)
-        future._owner = self
-        future._curl = curl
-        self._futures[curl] = future
+
+    def _start(self, curl: Curl, pending: _Pending) -> None:
+        """Start ``curl``'s transfer, whose outcome goes to ``pending`` (either loop)."""
+        self._futures[curl] = pending
         epoll = self._epoll
         if epoll is not None:
             epoll.d.defer = 1
@@ -340,14 +394,26 @@ class AsyncCurlMulti:
         finally:
             if epoll is not None:
                 self._settle()
-        return future
 
     def _set_policy(self, policy: Any) -> None:
         """Policy.attach()/detach()'s seam: the CurlMulti's."""
         self._multi._set_policy(policy)
 
     async def perform(self, curl: Curl) -> Curl:
-        """perform(curl) -> Curl: ``await self.add_handle(curl)``."""
+        """perform(curl) -> Curl: ``await self.add_handle(curl)`` on asyncio.
+
+        Under trio (or AnyIO's trio backend) the transfer has no future: this
+        task waits for it (module docstring).  Cancelling the task (a cancel
+        scope, ``move_on_after``, ``fail_after``) removes ``curl``;
+        ``remove_handle(curl)`` or ``aclose()`` from elsewhere makes it raise
+        ``pycurlcb.error(TRANSFER_REMOVED)``.  RuntimeError as add_handle's.
+        """
+        side = self._trio
+        if side is None and self._loop is None and _running_library() == "trio":
+            side = self._bind_trio()
+        if side is not None:
+            self._admit(curl)
+            return await side.perform(self, curl)
         return await self.add_handle(curl)
 
     def remove_handle(self, curl: Curl) -> None:
@@ -376,17 +442,20 @@ class AsyncCurlMulti:
 
         Without ``curls``: all of them, in the order they were added.  With an
         iterable of Curls: theirs, in that order (a Curl twice gives its future
-        twice); KeyError(curl) for a Curl not running here.
+        twice); KeyError(curl) for a Curl not running here.  RuntimeError under
+        trio, which has no futures.
         """
+        if self._trio is not None:
+            raise RuntimeError(_NO_FUTURES_UNDER_TRIO)
         if curls is None:
-            return tuple(self._futures.values())
-        out: list[asyncio.Future[Curl]] = []
+            return cast("tuple[asyncio.Future[Curl], ...]", tuple(self._futures.values()))
+        out: list[_Pending] = []
         for curl in curls:
             try:
                 out.append(self._futures[curl])
             except KeyError:
                 raise KeyError(curl) from None
-        return tuple(out)
+        return cast("tuple[asyncio.Future[Curl], ...]", tuple(out))
 
     async def aclose(self) -> None:
         """Cancel every transfer, stop watching fds, curl_multi_cleanup(3); idempotent.
@@ -439,6 +508,8 @@ class AsyncCurlMulti:
         if self._reading_epoll and loop is not None and not loop.is_closed():
             loop.remove_reader(epoll.fd)
         self._reading_epoll = False
+        if self._trio is not None:
+            self._trio.closing()
         epoll.detach()
 
     def _on_leave(self, curl: Optional[Curl]) -> None:
@@ -466,8 +537,11 @@ class AsyncCurlMulti:
             _end(future, error(MULTI_CLOSED))
 
     async def __aenter__(self) -> AsyncCurlMulti:
-        if self._loop is None:
-            _check_loop(asyncio.get_running_loop())
+        if self._loop is None and self._trio is None:
+            if _running_library() == "trio":
+                self._bind_trio()
+            else:
+                _check_loop(asyncio.get_running_loop())
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -483,6 +557,10 @@ class AsyncCurlMulti:
     # --- the loop ---------------------------------------------------------------------
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None and _get_running_loop() is None and _running_library() == "trio":
+            raise RuntimeError(_NO_FUTURES_UNDER_TRIO)  # add_handle() under trio
+        if self._trio is not None:
+            raise RuntimeError("AsyncCurlMulti is bound to a different event loop")
         loop = asyncio.get_running_loop()
         if self._loop is None:
             if self._epoll is None:
@@ -500,6 +578,18 @@ class AsyncCurlMulti:
         elif self._loop is not loop:
             raise RuntimeError("AsyncCurlMulti is bound to a different event loop")
         return loop
+
+    def _bind_trio(self) -> TrioSide:
+        """Bind to the running trio: its tasks in perform() wait on the epoll fd (_async_trio.py)."""
+        if self._epoll is None:
+            raise RuntimeError(
+                "AsyncCurlMulti under trio needs the epoll driver (Linux); "
+                "the python driver runs on asyncio only (AnyIO: its asyncio backend)"
+            )
+        from ._async_trio import TrioSide
+
+        self._trio = TrioSide(self._epoll.fd)
+        return self._trio
 
     # --- the epoll driver: one call into C per wake-up ---------------------------------
 
@@ -536,7 +626,9 @@ class AsyncCurlMulti:
             return
         if flags & _AIO_DUE and self._timer is None:
             loop = self._loop
-            if loop is not None and not self._closing and not loop.is_closed():
+            if self._trio is not None:
+                self._trio.run_soon()
+            elif loop is not None and not self._closing and not loop.is_closed():
                 self._timer = loop.call_soon(self._fire_timeout)
         if flags & _AIO_FAILED:
             self._take_driver_failures()
@@ -735,7 +827,7 @@ class AsyncCurlMulti:
             # loop already; awaiting the interrupted transfer must not raise it again
             future.cancel()
 
-    def _on_future_done(self, curl: Curl, future: asyncio.Future[Curl]) -> None:
+    def _on_future_done(self, curl: Curl, future: _Pending) -> None:
         # Scheduled when a transfer's future is cancelled (_TransferFuture.cancel):
         # one cancelled by its user (or its task) is still in _futures.
         if self._closing or self._futures.get(curl) is not future:

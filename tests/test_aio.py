@@ -1038,6 +1038,38 @@ def test_a_timeout_the_c_driver_cannot_arm_fails_the_transfers_at_once(
     run_default(main())
 
 
+def test_a_timeout_whose_timerfd_expired_early_still_fires(
+    run: Runner[Any], driver: str, fast_server: Any
+) -> None:
+    """TIMEOUT_MS on a stalled transfer beside a short one, 15 times.  The C driver arms
+    its timerfd lazily: libcurl moving its deadline later by a few microseconds leaves
+    it armed for the earlier time, so it expires just before the deadline, the drive
+    finds nothing due, and it must be armed again (it was not: 8 of 30 such rounds
+    hung until the fix in pcb_aio_drive)."""
+    if driver != "epoll":
+        pytest.skip("the C driver's timerfd")
+
+    async def main() -> None:
+        for _ in range(15):
+            async with AsyncCurlMulti() as m:
+                stalled = make_curl(fast_server.url("/stall"))
+                stalled.setopt(pycurlcb.TIMEOUT_MS, 200)
+                fine = make_curl(fast_server.url("/delay/50"))
+                started = time.monotonic()
+                both = asyncio.gather(m.perform(stalled), m.perform(fine), return_exceptions=True)
+                done, _ = await asyncio.wait([both], timeout=2)  # not wait_for: error 28 is a TimeoutError
+                assert done, "the stalled transfer's timeout never fired"
+                outcomes = both.result()
+                assert time.monotonic() - started < 1.5
+                assert isinstance(outcomes[0], pycurlcb.error)
+                assert outcomes[0].args[0] == pycurlcb.E_OPERATION_TIMEDOUT
+                assert outcomes[1] is fine
+                stalled.close()
+                fine.close()
+
+    run(main())
+
+
 def test_refused_port_raises_connection_error(run: Runner[Any], refusing_port: int) -> None:
     async def main() -> None:
         async with AsyncCurlMulti() as m:

@@ -25,15 +25,24 @@ def test_there_is_one_example_per_callback_use() -> None:
         "bind_source",
         "sockopt_keepalive",
         "closesocket_count",
+        "trio_100",
     } <= names
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_runs(example: Path) -> None:
+@pytest.mark.parametrize(
+    "example, args",
+    [(p, []) for p in EXAMPLES]
+    + [(ROOT / "docs" / "examples" / "trio_100.py", [flag]) for flag in ("--anyio-asyncio", "--anyio-trio")],
+    ids=[p.stem for p in EXAMPLES] + ["trio_100-anyio-asyncio", "trio_100-anyio-trio"],
+)
+def test_example_runs(example: Path, args: list[str]) -> None:
+    if example.stem == "trio_100":
+        pytest.importorskip("trio")
+        pytest.importorskip("anyio")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     proc = subprocess.run(
-        [sys.executable, "-W", "always::ResourceWarning", str(example)],
+        [sys.executable, "-W", "always::ResourceWarning", str(example), *args],
         capture_output=True,
         text=True,
         timeout=60,

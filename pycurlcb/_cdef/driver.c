@@ -333,6 +333,11 @@ static CURLMcode pcb_aio_drive(struct pcb_aio *d, int *running)
                 /* EAGAIN: re-armed since it expired */
             }
             d->armed = -1;
+            /* It may have expired early: armed for an earlier deadline that
+             * libcurl then moved later (pcb_aio_arm is lazy).  If no timer
+             * callback comes in this drive, nothing else would arm it again
+             * for the deadline: pcb_aio_settle does. */
+            d->timer_pending = 1;
             continue;
         }
         w = fd < d->nwatch ? d->watch[fd] : 0;

@@ -229,14 +229,14 @@ CURL_CLOSED = "curl object closed while its transfer was running"
 MULTI_CLOSED = "multi-stack closed while the transfer was running"
 
 
-def _on_leave_of(ref: weakref.ref[AsyncCurlMulti]) -> Callable[[Optional[Curl]], None]:
+def _on_leave_of(ref: weakref.ref[AsyncCurlMulti]) -> Callable[[Optional[Curl], bool], None]:
     """The CurlMulti's ``_on_leave`` for the AsyncCurlMulti ``ref``: a weak reference, so
     the CurlMulti does not keep its AsyncCurlMulti alive (no reference cycle)."""
 
-    def on_leave(curl: Optional[Curl]) -> None:
+    def on_leave(curl: Optional[Curl], removed: bool = False) -> None:
         owner = ref()
         if owner is not None:
-            owner._on_leave(curl)
+            owner._on_leave(curl, removed)
 
     return on_leave
 
@@ -512,18 +512,20 @@ class AsyncCurlMulti:
             self._trio.closing()
         epoll.detach()
 
-    def _on_leave(self, curl: Optional[Curl]) -> None:
+    def _on_leave(self, curl: Optional[Curl], removed: bool = False) -> None:
         """The CurlMulti's ``_on_leave``: a transfer left it other than through this object.
 
         ``curl.close()`` took ``curl`` out (``curl`` given): its future fails
-        with ``error(CURL_CLOSED)``.  The CurlMulti was closed (None) other
-        than by aclose(): every future fails with ``error(MULTI_CLOSED)``, and
-        this multi is closed as aclose() leaves it.
+        with ``error(CURL_CLOSED)``.  The CurlMulti's own remove_handle() took
+        it out (``removed``): its future ends as this object's remove_handle()
+        ends it (cancelled).  The CurlMulti was closed (None) other than by
+        aclose(): every future fails with ``error(MULTI_CLOSED)``, and this
+        multi is closed as aclose() leaves it.
         """
         if curl is not None:
             future = self._futures.pop(curl, None)
             if future is not None:
-                _end(future, error(CURL_CLOSED))
+                _end(future, None if removed else error(CURL_CLOSED))
             return
         if self._closing:
             return  # aclose() closed it

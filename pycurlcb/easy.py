@@ -483,7 +483,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         if failure is not None:
             report_unraisable(failure, f"{type(self).__name__}.close()", self)
         if multi is not None and multi._on_leave is not None:
-            multi._on_leave(self)  # an AsyncCurlMulti fails the transfer's future
+            multi._on_leave(self, False)  # an AsyncCurlMulti fails the transfer's future
 
     def _forget_objects(self) -> None:
         """Drop what the closed handle pinned, as pycurl does on close()."""

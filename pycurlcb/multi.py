@@ -111,10 +111,10 @@ class CurlMulti(MultiCallbacks, Handle):
     _running: Optional[int] = None
     close_handles = False
     #: Told when a transfer leaves this multi behind its driver's back (AsyncCurlMulti
-    #: sets it): called as ``fn(curl)`` at the end of ``curl.close()`` that removed
-    #: ``curl`` from here, and as ``fn(None)`` at the end of ``close()``.  Never
-    #: called by remove_handle() or a driving call: nothing on the transfer path.
-    _on_leave: Optional[Callable[[Optional[Curl]], None]] = None
+    #: sets it): called as ``fn(curl, False)`` at the end of ``curl.close()`` that
+    #: removed ``curl`` from here, ``fn(curl, True)`` after remove_handle(curl), and
+    #: ``fn(None, False)`` at the end of ``close()``.  Never called by a driving call.
+    _on_leave: Optional[Callable[[Optional[Curl], bool], None]] = None
     # Set in __new__:
     _cell: Any  # struct pcb_multi *[1], owned through ffi.gc (_release)
     _release: Any
@@ -212,7 +212,7 @@ class CurlMulti(MultiCallbacks, Handle):
             _callbacks.report_unraisable(failure, f"{type(self).__name__}.close()", self)
         on_leave = self._on_leave
         if on_leave is not None:
-            on_leave(None)
+            on_leave(None, False)
         if self.close_handles:
             for curl in curls:
                 curl.close()
@@ -439,6 +439,8 @@ class CurlMulti(MultiCallbacks, Handle):
         if rc == 0:
             del self._curls[curl._h]
             _left(curl)
+            if self._on_leave is not None:  # an AsyncCurlMulti's transfer: its future ends
+                self._on_leave(curl, True)
         if rc or self._exc is not None or self._aborted or self._doomed or _parked.exc is not None:
             self._raise_pending()
             self._check(rc, "curl_multi_remove_handle() failed due to internal errors")

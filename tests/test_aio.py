@@ -755,6 +755,29 @@ def test_closing_the_curlmulti_under_it_fails_every_awaited_transfer(run: Runner
     run(main())
 
 
+def test_removing_through_the_curlmulti_under_it_cancels_the_awaited_transfer(run: Runner[Any]) -> None:
+    """``curl.multi().remove_handle(curl)``, behind the AsyncCurlMulti's back, ends
+    that transfer's future as AsyncCurlMulti.remove_handle() does (cancelled); the
+    other transfer goes on."""
+
+    async def main() -> None:
+        async with LoopServer() as srv:
+            async with AsyncCurlMulti() as m:
+                slow, quick = make_curl(srv.url("/slow")), make_curl(srv.url("/delay/100"))
+                waiter = asyncio.ensure_future(m.perform(slow))
+                other = asyncio.ensure_future(m.perform(quick))
+                await wait_until(lambda: len(srv.requests) == 2)
+                slow.multi().remove_handle(slow)
+                with pytest.raises(asyncio.CancelledError):
+                    await asyncio.wait_for(waiter, WAIT)
+                assert await asyncio.wait_for(other, WAIT) is quick
+                assert m.futures() == () and slow.multi() is None
+            for c in (slow, quick):
+                c.close()
+
+    run(main())
+
+
 def test_a_curl_only_the_multi_holds_is_not_collected_while_it_transfers(run: Runner[Any]) -> None:
     """Garbage collection cannot take a Curl away from its transfer: the
     CurlMulti holds every Curl added to it, and the loop holds the

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import threading
 
-from ._curl import ffi, lib
+try:
+    from ._curl import ffi, lib
+except ImportError as _exc:  # the loader's "libcurl.so.4: cannot open shared object file"
+    if "libcurl" not in str(_exc):
+        raise
+    raise ImportError(
+        f"{_exc}.  pycurlcb needs libcurl 7.73.0 or newer as libcurl.so.4: install it "
+        "(Debian/Ubuntu: apt-get install libcurl4; Fedora/RHEL: dnf install libcurl; "
+        "Alpine: apk add libcurl), or point LD_LIBRARY_PATH at a directory holding it.  "
+        "For a libcurl of another name (libcurl-gnutls.so.4), build pycurlcb from its sdist "
+        "against that libcurl: see docs/installing.md"
+    ) from _exc
 
 __all__ = [
     "FUNCTIONS", "LOADED_VERSION", "MIN_VERSION", "c_range", "ffi", "global_cleanup", "global_init",

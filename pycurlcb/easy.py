@@ -151,11 +151,12 @@ _OPENSOCKET = _OPTION_IDS["OPENSOCKETFUNCTION"]
 #: user set no callable: the Python trampolines run only for a refusal.
 _GUARD_OPTIONS = (_OPENSOCKET, *((_PREREQ,) if _GUARD_REUSE and _PREREQ is not None else ()))
 _GUARD_FN = {
-    _OPENSOCKET: ffi.cast("pcb_fn", ffi.addressof(lib, "pcb_guard_opensocket")),
-    **({_PREREQ: ffi.cast("pcb_fn", ffi.addressof(lib, "pcb_guard_prereq"))} if _PREREQ is not None else {}),
+    option: ffi.cast("pcb_fn", getattr(lib, name))  # as the pcb_fn the setopt shim takes
+    for option, name in ((_OPENSOCKET, "pcb_guard_opensocket"), (_PREREQ, "pcb_guard_prereq"))
+    if option is not None
 }
 #: Options that route a transfer around the guard's check: option id -> name.
-#: Their values are kept (Curl._routes) and given to libcurl by _apply_routes.
+#: Their values are kept (Curl._routes) and given to libcurl by Curl._guard_changed.
 _ROUTES = {
     _OPTION_IDS[n]: n
     for n in ("PROXY", "PRE_PROXY", "DOH_URL", *(() if _GUARD_REUSE else ("FRESH_CONNECT",)))
@@ -825,10 +826,13 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         for option in _GUARD_OPTIONS:
             if option in self._installed:
                 continue  # the trampoline: it checks the guard before the user's callable
-            row = CALLBACK_ROWS[option]
-            on = cguard is not None
-            errors.check(lib.pcb_easy_setopt_fn(h, option, _GUARD_FN[option] if on else ffi.NULL))
-            errors.check(lib.pcb_easy_setopt_ptr(h, _OPTION_IDS[row.data], cguard.g if on else ffi.NULL))
+            data = _OPTION_IDS[CALLBACK_ROWS[option].data]
+            if cguard is None:
+                errors.check(lib.pcb_easy_setopt_fn(h, option, ffi.NULL))
+                errors.check(lib.pcb_easy_setopt_ptr(h, data, ffi.NULL))
+            else:
+                errors.check(lib.pcb_easy_setopt_fn(h, option, _GUARD_FN[option]))
+                errors.check(lib.pcb_easy_setopt_ptr(h, data, cguard.g))
 
     def _install(self, option: int) -> None:
         row = CALLBACK_ROWS[option]

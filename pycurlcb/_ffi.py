@@ -8,9 +8,23 @@ from __future__ import annotations
 
 import threading
 
-from ._curl import ffi, lib
+try:
+    from ._curl import ffi, lib
+except ImportError as _exc:  # the loader's "libcurl.so.4: cannot open shared object file"
+    if "libcurl" not in str(_exc):
+        raise
+    raise ImportError(
+        f"{_exc}.  pycurlcb needs libcurl 7.73.0 or newer as libcurl.so.4: install it "
+        "(Debian/Ubuntu: apt-get install libcurl4; Fedora/RHEL: dnf install libcurl; "
+        "Alpine: apk add libcurl), or point LD_LIBRARY_PATH at a directory holding it.  "
+        "For a libcurl of another name (libcurl-gnutls.so.4), build pycurlcb from its sdist "
+        "against that libcurl: see docs/installing.md"
+    ) from _exc
 
-__all__ = ["c_range", "ffi", "global_cleanup", "global_init", "lib"]
+__all__ = [
+    "FUNCTIONS", "LOADED_VERSION", "MIN_VERSION", "c_range", "ffi", "global_cleanup", "global_init",
+    "has_function", "lib", "missing_function", "version_text",
+]
 
 
 def c_range(ctype: str, signed: bool = True) -> tuple[int, int]:
@@ -21,21 +35,53 @@ def c_range(ctype: str, signed: bool = True) -> tuple[int, int]:
     return 0, (1 << bits) - 1
 
 
+def version_text(num: int) -> str:
+    """'7.88.1' for LIBCURL_VERSION_NUM 0x075801."""
+    return f"{num >> 16}.{(num >> 8) & 0xFF}.{num & 0xFF}"
+
+
+#: The oldest libcurl pycurlcb runs on: 7.73.0, curl_easy_option_next(3).
+MIN_VERSION = 0x074900
+
+#: libcurl functions newer than MIN_VERSION that pycurlcb calls, and the
+#: LIBCURL_VERSION_NUM that brings each.  The compiled module references them
+#: weakly (pycurlcb/_cdef/weak.c): one built against newer headers than the
+#: loaded libcurl still imports, and has_function() tells whether each is there.
+FUNCTIONS = {
+    "curl_url_strerror": 0x075000,  # 7.80.0
+    "curl_ws_recv": 0x075600,  # 7.86.0: curl_ws_recv, curl_ws_send, curl_ws_meta
+    "curl_multi_notify_enable": 0x081100,  # 8.17.0: _enable and _disable
+}
+
+#: LIBCURL_VERSION_NUM of the loaded libcurl (which may be older or newer than the headers).
+LOADED_VERSION: int = lib.curl_version_info(lib.CURLVERSION_NOW).version_num
+
+
+def has_function(name: str) -> bool:
+    """True if the loaded libcurl has ``name`` (a key of FUNCTIONS) and the
+    headers pycurlcb was built against declare it."""
+    return hasattr(lib, "pcb_has_function") and bool(lib.pcb_has_function(name.encode("ascii")))
+
+
+def missing_function(name: str, what: str) -> str | None:
+    """None if ``name`` (a key of FUNCTIONS) can be called; else why not, as
+    "WHAT needs libcurl V or newer; ..." naming the headers or the loaded libcurl."""
+    if has_function(name):
+        return None
+    since = version_text(FUNCTIONS[name])
+    if lib.LIBCURL_VERSION_NUM < FUNCTIONS[name]:
+        return (f"{what} needs libcurl {since} or newer; pycurlcb was built against libcurl "
+                f"{version_text(lib.LIBCURL_VERSION_NUM)} headers")
+    return f"{what} needs libcurl {since} or newer; the libcurl loaded is {version_text(LOADED_VERSION)}"
+
+
 def _check_version() -> None:
-    """Refuse a libcurl older than the headers the module was compiled with:
-    calling a function it lacks would end the process, not raise."""
-    compiled = lib.LIBCURL_VERSION_NUM
-    loaded = lib.curl_version_info(lib.CURLVERSION_NOW).version_num
-    if loaded < compiled:
-
-        def text(n: int) -> str:
-            return f"{n >> 16}.{(n >> 8) & 0xFF}.{n & 0xFF}"
-
+    """Refuse a libcurl older than 7.73.0.  Newer headers than the loaded
+    libcurl are fine: the functions past 7.73.0 are weak and gated (FUNCTIONS)."""
+    if LOADED_VERSION < MIN_VERSION or not has_function("curl_easy_option_next"):
         raise ImportError(
-            f"pycurlcb was built against libcurl {text(compiled)} headers, but the libcurl "
-            f"loaded is {text(loaded)}; rebuild pycurlcb against this libcurl "
-            "(pip install --force-reinstall --no-binary pycurlcb pycurlcb) or load a "
-            f"libcurl {text(compiled)} or newer"
+            f"pycurlcb needs libcurl {version_text(MIN_VERSION)} or newer "
+            f"(curl_easy_option_next); the libcurl loaded is {version_text(LOADED_VERSION)}"
         )
 
 

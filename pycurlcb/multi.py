@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from . import _callbacks, errors
 from ._callbacks import MultiCallbacks, _parked, register, slot, take_failure, take_parked, unregister
-from ._ffi import c_range, ffi, lib
+from ._ffi import c_range, ffi, lib, missing_function
 from ._handle import Handle, after_finalisers
 from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MULTI_CONSTANTS, MOpt
 from .easy import _WRITE_FAILED, TRAMPOLINES, Curl, refused_error, text
@@ -685,11 +685,9 @@ class CurlMulti(MultiCallbacks, Handle):
 
     def _notify(self, what: str, notifications: tuple[int, ...], on: int) -> None:
         m = self._handle(what)
-        if not hasattr(lib, "pcb_multi_notify_set"):
-            raise NotImplementedError(
-                f"{what}() needs libcurl 8.17.0 or newer; pycurlcb was built against "
-                f"libcurl {errors.version_text(lib.LIBCURL_VERSION_NUM)}"
-            )
+        missing = missing_function("curl_multi_notify_enable", f"{what}()")
+        if missing:
+            raise NotImplementedError(missing)
         if not notifications:
             raise TypeError(f"{what} requires at least one notification")
         for notification in notifications:

@@ -98,7 +98,8 @@ USER_AGENT: str = version
 
 COMPILE_LIBCURL_VERSION_NUM: int = lib.LIBCURL_VERSION_NUM
 """LIBCURL_VERSION_NUM of the ``<curl/curl.h>`` pycurlcb was compiled against
-(LIBCURL_VERSION_NUM is the loaded library's, which may be newer)."""
+(LIBCURL_VERSION_NUM is the loaded library's, which may be newer or, down to
+7.73.0, older: the binary wheel is built against 8.21.0's)."""
 COMPILE_PY_VERSION_HEX: int = (
     lib.pcb_build_py_version_hex() if hasattr(lib, "pcb_build_py_version_hex") else sys.hexversion
 )

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
 
 from . import _callbacks, errors
 from ._callbacks import take_failure, take_parked
-from ._ffi import c_range, ffi, lib
+from ._ffi import c_range, ffi, lib, missing_function
 from .errors import error
 from .version import version_info
 
@@ -52,11 +52,9 @@ class WsFrame(NamedTuple):
 
 def _missing() -> Optional[str]:
     """Why this build of pycurlcb cannot do websockets, or None."""
-    if not hasattr(lib, "curl_ws_send"):
-        return (
-            "websockets need libcurl 7.86.0 or newer; pycurlcb was built against libcurl "
-            f"{errors.version_text(lib.LIBCURL_VERSION_NUM)} headers"
-        )
+    missing = missing_function("curl_ws_recv", "websockets")
+    if missing:
+        return missing
     info = version_info()
     if "ws" not in info[8]:
         return f'libcurl {info[1]} was built without websockets ("ws" is not in version_info()[8])'

@@ -16,6 +16,18 @@ import pycurlcb
 VERSION_NUM: int = pycurlcb.version_info()[2]
 
 
+#: The headers pycurlcb was built against are newer than the loaded libcurl (the binary
+#: wheel, built against 8.21.0's, on an older libcurl.so.4): names of the headers' CURLINFO_*
+#: and CURLMOPT_* values exist that the loaded libcurl answers with "unknown option".
+HEADERS_NEWER: bool = pycurlcb.COMPILE_LIBCURL_VERSION_NUM > VERSION_NUM
+
+
+def unknown_to_loaded(exc: BaseException, code: int) -> bool:
+    """Whether ``exc`` is libcurl's ``code`` (E_UNKNOWN_OPTION, E_MULTI_UNKNOWN_OPTION) for a
+    name of headers newer than the loaded libcurl."""
+    return HEADERS_NEWER and isinstance(exc, pycurlcb.error) and exc.args[0] == code
+
+
 def version_num(text: str) -> int:
     """0x075100 for '7.81.0'."""
     major, minor, patch = (int(x) for x in text.split("."))

@@ -33,6 +33,7 @@ from typing import Any, Callable
 
 import pytest
 from servers import FixedBodyHandler, StdlibServer
+from since import unknown_to_loaded
 from werkzeug import Response
 
 import pycurlcb
@@ -379,7 +380,8 @@ def test_constants_have_libcurl_values() -> None:
     }
     assert {name: getattr(pycurlcb, name) for name in expected} == expected
     assert E_MULTI_ABORTED == 11
-    if LIBCURL >= 0x075100:
+    # The name comes from the headers pycurlcb was built against, not the loaded libcurl.
+    if pycurlcb.COMPILE_LIBCURL_VERSION_NUM >= 0x075100:
         assert pycurlcb.E_MULTI_ABORTED_BY_CALLBACK == 11
     else:  # CURLM_ABORTED_BY_CALLBACK is libcurl 7.81.0's: not in older headers
         assert not hasattr(pycurlcb, "E_MULTI_ABORTED_BY_CALLBACK")
@@ -472,7 +474,12 @@ def test_long_options_are_the_ones_in_the_header() -> None:
 def test_every_long_option_accepts_an_int(option: int) -> None:
     value = pycurlcb.PIPE_MULTIPLEX if option == pycurlcb.M_PIPELINING else 5
     with CurlMulti() as m:
-        m.setopt(option, value)
+        try:
+            m.setopt(option, value)
+        except pycurlcb.error as exc:
+            if unknown_to_loaded(exc, pycurlcb.E_MULTI_UNKNOWN_OPTION):
+                pytest.skip(f"{option.name} is in the headers, not in the loaded libcurl")
+            raise
         m.setopt(option, 1)
 
 

@@ -13,6 +13,14 @@
    type-checks a pycurl script against the installed stubs.
 5. The extracted sdist is installed in place (``pip install -e '.[test]'``) in a
    second clean venv and runs a quick subset of its own tests.
+6. The binary wheel (tools/build_wheel.py) is built from the extracted sdist
+   and checked: tag cp39-abi3-manylinux_2_28_x86_64, ``NEEDED libcurl.so.4``
+   and no libcurl symbol version (readelf -d/-V, objdump -T), no glibc symbol
+   past 2.28, stripped, no build-only files (_cdef/, *.c, *.h), classifiers and
+   project URLs, auditwheel's verdict with libcurl.so.4 excluded.  It is then
+   installed (cffi from the index, binary only) into a clean venv with no C
+   compiler, linker, curl-config or pkg-config on PATH, and makes a real
+   transfer on the system's libcurl and imports on libcurl 7.73.0.
 
 Everything happens under a temporary directory, removed at the end (kept with
 ``--keep``).  Exit status 1 on the first failure, with what was expected.
@@ -31,6 +39,10 @@ import tempfile
 import venv
 import zipfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import build_wheel  # noqa: E402  (tools/build_wheel.py)
+import matrix  # noqa: E402  (tools/matrix.py: the libcurl builds, the no-compiler PATH)
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The sdist's own tests run in step 5: quick, and covering the packaging itself.
@@ -124,6 +136,8 @@ def main() -> int:
         ):
             check(name in names, f"wheel has {name}")
         check(f"\nVersion: {v}\n" in meta, f"wheel metadata Version: {v}")
+        build_only = sorted(n for n in names if build_wheel.BUILD_ONLY.search(n))
+        check(not build_only, f"wheel has no build-only files (_cdef/, *.c, *.h): {build_only[:5]}")
         check("\nLicense-Expression: MIT\n" in meta, "wheel metadata License-Expression: MIT")
 
         with tarfile.open(sdist) as t:
@@ -182,7 +196,33 @@ def main() -> int:
         run([py, "-m", "pip", "install", "--quiet", "-e", ".[test]"], cwd=src, env=env)
         out = run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SDIST_TESTS], cwd=src, env=env)
         print(out.strip().splitlines()[-1])
-        print(f"dist-check: all checks passed ({sdist.name}, {wheel.name})")
+
+        # 6. the binary wheel, from the sdist, installed with no compiler
+        binary = build_wheel.build(tmp / "manylinux", source=src)
+        problems = build_wheel.check_wheel(binary) + build_wheel.auditwheel_show(binary)
+        check(not problems, f"the binary wheel {binary.name} passes tools/build_wheel.py's checks")
+        py = clean_venv(tmp / "venv-binary")
+        nocc = matrix.no_compiler_env(tmp / "nocc")
+        check(not any(shutil.which(t, path=nocc["PATH"]) for t in ("cc", "gcc", "ld", "curl-config")),
+              "no cc, gcc, ld or curl-config on the install's PATH")
+        run([py, "-m", "pip", "install", "--quiet", "--only-binary", ":all:", binary], env=nocc)
+        out = run([py, "-m", "pycurlcb"], cwd=tmp, env=nocc)
+        check("status 200," in out, "the binary wheel transferred on the system's libcurl (status 200)")
+        old = matrix.wheel_loader(matrix.make_entry(matrix.RELEASES[0]))
+        out = run([py, "-c", "import pycurlcb; print(pycurlcb.version_info()[1])"], cwd=tmp,
+                  env=dict(nocc, **old))
+        check(out.strip().removesuffix("-DEV") == matrix.RELEASES[0],
+              f"the binary wheel imports on libcurl {matrix.RELEASES[0]}: {out.strip()}")
+        with zipfile.ZipFile(binary) as z:
+            so = Path(z.extract("pycurlcb/_curl.abi3.so", tmp / "binary-so"))
+        stub = build_wheel.old_libcurl_stub(so, tmp / "libcurl-7.61.1")
+        proc = subprocess.run([str(py), "-c", "import pycurlcb"], cwd=tmp, capture_output=True, text=True,
+                              env=dict(nocc, LD_LIBRARY_PATH=str(stub)))
+        want = "pycurlcb needs libcurl 7.73.0 or newer (curl_easy_option_next); the libcurl loaded is 7.61.1"
+        check(proc.returncode == 1 and f"ImportError: {want}" in proc.stderr,
+              f"on a libcurl older than 7.73.0 (a stand-in reporting 7.61.1): {want!r}; "
+              f"got {proc.stderr.strip().splitlines()[-1:]}")
+        print(f"dist-check: all checks passed ({sdist.name}, {wheel.name}, {binary.name})")
         return 0
     finally:
         if args.keep:

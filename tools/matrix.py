@@ -22,12 +22,27 @@ libcurl inside pycurl's manylinux wheel):
    loaded with ``-p matrix``) stops the run unless pycurlcb is imported from
    that venv and reports the expected libcurl version.
 
+With ``--wheel WHEEL`` (``make test-wheel``) nothing is built per entry: the
+one binary wheel (``make wheel``, tools/build_wheel.py) is installed as users
+install it, with ``pip install --no-index --only-binary :all:`` from a local
+wheelhouse (cffi and the test extras, downloaded once per run with
+``pip download``) into a fresh venv per entry under
+``$PYCURLCB_CACHE/matrix-wheel/ENTRY/``, with no C compiler, linker,
+curl-config or pkg-config on PATH (a PATH of symlinks without them; the guard
+plugin checks) and no CC/CFLAGS/CPATH.  libcurl is loaded through the wheel's
+``NEEDED libcurl.so.4``: LD_LIBRARY_PATH names a directory holding a
+``libcurl.so.4`` symlink to the entry's build (7.73.0 and 7.81.0 have SONAME
+libcurl.so), or nothing for the system's.  pycurl is the one the per-build
+matrix made for the newest libcurl, on that entry only (a local wheel: no
+compiler needed; on the others it was compiled against other headers than the
+wheel, and its constants differ as the headers do).
+
 It prints one line per entry (libcurl version, ws/HSTS/http2 built in or not,
 pycurl or not, passed/failed/skipped/errors, times, the pytest log) and a
 verdict; the exit status is 1 if any entry failed to build or had a failure or
 an error.
 
-Usage: tools/matrix.py [--versions "7.73.0 8.5.0 system"] [--pytest-args "-x -k multi"]
+Usage: tools/matrix.py [--versions "7.73.0 8.5.0 system"] [--pytest-args "-x -k multi"] [--wheel WHEEL]
 (``make test-matrix MATRIX_VERSIONS=... MATRIX_PYTEST_ARGS=...``).
 """
 
@@ -37,6 +52,7 @@ import argparse
 import fcntl
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -212,6 +228,8 @@ class Result:
 def make_entry(name: str) -> Entry:
     if name == SYSTEM:
         config = shutil.which("curl-config")
+        if not config and os.environ.get("MATRIX_WHEEL"):
+            return Entry(name, "", "", {})  # the wheel needs no curl-config; no version to expect
         if not config:
             raise RuntimeError("no curl-config on PATH (apt-get install libcurl4-openssl-dev)")
         expect = subprocess.run([config, "--version"], capture_output=True, text=True).stdout.split()[-1]
@@ -226,6 +244,93 @@ def make_entry(name: str) -> Entry:
     entry = Entry(name, name, str(prefix / "bin" / "curl-config"), {"LD_LIBRARY_PATH": str(prefix / "lib")})
     entry.libcurl_seconds = secs
     return entry
+
+
+def wheel_loader(entry: Entry) -> dict[str, str]:
+    """For the wheel (NEEDED libcurl.so.4): a directory with a libcurl.so.4 symlink to the
+    entry's build, whose SONAME may be libcurl.so (7.73.0, 7.81.0)."""
+    if "LD_LIBRARY_PATH" not in entry.loader:
+        return dict(entry.loader)
+    lib = Path(entry.loader["LD_LIBRARY_PATH"])
+    target = lib / "libcurl.so.4" if (lib / "libcurl.so.4").exists() else lib / "libcurl.so"
+    where = CACHE / "matrix-wheel" / "libs" / entry.name
+    where.mkdir(parents=True, exist_ok=True)
+    link = where / "libcurl.so.4"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(target.resolve())
+    return {"LD_LIBRARY_PATH": str(where)}
+
+
+#: What must not be reachable where the wheel is installed and tested: C
+#: compilers, the linker and assembler, curl-config, pkg-config.
+NO_BUILD_TOOLS = re.compile(
+    r"^(cc|c\+\+|c89|c99|gcc|g\+\+|cpp|clang(\+\+)?|tcc|ld|ld\.\w+|as|"
+    r"(x86_64-linux-gnu-)?(gcc|g\+\+|cpp|ld|as|pkg-config)(-[\d.]+)?|gcc-[\d.]+|cpp-[\d.]+|"
+    r"clang(-\d+)?|curl-config|pkg-config|pkgconf)$"
+)
+
+
+def no_compiler_env(work: Path) -> dict[str, str]:
+    """os.environ with PATH replaced by a directory of symlinks to every command
+    on PATH but the build tools (NO_BUILD_TOOLS), and no compiler settings."""
+    bindir = work / "nocc-bin"
+    shutil.rmtree(bindir, ignore_errors=True)
+    bindir.mkdir(parents=True)
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        if not d or not os.path.isdir(d) or Path(d).resolve() == bindir.resolve():
+            continue
+        for name in sorted(os.listdir(d)):
+            full = os.path.join(d, name)
+            if NO_BUILD_TOOLS.match(name) or (bindir / name).exists() or not os.access(full, os.X_OK):
+                continue
+            if os.path.isfile(full):
+                (bindir / name).symlink_to(full)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CC", "CXX", "CFLAGS", "CPPFLAGS", "LDFLAGS", "CPATH", "C_INCLUDE_PATH",
+                        "PKG_CONFIG_PATH", "PYCURLCB_CURL_CONFIG", "PYTHONPATH", "VIRTUAL_ENV")}
+    env["PATH"] = str(bindir)
+    env["MATRIX_NO_COMPILER"] = "1"
+    return env
+
+
+def wheelhouse(wheel: Path) -> Path:
+    """cffi and the test extras as wheels in a local directory: ``pip wheel`` downloads the
+    wheels and builds the pure-Python sdists among the test extras (pyftpdlib); cffi must be a
+    wheel from the index."""
+    where = CACHE / "matrix-wheel" / "wheelhouse"
+    where.mkdir(parents=True, exist_ok=True)
+    logfile = CACHE / "matrix-wheel" / "wheelhouse.log"
+    logfile.write_text("")
+    log(f"downloading cffi and the test extras into {where}")
+    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--only-binary", "cffi", "-w", where,
+         f"{wheel.resolve()}[test]"], logfile)
+    for old in where.glob("pycurlcb-*.whl"):  # pip wheel copies the requirement itself too
+        old.unlink()
+    return where
+
+
+def install_wheel(entry: Entry, work: Path, wheel: Path, house: Path) -> Path:
+    """A fresh venv with the wheel and its test extras, installed from local files only,
+    with no compiler reachable; and pycurl if the per-build matrix made one for this libcurl."""
+    shutil.rmtree(work / "venv", ignore_errors=True)
+    venv.create(work / "venv", with_pip=True)
+    py = work / "venv" / "bin" / "python"
+    env = no_compiler_env(work)
+    buildlog = work / "install.log"
+    buildlog.write_text("")
+    alone = work / "wheel"  # the one wheel, alone: no other pycurlcb build can be picked
+    shutil.rmtree(alone, ignore_errors=True)
+    alone.mkdir()
+    shutil.copy2(wheel, alone / wheel.name)
+    run([py, "-m", "pip", "install", "--no-index", "--only-binary", ":all:", "--find-links", house,
+         "--find-links", alone, f"pycurlcb[test]=={wheel.name.split('-')[1]}"], buildlog, env=env)
+    # pycurl is compiled against the entry's headers; its names and values other than
+    # options are those headers': compare it with the wheel (8.21.0's headers) on 8.21.0 only.
+    made = sorted((CACHE / "matrix" / entry.name / "pycurl").glob("pycurl-*.whl"))
+    if made and entry.name == RELEASES[-1]:
+        run([py, "-m", "pip", "install", "--no-index", "--no-deps", made[0]], buildlog, env=env)
+    return py
 
 
 def venv_python(work: Path) -> Path:
@@ -294,15 +399,15 @@ print(json.dumps({"file": pycurlcb.__file__, "version": v[1], "features": v[4], 
 """
 
 
-def probe(entry: Entry, work: Path, py: Path) -> tuple[str, str]:
+def probe(entry: Entry, work: Path, py: Path, base_env: dict[str, str] | None = None) -> tuple[str, str]:
     """The libcurl version pycurlcb reports in the venv, and its feature summary."""
-    env = dict(os.environ, **entry.loader)
+    env = dict(base_env if base_env is not None else os.environ, **entry.loader)
     proc = subprocess.run([py, "-c", PROBE], env=env, cwd=work, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"import pycurlcb failed:\n{proc.stderr[-2000:]}")
     info = json.loads(proc.stdout)
     version = info["version"].removesuffix("-DEV")  # the git archives' curlver.h says 7.73.0-DEV
-    if version != entry.expect:
+    if entry.expect and version != entry.expect:
         raise RuntimeError(f"pycurlcb reports libcurl {info['version']}, expected {entry.expect}")
     if not info["file"].startswith(str(work / "venv")):
         raise RuntimeError(f"pycurlcb was imported from {info['file']}, not from {work}/venv")
@@ -327,16 +432,17 @@ def junit_counts(path: Path) -> tuple[int, int, int, int, int]:
     return tests - failed - skipped - errors, failed, skipped - xfailed, xfailed, errors
 
 
-def run_tests(entry: Entry, work: Path, py: Path, pytest_args: list[str]) -> Result:
+def run_tests(entry: Entry, work: Path, py: Path, pytest_args: list[str],
+              base_env: dict[str, str] | None = None) -> Result:
     res = Result(entry.name, libcurl_seconds=entry.libcurl_seconds)
     tree = work / "tree"
     shutil.rmtree(tree, ignore_errors=True)
     tree.mkdir()
     for name in TEST_TREE:
         (shutil.copytree if (ROOT / name).is_dir() else shutil.copy2)(ROOT / name, tree / name)
-    res.version, res.features = probe(entry, work, py)
+    res.version, res.features = probe(entry, work, py, base_env)
     env = dict(
-        os.environ,
+        base_env if base_env is not None else os.environ,
         **entry.loader,
         PYTHONPATH=str(Path(__file__).resolve().parent),  # for -p matrix only
         MATRIX_EXPECT_VERSION=entry.expect,
@@ -370,6 +476,29 @@ def run_tests(entry: Entry, work: Path, py: Path, pytest_args: list[str]) -> Res
         res.counts = junit_counts(junit)
     elif not res.problem:
         res.problem = "no JUnit report"
+    return res
+
+
+def run_wheel_entry(name: str, pytest_args: list[str], wheel: Path, house: Path) -> Result:
+    """One entry of the wheel mode: the one wheel, installed without a compiler, on this libcurl."""
+    start = time.monotonic()
+    try:
+        entry = make_entry(name)
+        entry.loader = wheel_loader(entry)
+        work = CACHE / "matrix-wheel" / name
+        work.mkdir(parents=True, exist_ok=True)
+        log(f"{name}: installing {wheel.name} with no compiler {entry.loader or ''}")
+        py = install_wheel(entry, work, wheel, house)
+        log(f"{name}: running pytest")
+        env = no_compiler_env(work)
+        env["MATRIX_EXPECT_WHEEL"] = "1"
+        res = run_tests(entry, work, py, pytest_args, env)
+        ok = subprocess.run([py, "-c", "import pycurl"], env=dict(env, **entry.loader),
+                            capture_output=True).returncode == 0
+        res.pycurl = "pycurl" if ok else "no-pycurl"
+    except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as exc:
+        res = Result(name, problem=str(exc))
+    res.seconds = time.monotonic() - start
     return res
 
 
@@ -418,8 +547,13 @@ def main() -> int:
                     help=f"space-separated entries (default: {' '.join(DEFAULT)}; also {WHEEL})")
     ap.add_argument("--pytest-args", default=os.environ.get("MATRIX_PYTEST_ARGS", ""),
                     help="extra pytest arguments, one shell-quoted string")
+    ap.add_argument("--wheel", default=os.environ.get("MATRIX_WHEEL", ""),
+                    help="test this one binary wheel on every entry instead of building per entry")
     args = ap.parse_args()
     names = args.versions.split() or DEFAULT
+    wheel = Path(args.wheel).resolve() if args.wheel else None
+    if wheel is not None and not wheel.is_file():
+        raise SystemExit(f"matrix: no wheel {wheel} (make wheel)")
     pytest_args = shlex.split(args.pytest_args)
     log(f"cache {CACHE}; entries {' '.join(names)}")
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -431,8 +565,12 @@ def main() -> int:
         fcntl.flock(lock, fcntl.LOCK_EX)
     start = time.monotonic()
     results = []
+    house = wheelhouse(wheel) if wheel is not None else None
     for name in names:
-        r = run_entry(name, pytest_args)
+        if wheel is not None and house is not None:
+            r = run_wheel_entry(name, pytest_args, wheel, house)
+        else:
+            r = run_entry(name, pytest_args)
         results.append(r)
         print(summary_line(r), flush=True)
         if r.log and r.log.is_file():
@@ -444,7 +582,9 @@ def main() -> int:
         elif r.problem and len(r.problem.splitlines()) > 1:
             print("\n".join(f"     | {x}" for x in r.problem.splitlines()[1:]))
     total = time.monotonic() - start
-    print(f"\n=== test-matrix summary ({total:.0f} s; pytest logs under {CACHE / 'matrix'}) ===")
+    where = CACHE / ("matrix-wheel" if wheel is not None else "matrix")
+    what = f"test-matrix with {wheel.name}" if wheel is not None else "test-matrix"
+    print(f"\n=== {what} summary ({total:.0f} s; pytest logs under {where}) ===")
     for r in results:
         print(summary_line(r))
         if r.log:
@@ -480,6 +620,10 @@ def pytest_configure(config: object) -> None:
         pytest.exit(f"matrix: pycurlcb reports libcurl {got}, expected {expect}", returncode=3)
     if prefix and not pycurlcb.__file__.startswith(prefix):
         pytest.exit(f"matrix: pycurlcb imported from {pycurlcb.__file__}, not from {prefix}", returncode=3)
+    if os.environ.get("MATRIX_NO_COMPILER"):
+        found = [t for t in ("cc", "gcc", "clang", "ld", "curl-config", "pkg-config") if shutil.which(t)]
+        if found:
+            pytest.exit(f"matrix: build tools reachable on PATH: {found}", returncode=3)
 
 
 if __name__ == "__main__":

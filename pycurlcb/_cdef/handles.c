@@ -5,6 +5,19 @@
 #include <string.h>
 #include <dlfcn.h>
 
+/* The manylinux wheel (tools/build_wheel.py defines PCB_GLIBC_COMPAT): glibc
+ * 2.34 moved dladdr/dlopen/dlsym/dlclose from libdl into libc under the new
+ * version GLIBC_2.34, so a module linked on Debian 12 would need glibc 2.34.
+ * Bind to the x86_64 base version, GLIBC_2.2.5, that every glibc has: libc
+ * keeps it for compatibility from 2.34 on, libdl.so.2 (linked with -ldl)
+ * defines it before. */
+#if defined(PCB_GLIBC_COMPAT) && defined(__GLIBC__) && defined(__x86_64__)
+__asm__(".symver dladdr,dladdr@GLIBC_2.2.5");
+__asm__(".symver dlopen,dlopen@GLIBC_2.2.5");
+__asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
+__asm__(".symver dlclose,dlclose@GLIBC_2.2.5");
+#endif
+
 struct pcb_easy;
 
 struct pcb_multi {

@@ -81,7 +81,9 @@ static int pcb_khkey_type(const struct curl_khkey *key)
 static const char *pcb_url_strerror(int code)
 {
 #if LIBCURL_VERSION_NUM >= 0x075000
-    return curl_url_strerror((CURLUcode)code);
+    if(curl_url_strerror)  /* weak (weak.c): NULL on a libcurl older than 7.80.0 */
+        return curl_url_strerror((CURLUcode)code);
+    return NULL;
 #else
     (void)code;
     return NULL;
@@ -91,6 +93,8 @@ static const char *pcb_url_strerror(int code)
 #if LIBCURL_VERSION_NUM >= 0x081100
 static CURLMcode pcb_multi_notify_set(CURLM *m, unsigned int notification, int on)
 {
+    if(!curl_multi_notify_enable || !curl_multi_notify_disable)  /* weak (weak.c) */
+        return CURLM_UNKNOWN_OPTION;
     return on ? curl_multi_notify_enable(m, notification)
               : curl_multi_notify_disable(m, notification);
 }

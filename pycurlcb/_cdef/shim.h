@@ -36,6 +36,12 @@ int pcb_close(int fd);
 /* struct curl_khkey's keytype (an enum curl_khtype), as an int. */
 int pcb_khkey_type(const struct curl_khkey *key);
 
+/* 1 if the loaded libcurl has the function `name` (one of weak.c's table:
+ * "curl_url_strerror", "curl_ws_recv" for the three curl_ws_* functions,
+ * "curl_multi_notify_enable" for both notify functions ...); 0 if it lacks it
+ * or the headers this module was built against do not declare it. */
+int pcb_has_function(const char *name);
+
 /* curl_url_strerror(3) where libcurl has it (7.80.0), else NULL. */
 const char *pcb_url_strerror(int code);
 

@@ -219,6 +219,7 @@ def _release(
     as_ptr: Callable[[str, Any], Any] = ffi.cast,
     forget: Callable[[Any], None] = unregister,
     close: Callable[[Any], None] = lib.pcb_easy_close,
+    close_unclosed_of: Callable[[Any], None] = _callbacks.close_unclosed_of,
 ) -> None:
     """ffi.gc's release of a struct pcb_easy: the Curl was collected without close().
 
@@ -232,6 +233,8 @@ def _release(
     if clientp is not None:
         forget(clientp)
     close(e)
+    if clientp is not None:
+        close_unclosed_of(clientp)  # PyPy: the sockets a CurlMulti closed first (_closesocket)
 
 
 #: _release as ffi.gc runs it: after the Curl's __del__ (_handle.after_finalisers).

@@ -150,9 +150,10 @@ _OPENSOCKET = _OPTION_IDS["OPENSOCKETFUNCTION"]
 #: The callback options the guard installs (guard.c's functions) where the
 #: user set no callable: the Python trampolines run only for a refusal.
 _GUARD_OPTIONS = (_OPENSOCKET, *((_PREREQ,) if _GUARD_REUSE and _PREREQ is not None else ()))
+_LIB: Any = lib  # ffi.addressof's stubs take cffi's Lib, not the generated module's type
 _GUARD_FN = {
-    _OPENSOCKET: ffi.cast("pcb_fn", ffi.addressof(lib, "pcb_guard_opensocket")),
-    **({_PREREQ: ffi.cast("pcb_fn", ffi.addressof(lib, "pcb_guard_prereq"))} if _PREREQ is not None else {}),
+    _OPENSOCKET: ffi.cast("pcb_fn", ffi.addressof(_LIB, "pcb_guard_opensocket")),
+    **({_PREREQ: ffi.cast("pcb_fn", ffi.addressof(_LIB, "pcb_guard_prereq"))} if _PREREQ is not None else {}),
 }
 #: Options that route a transfer around the guard's check: option id -> name.
 #: Their values are kept (Curl._routes) and given to libcurl by _apply_routes.
@@ -829,9 +830,9 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             if option in self._installed:
                 continue  # the trampoline: it checks the guard before the user's callable
             row = CALLBACK_ROWS[option]
-            on = cguard is not None
-            errors.check(lib.pcb_easy_setopt_fn(h, option, _GUARD_FN[option] if on else ffi.NULL))
-            errors.check(lib.pcb_easy_setopt_ptr(h, _OPTION_IDS[row.data], cguard.g if on else ffi.NULL))
+            fn, data = (ffi.NULL, ffi.NULL) if cguard is None else (_GUARD_FN[option], cguard.g)
+            errors.check(lib.pcb_easy_setopt_fn(h, option, fn))
+            errors.check(lib.pcb_easy_setopt_ptr(h, _OPTION_IDS[row.data], data))
 
     def _install(self, option: int) -> None:
         row = CALLBACK_ROWS[option]

@@ -325,7 +325,8 @@ def _c_rules(policy: Policy) -> list[tuple[int, int, int, bytes]]:
     rows = []
     for kind, nets in ((0, policy.deny), (1, policy.allow), (2, _DEFAULT_NETS)):
         for net in nets:
-            rows.append((int(net.version == 6), net.prefixlen, kind, net.network_address.packed.ljust(16, b"\0")))
+            packed = net.network_address.packed.ljust(16, b"\0")
+            rows.append((int(net.version == 6), net.prefixlen, kind, packed))
     return rows
 
 

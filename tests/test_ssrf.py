@@ -178,7 +178,8 @@ def test_the_c_check_agrees_with_the_python_verdict(which: int, v6: bool, value:
 @pytest.mark.parametrize("policy", _POLICIES, ids=["default", "allow-deny-ports", "allow-all"])
 def test_the_c_check_agrees_on_every_vector(policy: Policy) -> None:
     hosts = [h for h, _ in DENIED] + ALLOWED
-    hosts += [a for table in (DENIED_BY_PEERS, ALLOWED_BY_PEERS) for _, addrs in table.values() for a in addrs]
+    hosts += [a for table in (DENIED_BY_PEERS, ALLOWED_BY_PEERS)
+              for _, addrs in table.values() for a in addrs]
     for host in hosts:
         for port in (80, 8080):
             assert _c_verdict(policy, host, port) == (policy.check(host, port) is not None), (host, port)

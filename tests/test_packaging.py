@@ -192,6 +192,7 @@ def test_cc_that_does_not_run(tmp_path: Path, build_ffi: Any) -> None:
 
 
 def test_no_libcurl_headers(tmp_path: Path) -> None:
+    _checkout("build_ffi.py")  # a copy of tests/ without the checkout (make test-pythons, test-distros)
     proc = _import_build_ffi({"PATH": str(tmp_path), "HOME": str(tmp_path)})  # no curl-config
     _hint(proc, r"pycurlcb needs the libcurl development files \(.*\)\.", "libcurl4-openssl-dev")
 

@@ -943,9 +943,9 @@ def _unraisable_args(exc: BaseException, err_msg: str, obj: Any) -> Any:
 
     It is not importable; it is learnt once from a real unraisable exception
     caught by a temporary hook.  CPython finalises the probe at once; PyPy
-    finalises only after a collection, so there the probe runs at import
-    (``_learn_hook_args`` below): a collection from inside a finaliser would
-    not run the probe's ``__del__``.
+    finalises it only in a collection (and not from inside a finaliser), so
+    there the exception is handed to PyPy's own ``__pypy__.write_unraisable``,
+    which calls the hook the same way.
     """
     global _hook_args
     if _hook_args is None:
@@ -959,7 +959,9 @@ def _unraisable_args(exc: BaseException, err_msg: str, obj: Any) -> Any:
 
             _Probe()
             if not seen:  # PyPy: no reference counting
-                gc.collect()
+                import __pypy__  # type: ignore[import-not-found]
+
+                __pypy__.write_unraisable("probe", RuntimeError("probe"), None)
         finally:
             sys.unraisablehook = saved
         _hook_args = type(seen[0])
@@ -977,9 +979,6 @@ def report_unraisable(exc: BaseException, where: str, obj: Any = None) -> None:
     """Hand ``exc`` to sys.unraisablehook (teardown has nobody to raise it to)."""
     sys.unraisablehook(_unraisable_args(exc, f"Exception ignored in {where}", obj))
 
-
-if not hasattr(sys, "getrefcount"):  # PyPy: learn the args type now, outside any finaliser
-    _unraisable_args(RuntimeError("probe"), "", None)
 
 
 # --- protocol callbacks ----------------------------------------------------------------

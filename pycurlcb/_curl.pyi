@@ -168,6 +168,25 @@ class _pcb_easy(_Struct):
     bulk_failed: int
     bulk_on: int
 
+class _pcb_guard(_Struct):
+    clientp: _CData
+    blocked: int
+    npolicies: int
+    policies: _pcb_guard_policy
+
+class _pcb_guard_policy(_Struct):
+    nrules: int
+    rules: _pcb_guard_rule
+    deny4: int
+    nports: int
+    ports: _CData
+
+class _pcb_guard_rule(_Struct):
+    v6: int
+    plen: int
+    kind: int
+    addr: _CData
+
 class _pcb_multi(_Struct):
     m: _CData
     refs: int
@@ -324,6 +343,16 @@ class _Lib:
         __a6: _Pointer,
         __a7: int,
     ) -> int: ...
+    def pcb_guard_opensocket(self, __a0: _CharArg, __a1: int, __a2: _Pointer) -> int: ...
+    def pcb_guard_prereq(
+        self,
+        __a0: _CharArg,
+        __a1: _CharArg,
+        __a2: _CharArg,
+        __a3: int,
+        __a4: int,
+    ) -> int: ...
+    def pcb_guard_refuses(self, __a0: _Pointer, __a1: int, __a2: _Pointer, __a3: int) -> int: ...
     def pcb_info_double(self, __a0: _Pointer, __a1: int) -> float: ...
     def pcb_info_long(self, __a0: _Pointer, __a1: int) -> int: ...
     def pcb_info_off_t(self, __a0: _Pointer, __a1: int) -> int: ...

@@ -289,7 +289,7 @@ class Policy:
         if hit is None and self._allow[v6].find(value) is None:
             hit = (_DEFAULT_V6 if v6 else _DEFAULT_V4).find(value)
             if hit is None and v6 and value >> 125 != 1:
-                return f"{text} is outside {GLOBAL_UNICAST} (not global unicast, RFC 4291)"
+                return f"{text} is outside {_net_text(GLOBAL_UNICAST)} (not global unicast, RFC 4291)"
         if hit is not None:
             return f"{text} is in {_net_text(hit[0])} ({hit[1]})"
         ports = self.ports

@@ -143,7 +143,8 @@ dist-check: venv
 # with that Python against the system libcurl, pytest in a copy of tests/.
 # Without PYTHONUNBUFFERED, as on users' machines.  PYTHONS_VERSIONS="3.9 3.13 pypy3"
 # picks some; PYTHONS_PYTEST_ARGS passes pytest arguments.  The whole suite takes
-# about 3 minutes per CPython and 9 on PyPy here; .ci/run runs a subset on some
+# about 3 minutes per CPython here, several times that on PyPy (every
+# gc.collect() is a full collection there); .ci/run runs a subset on some
 # (see CI_SUBSET there).
 PYTHONS_APT_PACKAGES := pypy3 pypy3-dev
 export PYTHONS_VERSIONS PYTHONS_PYTEST_ARGS

@@ -895,6 +895,7 @@ def test_every_close_order_of_curls_and_multi() -> None:
     assert [f for f in result["failures"] if f[2] or f[3] != 2] == []
 
 
+@pytest.mark.timeout(CLOSE_ORDERS_TIMEOUT + 30)
 def test_every_close_order_closes_every_socket_through_closesocket() -> None:
     """The same orders: every socket opened through opensocket is closed
     through the user's closesocket (also b's cached one, which the multi closes

@@ -388,7 +388,8 @@ def test_share_and_curl_in_a_garbage_cycle_are_collected(
 
 
 @pytest.mark.skipif(platform.python_implementation() == "PyPy", reason="PyPy finalises the Curl, which "
-                    "references the share, before the share: the share's __del__ never runs with a Curl still "
+                    "references the share, before the share: the share's __del__ never runs with a Curl "
+                    "still "
                     "attached, so it closes the share and a resurrected CurlShare is a closed one")
 def test_resurrected_share_keeps_a_working_handle() -> None:
     saved: list[CurlShare] = []

@@ -67,6 +67,8 @@ def test_compile_py_version_hex_is_the_compiling_pythons() -> None:
     assert pycurlcb.COMPILE_PY_VERSION_HEX >> 24 == 3  # PY_VERSION_HEX: 0x030B07F0 for 3.11.7
 
 
+@pytest.mark.skipif(sys.implementation.name != "cpython", reason="the stable ABI (abi3) is CPython's: "
+                    "PyPy builds a module for its own ABI (pp39-pypy39_pp73)")
 def test_the_compiled_module_uses_the_stable_abi() -> None:
     modules = sorted(p.name for p in PKG.glob("_curl*.so"))
     if not modules:

@@ -15,7 +15,9 @@
 #   make compat    pycurl 7.49.0's own test suite against real pycurl and pycurlcb (compat/README.md)
 #   make test-matrix  the tests against libcurl 7.73.0 ... 8.21.0 and the system's (tools/matrix.py)
 #   make test-wheel   the same, with the one wheel of make wheel installed without a compiler
-#   make test-pythons the tests on every pyenv CPython 3.9+ besides the venv's (tools/pythons.py)
+#   make test-pythons the tests on every pyenv CPython 3.9+ besides the venv's, and on
+#                  Debian's PyPy 3 (tools/pythons.py)
+#   make test-distros the tests in Debian 13 and Debian unstable chroots, as shipped (tools/chroots.py)
 #   make clean     remove the venv and build products
 
 PYTHON ?= python3
@@ -30,8 +32,8 @@ SUDO_HINT    := sudo apt-get install -y $(APT_PACKAGES)
 # Anything that changes what `pip install -e` builds.
 BUILD_INPUTS := $(wildcard pyproject.toml setup.py build_ffi.py pycurlcb/_cdef/* pycurlcb/_cbtable.py pycurlcb/version.py)
 
-.PHONY: all venv headers test test-matrix test-wheel wheel test-pythons demo lint bench memcheck compat docs \
-  dist-check stubs clean
+.PHONY: all venv headers test test-matrix test-wheel wheel test-pythons test-distros distros-umount demo lint \
+  bench memcheck compat docs dist-check stubs clean
 
 all: test
 
@@ -162,14 +164,49 @@ dist-check: venv $(WHEEL_TOOLS_STAMP)
 
 # The stubs' flat names come from every libcurl make test-matrix built (run it first).
 # The test suite on every CPython 3.9+ under pyenv ($$PYENV_ROOT, default ~/.pyenv)
-# but the venv's own (make test runs that one): a venv per Python in
-# $${PYCURLCB_CACHE:-~/.cache/pycurlcb}/pythons/VERSION/, a wheel built with that
-# Python against the system libcurl, pytest in a copy of tests/.  Without
-# PYTHONUNBUFFERED, as on users' machines.  PYTHONS_VERSIONS="3.9 3.13" picks
-# some; PYTHONS_PYTEST_ARGS passes pytest arguments.
+# but the venv's own (make test runs that one), and on PyPy 3 from Debian's
+# packages (pypy3 and pypy3-dev, installed with apt-get when root): a venv per
+# Python in $${PYCURLCB_CACHE:-~/.cache/pycurlcb}/pythons/VERSION/, a wheel built
+# with that Python against the system libcurl, pytest in a copy of tests/.
+# Without PYTHONUNBUFFERED, as on users' machines.  PYTHONS_VERSIONS="3.9 3.13 pypy3"
+# picks some; PYTHONS_PYTEST_ARGS passes pytest arguments.  The whole suite takes
+# about 3 minutes per CPython here, several times that on PyPy (every
+# gc.collect() is a full collection there); .ci/run runs a subset on some
+# (see CI_SUBSET there).
+PYTHONS_APT_PACKAGES := pypy3 pypy3-dev
 export PYTHONS_VERSIONS PYTHONS_PYTEST_ARGS
 test-pythons: venv headers
+	@missing=$$(for p in $(PYTHONS_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ] && command -v dpkg >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	  else \
+	    echo "warning: no PyPy: sudo apt-get install -y $$missing" >&2; \
+	  fi; \
+	fi
 	env -u PYTHONUNBUFFERED $(VPY) tools/pythons.py
+
+# The test suite on Debian 13 (trixie: CPython 3.13, libcurl 8.14) and Debian
+# unstable (sid: CPython 3.14, libcurl 8.23) as shipped: chroots made with
+# debootstrap from the host's Debian mirror and Debian's own packages (python3,
+# python3-venv, python3-dev, libcurl4-openssl-dev, gcc), cached in
+# $${PYCURLCB_CACHE:-~/.cache/pycurlcb}/chroots/DIST/ (made again after
+# PYCURLCB_CHROOT_DAYS, default 7); /proc, /sys, /dev, /dev/pts bind-mounted for
+# the run and always unmounted after it.  About 4 minutes per chroot to make, then
+# 4-5 per run.  Needs root.  DISTROS="sid" picks some; DISTROS_PYTEST_ARGS passes
+# pytest arguments.  make distros-umount removes any mount a killed run left.
+export DISTROS DISTROS_PYTEST_ARGS
+test-distros:
+	@command -v debootstrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y debootstrap; \
+	  else \
+	    echo "test-distros needs root and: sudo apt-get install -y debootstrap" >&2; exit 1; \
+	  fi; }
+	$(PYTHON) tools/chroots.py
+
+distros-umount:
+	$(PYTHON) tools/chroots.py --umount
 
 stubs: venv
 	$(VPY) tools/gen_stubs.py

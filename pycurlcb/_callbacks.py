@@ -35,6 +35,7 @@ collection ends.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import sys
@@ -863,6 +864,11 @@ def _sockopt(state: EasyCallbacks, clientp: Any, fd: int, purpose: int) -> int:
 
 #: [True while the cyclic garbage collector runs] (set by _handle's gc callback).
 collecting = [False]
+#: CPython: gc.callbacks tell when a collection runs (``collecting``).  PyPy has
+#: none: there a registered clientp whose weak reference is dead always means a
+#: garbage Curl whose ``__del__`` is still to come (a Curl released without
+#: Python is unregistered first: easy._release), so its fds always wait.
+_GC_HOOKED = hasattr(gc, "callbacks")
 #: clientp -> the fds whose closing waits for that Curl's __del__ (_closesocket).
 _UNCLOSED: dict[Any, list[int]] = {}
 
@@ -872,6 +878,13 @@ def take_unclosed(clientp: Any) -> list[int]:
     Curl.close() (its __del__) hands each to the trampoline again, now with
     the Curl's closesocket."""
     return _UNCLOSED.pop(clientp, [])
+
+
+def close_unclosed_of(clientp: Any) -> None:
+    """Close what libcurl closed through ``clientp`` while its Curl was garbage
+    and no ``__del__`` took (easy._release: the Curl went without close())."""
+    for fd in _UNCLOSED.pop(clientp, ()):
+        _close_quietly(fd)
 
 
 def close_unclosed() -> None:
@@ -887,7 +900,7 @@ def _closesocket(state: EasyCallbacks, clientp: Any, fd: int) -> int:
     try:
         fn = state._cb_closesocket
         if fn is None:
-            key = _STATES.get(clientp) if collecting[0] else None
+            key = _STATES.get(clientp) if collecting[0] or not _GC_HOOKED else None
             if key is not None and key.ref() is None:
                 # Still registered, but the collector cleared the weak
                 # reference: the Curl is garbage in this collection and its
@@ -920,13 +933,19 @@ def _closesocket(state: EasyCallbacks, clientp: Any, fd: int) -> int:
 
 
 _hook_args: Any = None
+#: The fields of sys.UnraisableHookArgs beyond the five CPython has, as the
+#: probe had them: PyPy's hook also reads ``extra_line`` and refuses None.
+_hook_extra: dict[str, Any] = {}
 
 
 def _unraisable_args(exc: BaseException, err_msg: str, obj: Any) -> Any:
     """sys.UnraisableHookArgs for ``exc``: the type CPython's own hook requires.
 
     It is not importable; it is learnt once from a real unraisable exception
-    caught by a temporary hook.
+    caught by a temporary hook.  CPython finalises the probe at once; PyPy
+    finalises it only in a collection (and not from inside a finaliser), so
+    there the exception is handed to PyPy's own ``__pypy__.write_unraisable``,
+    which calls the hook the same way.
     """
     global _hook_args
     if _hook_args is None:
@@ -939,19 +958,27 @@ def _unraisable_args(exc: BaseException, err_msg: str, obj: Any) -> Any:
                     raise RuntimeError("probe")
 
             _Probe()
+            if not seen:  # PyPy: no reference counting
+                import __pypy__  # type: ignore[import-not-found]
+
+                __pypy__.write_unraisable("probe", RuntimeError("probe"), None)
         finally:
             sys.unraisablehook = saved
         _hook_args = type(seen[0])
+        n_extra = getattr(_hook_args, "n_fields", 5) - getattr(_hook_args, "n_sequence_fields", 5)
+        if n_extra > 0 and hasattr(seen[0], "extra_line"):
+            _hook_extra["extra_line"] = ""
         # The probe's traceback reaches this frame, whose ``seen`` holds the
         # args: a cycle through an object the collector cannot see (the args
         # are not GC-tracked), which would keep every caller's frame forever.
         seen.clear()
-    return _hook_args((type(exc), exc, exc.__traceback__, err_msg, obj))
+    return _hook_args((type(exc), exc, exc.__traceback__, err_msg, obj), _hook_extra)
 
 
 def report_unraisable(exc: BaseException, where: str, obj: Any = None) -> None:
     """Hand ``exc`` to sys.unraisablehook (teardown has nobody to raise it to)."""
     sys.unraisablehook(_unraisable_args(exc, f"Exception ignored in {where}", obj))
+
 
 
 # --- protocol callbacks ----------------------------------------------------------------

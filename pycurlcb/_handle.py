@@ -57,7 +57,14 @@ def _on_collection(
         close_unclosed()
 
 
-gc.callbacks.append(_on_collection)
+#: CPython runs gc.callbacks at the start and end of every collection.  PyPy has
+#: none, and needs none: its collector runs finalisers (``__del__`` and the
+#: ffi.gc releases alike) after the collection, an object's before those of
+#: the objects it references, so a handle's ``__del__`` always comes before
+#: the release of the cdata it holds (see after_finalisers).
+GC_HOOKED = hasattr(gc, "callbacks")
+if GC_HOOKED:
+    gc.callbacks.append(_on_collection)
 
 
 def after_finalisers(release: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -72,7 +79,13 @@ def after_finalisers(release: Callable[[Any], None]) -> Callable[[Any], None]:
     collection ends; by then the handle's ``__del__`` has run, and ``release``
     finds the C handle closed (every release is idempotent).  At interpreter
     exit the collector runs without gc.callbacks, and releases run at once.
+
+    On PyPy (no gc.callbacks, ``GC_HOOKED`` false) ``release`` runs at once:
+    PyPy finalises in reference order (the handle, which holds the cdata,
+    before the cdata), so the handle's ``__del__`` has already run.
     """
+    if not GC_HOOKED:
+        return release
 
     def run(cdata: Any, collecting: list[bool] = collecting,
             deferred: deque[tuple[Callable[[Any], None], Any]] = _deferred) -> None:

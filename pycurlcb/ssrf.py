@@ -291,9 +291,9 @@ class Policy:
         if hit is None and self._allow[v6].find(value) is None:
             hit = (_DEFAULT_V6 if v6 else _DEFAULT_V4).find(value)
             if hit is None and v6 and value >> 125 != 1:
-                return f"{text} is outside {GLOBAL_UNICAST} (not global unicast, RFC 4291)"
+                return f"{text} is outside {_net_text(GLOBAL_UNICAST)} (not global unicast, RFC 4291)"
         if hit is not None:
-            return f"{text} is in {hit[0]} ({hit[1]})"
+            return f"{text} is in {_net_text(hit[0])} ({hit[1]})"
         ports = self.ports
         if port is not None and ports is not None and port not in ports:
             allowed = ", ".join(map(str, sorted(ports)))
@@ -316,6 +316,28 @@ class Policy:
     def detach(self, handle: Any) -> None:
         """Remove ``handle``'s policy (whichever is attached): its options are again as set."""
         _setter(handle, "detach")(handle, None)
+
+
+def _net_text(net: Any) -> str:
+    """``net`` as RFC 5952 writes it, the same on every Python: from 3.13,
+    str() writes an IPv4-mapped IPv6 address with a dotted quad
+    (``::ffff:0.0.0.0/96``; earlier ``::ffff:0:0/96``)."""
+    if net.version == 4:
+        return str(net)
+    value = int(net.network_address)
+    groups = [(value >> (112 - 16 * i)) & 0xFFFF for i in range(8)]
+    best, at = 1, -1  # the longest run of zero groups, if two or more
+    run = 0
+    for i, g in enumerate(groups):
+        run = run + 1 if g == 0 else 0
+        if run > best:
+            best, at = run, i - run + 1
+    hexes = [f"{g:x}" for g in groups]
+    if at >= 0:
+        text = ":".join(hexes[:at]) + "::" + ":".join(hexes[at + best:])
+    else:
+        text = ":".join(hexes)
+    return f"{text}/{net.prefixlen}"
 
 
 _DEFAULT_NETS = tuple(ipaddress.ip_network(n) for n, _, _ in DEFAULT_DENY)

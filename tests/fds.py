@@ -27,6 +27,16 @@ def fd_target(fd: int) -> str:
         return "?"
 
 
+def collect_garbage() -> None:
+    """A collection that frees every garbage cycle, finalisers included: one
+    gc.collect() on CPython; several on PyPy, which finalises an object that
+    another finalisable object references only in the collection after."""
+    import gc
+
+    for _ in range(1 if hasattr(sys, "getrefcount") else 4):
+        gc.collect()
+
+
 def forget_last_exception() -> None:
     """Drop the exception pycurlcb (as pycurl) leaves where pdb.pm() looks:
     sys.last_type, last_value, last_traceback and, from Python 3.12, last_exc.

@@ -18,6 +18,7 @@ import asyncio
 import errno
 import gc
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -72,6 +73,8 @@ def _run_on(loop_factory: Callable[[], asyncio.AbstractEventLoop], coro: Any) ->
 
 
 def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    if platform.python_implementation() == "PyPy":
+        pytest.skip("uvloop does not exist for PyPy (a CPython-only C extension; not installed there)")
     uvloop = pytest.importorskip("uvloop")
     # uvloop's first loop opens a process-wide pipe it keeps: open it during
     # fixture setup, before the fd-leak check takes its "before" count.

@@ -67,6 +67,8 @@ def test_compile_py_version_hex_is_the_compiling_pythons() -> None:
     assert pycurlcb.COMPILE_PY_VERSION_HEX >> 24 == 3  # PY_VERSION_HEX: 0x030B07F0 for 3.11.7
 
 
+@pytest.mark.skipif(sys.implementation.name != "cpython", reason="the stable ABI (abi3) is CPython's: "
+                    "PyPy builds a module for its own ABI (pp39-pypy39_pp73)")
 def test_the_compiled_module_uses_the_stable_abi() -> None:
     modules = sorted(p.name for p in PKG.glob("_curl*.so"))
     if not modules:
@@ -193,6 +195,7 @@ def test_cc_that_does_not_run(tmp_path: Path, build_ffi: Any) -> None:
 
 
 def test_no_libcurl_headers(tmp_path: Path) -> None:
+    _checkout("build_ffi.py")  # a copy of tests/ without the checkout (make test-pythons, test-distros)
     proc = _import_build_ffi({"PATH": str(tmp_path), "HOME": str(tmp_path)})  # no curl-config
     _hint(proc, r"pycurlcb needs the libcurl development files \(.*\)\.", "libcurl4-openssl-dev")
 

@@ -1297,15 +1297,25 @@ _CALLBACK_OPTIONS = [
 ]
 
 
+@pytest.mark.skipif(not hasattr(sys, "getrefcount"), reason="PyPy has no sys.getrefcount (no reference "
+                    "counts) and no equivalent for 'exactly one reference'; the weak-reference checks of "
+                    "test_replacing_or_unsetting_drops_the_old_callable run there")
+@pytest.mark.parametrize("name", _CALLBACK_OPTIONS)
+def test_a_set_callable_has_exactly_one_strong_reference(name: str) -> None:
+    with pycurlcb.Curl() as c:
+        old = _Callable()
+        before = sys.getrefcount(old)
+        c.setopt(getattr(pycurlcb, name), old)
+        assert sys.getrefcount(old) == before + 1
+
+
 @pytest.mark.parametrize("how", ["replace", "unsetopt", "setopt None", "reset"])
 @pytest.mark.parametrize("name", _CALLBACK_OPTIONS)
 def test_replacing_or_unsetting_drops_the_old_callable(name: str, how: str) -> None:
     option = getattr(pycurlcb, name)
     with pycurlcb.Curl() as c:
         old = _Callable()
-        before = sys.getrefcount(old)
         c.setopt(option, old)
-        assert sys.getrefcount(old) == before + 1  # exactly one strong reference
         ref = weakref.ref(old)
         del old
         gc.collect()

@@ -2,7 +2,9 @@
 """make test-pythons: the test suite on every CPython 3.9+ that pyenv has.
 
 For every ``~/.pyenv/versions/3.X.Y`` (``$PYENV_ROOT``) with X >= 9, except the
-minor version of the interpreter running this (``make test`` covers that one):
+minor version of the interpreter running this (``make test`` covers that one),
+and for PyPy 3 from Debian's packages (``/usr/bin/pypy3``, ``apt-get install
+pypy3 pypy3-dev``; version name ``pypy3``):
 
 1. a venv is made with that Python in ``$PYCURLCB_CACHE/pythons/3.X.Y/venv``
    (default cache ``~/.cache/pycurlcb``), kept between runs;
@@ -18,7 +20,12 @@ Run it without PYTHONUNBUFFERED (the Makefile target unsets it), as users do.
 It prints one line per Python (counts, times) and the failures, and exits 1
 if any Python had a failure.
 
-Usage: tools/pythons.py [--versions "3.9 3.13"] [--pytest-args "-x -k multi"]
+PyPy loads its built-in cffi (1.15.1 in PyPy 7.3.11), so its venv gets none
+from PyPI; cryptography and bcrypt (paramiko's, trustme's) are taken as the
+newest wheels built for PyPy (``--only-binary``: their sdists need Rust), and
+pynacl is built from its sdist once (the venv is kept).
+
+Usage: tools/pythons.py [--versions "3.9 3.13 pypy3"] [--pytest-args "-x -k multi"]
 """
 
 from __future__ import annotations
@@ -37,6 +44,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import matrix  # noqa: E402 - tools/matrix.py, beside this file
 
 PYENV = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+PYPY = Path("/usr/bin/pypy3")
+#: PyPy: the newest wheels of these rather than their sdists (which need a Rust toolchain).
+PYPY_ENV = {"PIP_ONLY_BINARY": "cryptography,bcrypt"}
+
+
+def is_pypy(version: str) -> bool:
+    return version.startswith("pypy")
 
 
 def pyenv_pythons() -> list[tuple[str, Path]]:
@@ -57,14 +71,18 @@ def venv_for(version: str, python: Path, work: Path) -> Path:
     py = work / "venv" / "bin" / "python"
     if not py.exists():
         matrix.run([python, "-m", "venv", work / "venv"], work / "setup.log")
-        matrix.run([py, "-m", "pip", "install", "--quiet", "setuptools>=77", "cffi>=1.17", "wheel"],
+        cffi = [] if is_pypy(version) else ["cffi>=1.17"]  # PyPy's is built in
+        matrix.run([py, "-m", "pip", "install", "--quiet", "setuptools>=77", *cffi, "wheel"],
                    work / "setup.log")
     return py
 
 
 def run_python(version: str, python: Path, pytest_args: list[str]) -> matrix.Result:
     start = time.monotonic()
-    name = f"py{version}"
+    name = version if is_pypy(version) else f"py{version}"
+    saved = dict(os.environ)
+    if is_pypy(version):
+        os.environ.update(PYPY_ENV)
     try:
         entry = matrix.make_entry(matrix.SYSTEM)
         entry.name = name
@@ -81,6 +99,9 @@ def run_python(version: str, python: Path, pytest_args: list[str]) -> matrix.Res
         res.pycurl = "pycurl" if has_pycurl else "no-pycurl"
     except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as exc:
         res = matrix.Result(name, problem=str(exc))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     res.seconds = time.monotonic() - start
     return res
 
@@ -93,6 +114,8 @@ def main() -> int:
                     help="extra pytest arguments, one shell-quoted string")
     args = ap.parse_args()
     found = pyenv_pythons()
+    if PYPY.is_file():
+        found.append(("pypy3", PYPY))
     if args.versions:
         wanted = args.versions.split()
         chosen = [(v, p) for v, p in found if any(v == w or v.startswith(w + ".") for w in wanted)]

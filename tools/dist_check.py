@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -139,6 +140,9 @@ def main() -> int:
         build_only = sorted(n for n in names if build_wheel.BUILD_ONLY.search(n))
         check(not build_only, f"wheel has no build-only files (_cdef/, *.c, *.h): {build_only[:5]}")
         check("\nLicense-Expression: MIT\n" in meta, "wheel metadata License-Expression: MIT")
+        relative = re.findall(r"\]\((?!https?://|#)[^)\s]+\)", meta)
+        check("# pycurlcb" in meta and not relative,
+              f"the index page (METADATA's description) is README, no relative link: {relative[:3]}")
 
         with tarfile.open(sdist) as t:
             members = {m.name.split("/", 1)[1] for m in t.getmembers() if "/" in m.name}

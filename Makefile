@@ -127,7 +127,7 @@ wheel: $(WHEEL_TOOLS_STAMP)
 # whole suite per entry (tools/matrix.py --wheel); WHEEL_PYTEST_ARGS for a subset.
 export WHEEL_PYTEST_ARGS
 test-wheel: wheel
-	$(VPY) tools/matrix.py --wheel "$$(ls dist/pycurlcb-*-manylinux_*.whl)" --pytest-args "$(WHEEL_PYTEST_ARGS)" \
+	$(VPY) tools/matrix.py --wheel "$$(ls dist/pycurlcb-*-manylinux_*.whl)" --pytest-args "$$WHEEL_PYTEST_ARGS" \
 	  $(if $(MATRIX_VERSIONS),--versions "$(MATRIX_VERSIONS)")
 
 demo: venv

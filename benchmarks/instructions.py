@@ -10,6 +10,14 @@ with N1 and N2 transfers; per transfer = (Ir(N2) - Ir(N1)) / (N2 - N1), so
 interpreter start-up, imports and handle set-up cancel out.  Only the client
 process is counted (nginx is another process).  docs/performance.md's
 per-crossing table comes from this.
+
+    .venv/bin/python benchmarks/instructions.py --crossings
+
+prints instead the floor of a callback crossing (benchmarks/crossing_floor.py)
+and, next to it, what each pycurlcb callback costs per crossing
+(benchmarks/crossing_cbs.py: the trampoline called with a trivial user
+callable; the instructions inside cffi's ``cffi_call_python``, which every
+extern "Python" stub calls, per call).
 """
 
 from __future__ import annotations
@@ -61,11 +69,40 @@ def command(workload: str, peer: str, url: str, n: int) -> list[str]:
     return [sys.executable, "-c", code]
 
 
+CROSSING_COUNTS = (2_000, 12_000)
+
+
+def crossings() -> None:
+    """The floor, then each callback's instructions per crossing next to it."""
+    import crossing_cbs
+    import crossing_floor
+
+    floor = crossing_floor.measure()
+    print(f"Python {sys.version.split()[0]}\n")
+    print(crossing_floor.table(floor))
+    base = floor["handle"]
+    print("\n| callback | instructions per crossing | above the floor (handle) | above capi (pycurl's way) |")
+    print("|---|--:|--:|--:|")
+    n1, n2 = CROSSING_COUNTS
+    script = str(HERE / "crossing_cbs.py")
+    for name in crossing_cbs.CALLBACKS:
+        low = crossing_floor.callgrind([sys.executable, script, name, str(n1)], "cffi_call_python")
+        high = crossing_floor.callgrind([sys.executable, script, name, str(n2)], "cffi_call_python")
+        cost = (high - low) / (n2 - n1)
+        print(f"| {name} | {cost:,.0f} | {cost - base:+,.0f} | {cost - floor['capi']:+,.0f} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("workloads", help="comma-separated, e.g. W1,W2,W3")
+    ap.add_argument("workloads", nargs="?", help="comma-separated, e.g. W1,W2,W3")
     ap.add_argument("--peers", default="pycurlcb,pycurl,c")
+    ap.add_argument("--crossings", action="store_true", help="the floor and each callback per crossing")
     args = ap.parse_args()
+    if args.crossings:
+        crossings()
+        return
+    if not args.workloads:
+        ap.error("name the workloads, or --crossings")
     names = args.workloads.split(",")
     who = args.peers.split(",")
     if "c" in who:

@@ -709,14 +709,20 @@ def test_raising_multi_callbacks_then_same_multi_goes_on(
     m = CurlMulti()
     d = PollDriver(m)
     try:
-        for which, i in [("socket", 0), ("timer", 0), ("socket", 2), ("timer", 1), ("socket", 5)]:
+        for which, i in [("socket", 0), ("timer", 0), ("socket", 2), ("timer", 1), ("socket", 3)]:
             fn = d.socket_fn if which == "socket" else d.timer_fn
             exc = exc_type(f"{which} call {i}")
-            fn.calls, fn.index, fn.exc = 0, i, exc
-            d.raised.clear()
-            scenario.stall = True
-            scenario.run(m, d)
-            assert len(d.raised) == 1, (which, i, d.raised)
+            # How many times libcurl calls the socket callback in a round varies
+            # (as few as 2 calls seen with 7.73.0 on a loaded machine): a round that ends
+            # before call i is run again, as test_raise_at_every_call_of_a_multi_callback does.
+            for _attempt in range(8):
+                fn.calls, fn.index, fn.exc = 0, i, exc
+                d.raised.clear()
+                scenario.stall = True
+                scenario.run(m, d)
+                if fn.calls > i:
+                    break
+            assert len(d.raised) == 1, (which, i, d.raised, fn.calls)
             assert_raised_for(d.raised[0][1], exc, pycurlcb.MultiError)
             fn.index = None
             d.raised.clear()

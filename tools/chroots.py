@@ -74,12 +74,6 @@ PACKAGES = ["python3-dev", "libcurl4-openssl-dev", "gcc", "libc6-dev"]
 #: time_t transition in Debian 13.
 LIBCURL_RUNTIME = {"bookworm": "libcurl4", "trixie": "libcurl4t64", "sid": "libcurl4t64"}
 
-
-def wheel_packages(dist: str) -> list[str]:
-    """What a user who runs ``pip install pycurlcb`` has: Python, venv, the runtime libcurl."""
-    return ["python3", "python3-venv", LIBCURL_RUNTIME.get(dist, "libcurl4t64")]
-
-
 MOUNTS = [("proc", "proc"), ("sysfs", "sys"), ("/dev", "dev"), ("/dev/pts", "dev/pts")]
 MAX_AGE_DAYS = float(os.environ.get("PYCURLCB_CHROOT_DAYS", "7"))
 #: A user's environment inside the chroot: nothing of the host's but the CA bundle.
@@ -92,6 +86,11 @@ CHROOT_ENV = {
     "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     "PIP_DEFAULT_TIMEOUT": "180",
 }
+
+
+def wheel_packages(dist: str) -> list[str]:
+    """What a user who runs ``pip install pycurlcb`` has: Python, venv, the runtime libcurl."""
+    return ["python3", "python3-venv", LIBCURL_RUNTIME.get(dist, "libcurl4t64")]
 
 
 def mirror() -> str:

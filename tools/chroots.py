@@ -146,8 +146,11 @@ def bootstrap(dist: str, work: Path, packages: list[str], base: Path | None = No
         matrix.run(["cp", "-a", "--reflink=auto", base, root], logfile)
         shutil.rmtree(root / "work", ignore_errors=True)  # the base's own runs
         with mounted(root):
-            in_chroot(root, "apt-get update\nDEBIAN_FRONTEND=noninteractive apt-get install -y "
-                            f"--no-install-recommends {' '.join(packages)}\napt-get clean", logfile)
+            # Check-Valid-Until: the mirror may serve a snapshot whose sid Release file has
+            # expired (its Valid-Until is a week); debootstrap does not check it either.
+            in_chroot(root, "apt-get -o Acquire::Check-Valid-Until=false update\n"
+                            "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "
+                            f"{' '.join(packages)}\napt-get clean", logfile)
     stamp.touch()
     return root
 

@@ -18,6 +18,8 @@
 #   make test-pythons the tests on every pyenv CPython 3.9+ besides the venv's, and on
 #                  Debian's PyPy 3 (tools/pythons.py)
 #   make test-distros the tests in Debian 13 and Debian unstable chroots, as shipped (tools/chroots.py)
+#   make test-distros-wheel  the wheel of make wheel in those distributions with their runtime
+#                  libcurl only, no compiler (tools/chroots.py --wheel)
 #   make clean     remove the venv and build products
 
 PYTHON ?= python3
@@ -32,7 +34,8 @@ SUDO_HINT    := sudo apt-get install -y $(APT_PACKAGES)
 # Anything that changes what `pip install -e` builds.
 BUILD_INPUTS := $(wildcard pyproject.toml setup.py build_ffi.py pycurlcb/_cdef/* pycurlcb/_cbtable.py pycurlcb/version.py)
 
-.PHONY: all venv headers test test-matrix test-wheel wheel test-pythons test-distros distros-umount demo lint \
+.PHONY: all venv headers test test-matrix test-wheel wheel test-pythons test-distros test-distros-wheel \
+  debootstrap distros-umount demo lint \
   bench memcheck compat docs dist-check stubs clean
 
 all: test
@@ -187,23 +190,39 @@ test-pythons: venv headers
 	env -u PYTHONUNBUFFERED $(VPY) tools/pythons.py
 
 # The test suite on Debian 13 (trixie: CPython 3.13, libcurl 8.14) and Debian
-# unstable (sid: CPython 3.14, libcurl 8.23) as shipped: chroots made with
-# debootstrap from the host's Debian mirror and Debian's own packages (python3,
-# python3-venv, python3-dev, libcurl4-openssl-dev, gcc), cached in
-# $${PYCURLCB_CACHE:-~/.cache/pycurlcb}/chroots/DIST/ (made again after
-# PYCURLCB_CHROOT_DAYS, default 7); /proc, /sys, /dev, /dev/pts bind-mounted for
-# the run and always unmounted after it.  About 4 minutes per chroot to make, then
-# 4-5 per run.  Needs root.  DISTROS="sid" picks some; DISTROS_PYTEST_ARGS passes
+# unstable (sid: CPython 3.14, libcurl 8.23) as shipped, pycurlcb built there:
+# per suite a chroot made with debootstrap --variant=minbase from the host's
+# Debian mirror with python3, python3-venv and libcurl4t64 only (that is
+# test-distros-wheel's), and a copy of it to which apt-get adds python3-dev,
+# libcurl4-openssl-dev and gcc; cached in $${PYCURLCB_CACHE:-~/.cache/pycurlcb}/chroots/
+# (made again after PYCURLCB_CHROOT_DAYS, default 7); /proc, /sys, /dev,
+# /dev/pts bind-mounted for the run and always unmounted after it.  Cold, about
+# 4-5 minutes per suite to make both chroots and build; the whole suite takes
+# 4-5 more.  Needs root.  DISTROS="sid" picks some; DISTROS_PYTEST_ARGS passes
 # pytest arguments.  make distros-umount removes any mount a killed run left.
-export DISTROS DISTROS_PYTEST_ARGS
-test-distros:
+export DISTROS DISTROS_PYTEST_ARGS DISTROS_WHEEL_PYTEST_ARGS
+test-distros: debootstrap
+	$(PYTHON) tools/chroots.py
+
+# The one wheel of make wheel, built here once, in a second chroot per
+# distribution with only what a user who runs pip has: python3, python3-venv
+# and the runtime libcurl package (libcurl4t64), no compiler, binutils or
+# headers (checked before pytest), in $${PYCURLCB_CACHE:-~/.cache/pycurlcb}/chroots/DIST-wheel/.
+# pip install --no-index from the wheel and a wheelhouse of cffi and the test
+# extras that the chroot's own pip downloads; pycurlcb must report the
+# package's libcurl version.  DISTROS picks suites; DISTROS_WHEEL_PYTEST_ARGS
+# passes pytest arguments (default: the whole suite).
+test-distros-wheel: debootstrap wheel
+	$(PYTHON) tools/chroots.py --wheel "$$(ls dist/pycurlcb-*-manylinux_*.whl)" \
+	  --pytest-args "$$DISTROS_WHEEL_PYTEST_ARGS"
+
+debootstrap:
 	@command -v debootstrap >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y debootstrap; \
 	  else \
 	    echo "test-distros needs root and: sudo apt-get install -y debootstrap" >&2; exit 1; \
 	  fi; }
-	$(PYTHON) tools/chroots.py
 
 distros-umount:
 	$(PYTHON) tools/chroots.py --umount

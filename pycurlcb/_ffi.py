@@ -45,7 +45,7 @@ MIN_VERSION = 0x074900
 
 #: libcurl functions newer than MIN_VERSION that pycurlcb calls, and the
 #: LIBCURL_VERSION_NUM that brings each.  The compiled module references them
-#: weakly (pycurlcb/_cdef/weak.c): one built against newer headers than the
+#: weakly (ffi/src/weak.c): one built against newer headers than the
 #: loaded libcurl still imports, and has_function() tells whether each is there.
 FUNCTIONS = {
     "curl_url_strerror": 0x075000,  # 7.80.0

@@ -28,7 +28,7 @@ callbacks that loop can no longer run.
 Two drivers, with the same behaviour (docs/event-loop.md):
 
 ``"epoll"`` (Linux; the default there)
-    libcurl's socket and timer callbacks are C functions (pycurlcb/_cdef/driver.c)
+    libcurl's socket and timer callbacks are C functions (ffi/src/driver.c)
     that keep libcurl's sockets in one epoll set and its next timeout in a
     timerfd inside that set.  The loop watches only the epoll fd; when it is
     readable, one call into C runs curl_multi_socket_action(3) for every ready

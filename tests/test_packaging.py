@@ -102,7 +102,7 @@ def test_the_sdist_manifest_carries_what_the_tests_need() -> None:
         "recursive-include docs *.md *.py",
         "recursive-include compat *.py *.md *.txt",
         "recursive-include tools *.py *.txt *.ini",
-        "recursive-include pycurlcb/_cdef *.h *.c",
+        "recursive-include ffi *.h *.c",
         "include pycurlcb/py.typed pycurlcb/*.pyi",
     ):
         assert line in manifest, line

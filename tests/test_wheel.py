@@ -3,7 +3,7 @@
 make wheel (tools/build_wheel.py) builds one cp39-abi3-manylinux_2_28 wheel
 against libcurl 8.21.0's headers that loads every libcurl.so.4 from 7.73.0 on:
 ``NEEDED libcurl.so.4`` without a libcurl symbol version, the libcurl
-functions past 7.73.0 weak (pycurlcb/_cdef/weak.c) and gated at run time
+functions past 7.73.0 weak (ffi/src/weak.c) and gated at run time
 (pycurlcb/_ffi.py FUNCTIONS).  The ELF checks run where the wheel is under
 test (``make test-wheel`` sets MATRIX_EXPECT_WHEEL=1) and need readelf and
 objdump (binutils, not a compiler); the run-time gates are checked on every

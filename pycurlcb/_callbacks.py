@@ -44,11 +44,22 @@ import warnings
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
 
-from . import sockaddr
+from . import _features, sockaddr
 from ._cbtable import Row, rows_for
-from ._ffi import c_range, ffi, lib
+from ._convert import (
+    LONG_MAX,
+    LONG_MIN,
+    SIZE_MAX,
+    c_int,
+    callback_text,
+    fill,
+    make_slist,
+    safe_repr,
+    seek_code,
+)
+from ._ffi import ffi, lib
 from .constants import InfoType, Poll, SockType
-from .errors import ReturnOverflow, error
+from .errors import error
 
 if TYPE_CHECKING:
     import datetime  # imported on first use at run time (HSTS callbacks)
@@ -80,14 +91,11 @@ if TYPE_CHECKING:
 
 SOCKET_BAD: int = lib.CURL_SOCKET_BAD
 _SOCKOPT_OK: int = lib.CURL_SOCKOPT_OK
-_INT_MIN, _INT_MAX = c_range("int")
-_LONG_MIN, _LONG_MAX = c_range("long")
-_SIZE_MAX = c_range("size_t", signed=False)[1]
 #: The small enums callables get instead of bare ints (IntEnum: == and int() as pycurl's ints).
 _SOCKTYPE = {m.value: m for m in SockType}
 _INFOTYPE = {m.value: m for m in InfoType}
 _POLL = {m.value: m for m in Poll}
-_ALREADY_CONNECTED_BROKEN = bool(lib.pcb_sockopt_already_connected_broken())
+_ALREADY_CONNECTED_BROKEN = _features.available("sockopt_already_connected_broken")
 _warned_already_connected = False
 
 
@@ -360,13 +368,6 @@ def unregister(clientp: Any) -> None:
     _STATES.pop(clientp, None)
 
 
-def state_of(clientp: Any) -> Any:
-    """The live state registered under ``clientp``, else the disabled one."""
-    key = _STATES.get(clientp)
-    state = None if key is None else key.ref()
-    return _DISABLED if state is None else state
-
-
 class _Parked(threading.local):
     exc: Optional[BaseException] = None
 
@@ -487,36 +488,6 @@ def _wrapper(row: Row, body: Callable[..., Any]) -> Callable[..., Any]:
 # --- return values ---------------------------------------------------------------------
 
 
-def c_int(rv: Any, what: str, direct: bool = True) -> int:
-    """An int return value that must fit a C int, as pycurl checks it.
-
-    Too large: errors.ReturnOverflow (raised by the driving call as itself),
-    or with ``direct=False`` an OverflowError (the cause of a pycurl.error).
-    """
-    if not isinstance(rv, int):
-        raise TypeError(f"{what} callback returned {_repr(rv)} which is not an integer")
-    if not _INT_MIN <= rv <= _INT_MAX:
-        cls = ReturnOverflow if direct else OverflowError
-        raise cls(f"{what} callback returned {rv} which does not fit in an int")
-    return int(rv)
-
-
-def _repr(value: Any) -> str:
-    try:
-        return repr(value).encode("ascii", "backslashreplace").decode("ascii")
-    except Exception:
-        return "a value"
-
-
-def _as_bytes(value: Any, what: str) -> bytes:
-    """str (ASCII only) or bytes, as pycurl's callbacks accept text."""
-    if isinstance(value, str):
-        return value.encode("ascii")
-    if isinstance(value, bytes):
-        return value
-    raise TypeError(f"{what} must be a byte string or an ASCII-only str, not {type(value).__name__}")
-
-
 # --- data callbacks --------------------------------------------------------------------
 
 
@@ -526,9 +497,9 @@ def _written(rv: Any, n: int, what: str) -> int:
         return n
     if not isinstance(rv, int):
         raise error(f"{what} callback must return int or None")
-    if not _LONG_MIN <= rv <= _LONG_MAX:
+    if not LONG_MIN <= rv <= LONG_MAX:
         raise OverflowError(f"{what} callback returned {rv} which does not fit in a C long")
-    return rv & _SIZE_MAX  # as pycurl: (size_t)value; anything but n fails the transfer
+    return rv & SIZE_MAX  # as pycurl: (size_t)value; anything but n fails the transfer
 
 
 def _deliver_view(fn: Any, ptr: Any, n: int, what: str) -> int:
@@ -614,38 +585,6 @@ def _header(state: Any, ptr: Any, size: int, nmemb: int, userdata: Any) -> int:
     return n if rv is None or (type(rv) is int and rv == n) else _written(rv, n, "header")
 
 
-def fill(buffer: Any, n: int, rv: Any, what: str) -> int:
-    """Copy what a read callable returned into libcurl's ``buffer`` of ``n`` bytes."""
-    if isinstance(rv, str):
-        rv = rv.encode("ascii")
-    elif isinstance(rv, int) and type(rv) is not bool:
-        if rv in (lib.CURL_READFUNC_ABORT, lib.CURL_READFUNC_PAUSE):
-            return int(rv)
-        raise ValueError(
-            f"{what} callback returned {rv}, which is not a byte string, READFUNC_ABORT "
-            f"({lib.CURL_READFUNC_ABORT}) or READFUNC_PAUSE ({lib.CURL_READFUNC_PAUSE})"
-        )
-    try:
-        view = memoryview(rv)
-    except TypeError:
-        raise TypeError(
-            f"{what} callback returned {_repr(rv)}, which is not an object supporting the "
-            "buffer protocol (e.g. a byte string) or an ASCII-only Unicode string"
-        ) from None
-    with view:
-        if not view.c_contiguous:
-            raise BufferError(f"{what} callback returned a buffer that is not C-contiguous")
-        size = view.nbytes
-        if size > n:
-            raise ValueError(
-                f"invalid return value for {what} callback ({size} bytes returned when at most "
-                f"{n} bytes were wanted)"
-            )
-        if size:
-            ffi.memmove(buffer, view, size)
-    return size
-
-
 @trampoline("pcb_read")
 def _read(state: EasyCallbacks, buffer: Any, size: int, nitems: int, userdata: Any) -> int:
     fn = state._cb_read
@@ -661,25 +600,12 @@ def _read(state: EasyCallbacks, buffer: Any, size: int, nitems: int, userdata: A
     return fill(buffer, n, fn(n), "read")
 
 
-def seek_result(rv: Any) -> int:
-    """A seek callable's return: None is SEEKFUNC_OK, else 0, 1 or 2."""
-    if rv is None:
-        return 0
-    code = c_int(rv, "seek", direct=False)
-    if not 0 <= code <= 2:
-        raise ValueError(
-            f"seek callback returned {code}, which is not SEEKFUNC_OK (0), SEEKFUNC_FAIL (1), "
-            "SEEKFUNC_CANTSEEK (2) or None"
-        )
-    return code
-
-
 @trampoline("pcb_seek")
 def _seek(state: EasyCallbacks, userp: Any, offset: int, origin: int) -> int:
     fn = state._cb_seek
     if fn is None:
         return int(lib.CURL_SEEKFUNC_CANTSEEK)
-    return seek_result(fn(offset, origin))
+    return seek_code(fn(offset, origin))
 
 
 @trampoline("pcb_ioctl")
@@ -1084,27 +1010,12 @@ def _trailer(state: EasyCallbacks, slist: Any, userdata: Any) -> int:
         return int(lib.CURL_TRAILERFUNC_OK)
     if not isinstance(rv, (list, tuple)):
         raise TypeError(
-            f"trailer callback returned {_repr(rv)}, which is not None or a list/tuple of "
+            f"trailer callback returned {safe_repr(rv)}, which is not None or a list/tuple of "
             "header strings"
         )
-    items = [_as_bytes(item, "a trailer header") for item in rv]
+    items = [callback_text(item, "a trailer header") for item in rv]
     slist[0] = make_slist(items)
     return int(lib.CURL_TRAILERFUNC_OK)
-
-
-def make_slist(items: list[bytes]) -> Any:
-    """A struct curl_slist of ``items`` (the caller, or libcurl, frees it)."""
-    slist = ffi.NULL
-    for item in items:
-        if b"\0" in item:
-            lib.curl_slist_free_all(slist)
-            raise ValueError("list items must not contain NUL bytes")
-        new = lib.curl_slist_append(slist, item)
-        if new == ffi.NULL:
-            lib.curl_slist_free_all(slist)
-            raise MemoryError("curl_slist_append failed")
-        slist = new
-    return slist
 
 
 def _family_name(family: int) -> str:
@@ -1140,10 +1051,10 @@ def _hstsread(state: EasyCallbacks, easy: Any, entry: Any, userp: Any) -> int:
         return int(lib.CURLSTS_DONE)
     if not isinstance(rv, tuple) or len(rv) != 3:
         raise TypeError(
-            f"hstsread callback returned {_repr(rv)}, which is not None or a 3-tuple "
+            f"hstsread callback returned {safe_repr(rv)}, which is not None or a 3-tuple "
             "(host, expire, include_subdomains)"
         )
-    host = _as_bytes(rv[0], "hstsread callback: host")
+    host = callback_text(rv[0], "hstsread callback: host")
     if len(host) > entry.namelen:
         raise ValueError(
             f"hstsread callback: host length {len(host)} exceeds libcurl maximum {entry.namelen}"

@@ -64,13 +64,12 @@ from asyncio import _get_running_loop
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, cast
 
-from . import errors
+from . import _features, errors
 from ._ffi import ffi, lib
 from .constants import MOpt
 from .easy import Curl, refused_error
 from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, error
 from .multi import CurlMulti
-from .version import LIBCURL_VERSION_NUM
 
 if TYPE_CHECKING:
     from ._async_trio import TrioSide
@@ -96,8 +95,8 @@ M_NOTIFYFUNCTION: Optional[int] = (
 #: 8.17.0, CURLMOPT_NOTIFYFUNCTION) instead of calling it after every socket_action.
 _NOTIFY_SUPPORTED = (
     M_NOTIFYFUNCTION is not None
-    and hasattr(lib, "CURLMNOTIFY_INFO_READ")
-    and LIBCURL_VERSION_NUM >= 0x081100
+    and _features.available("CURLMNOTIFY_INFO_READ")
+    and _features.available("notify_loaded")
 )
 _BLOCKED_OPTIONS = (M_SOCKETFUNCTION, M_TIMERFUNCTION) + (
     (M_NOTIFYFUNCTION,) if M_NOTIFYFUNCTION is not None else ()

@@ -21,7 +21,7 @@ import threading
 import warnings
 from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
-from . import _callbacks, errors, ssrf
+from . import _callbacks, _features, errors, ssrf
 from ._callbacks import (
     EASY_SLOTS,
     EasyCallbacks,
@@ -32,7 +32,21 @@ from ._callbacks import (
     take_parked,
     unregister,
 )
-from ._ffi import c_range, ffi, lib
+from ._convert import (
+    INT_MAX,
+    INT_MIN,
+    LONG_MAX,
+    LONG_MIN,
+    OFF_T_MAX,
+    OFF_T_MIN,
+    int_in,
+    list_item,
+    make_slist,
+    option_text,
+    shown,
+    slist_items,
+)
+from ._ffi import ffi, lib
 from ._handle import Handle, after_finalisers
 from .constants import (
     _INFO_IDS,
@@ -97,9 +111,6 @@ if TYPE_CHECKING:
 #: Every CURLINFO of the headers built against; getinfo of any other int is
 #: pycurl's ValueError (one the loaded libcurl lacks is libcurl's error 48).
 _KNOWN_INFOS = frozenset(_INFO_IDS.values())
-_LONG_MIN, _LONG_MAX = c_range("long")
-_INT_MIN, _INT_MAX = c_range("int")
-_OFF_T_MIN, _OFF_T_MAX = c_range("curl_off_t")
 
 #: Longest wait inside libcurl before perform() returns to Python, where a
 #: signal handler (Ctrl-C) can run: milliseconds.
@@ -188,7 +199,7 @@ _UNSET_TO_ZERO = tuple(_OPTION_IDS[n] for n in ("CERTINFO",) if n in _OPTION_IDS
 #: where the loaded libcurl lacks it, guarded transfers take FRESH_CONNECT.
 _PREREQ = _OPTION_IDS.get("PREREQFUNCTION")
 _GUARD_REUSE = _PREREQ is not None and any(r.option == "PREREQFUNCTION" for r in _callbacks.ROWS.values()) \
-    and lib.curl_version_info(lib.CURLVERSION_NOW).version_num >= 0x075000
+    and _features.available("prereq")
 _OPENSOCKET = _OPTION_IDS["OPENSOCKETFUNCTION"]
 #: The callback options the guard installs (guard.c's functions) where the
 #: user set no callable: the Python trampolines run only for a refusal.
@@ -304,46 +315,9 @@ def _option(option: Any) -> OptionSpec:
     return spec
 
 
-def text(value: Any, what: str) -> bytes:
-    """A str (ASCII only, as pycurl) or bytes/PathLike option value, without NUL bytes."""
-    if isinstance(value, str):
-        try:
-            data = value.encode("ascii")
-        except UnicodeEncodeError as exc:  # pycurl's type, with what and where
-            raise UnicodeEncodeError(
-                "ascii", value, exc.start, exc.end,
-                f"{what} takes an ASCII-only str (pass bytes for other text)",
-            ) from None
-    elif isinstance(value, bytes):
-        data = value
-    elif isinstance(value, os.PathLike):
-        data = os.fsencode(value)
-    else:
-        raise TypeError(f"{what} expects str or bytes, not {type(value).__name__}")
-    if b"\0" in data:
-        raise ValueError(f"{what}: the value contains a NUL byte")
-    return data
-
-
 def _int_in(spec: OptionSpec, value: Any, low: int, high: int, ctype: str) -> int:
-    if not isinstance(value, int):
-        raise TypeError(f"setopt({spec.name}) expects an int, not {type(value).__name__}")
-    if not low <= value <= high:
-        raise OverflowError(f"setopt({spec.name}): {value} does not fit in a C {ctype}")
-    return int(value)
-
-
-#: Options whose value is a secret: an error message shows its type and length only.
-_SECRET_WORDS = ("PASSW", "USERPWD", "BEARER", "SSLKEY_BLOB", "KEYPASSWD")
-
-
-def shown(name: str, value: Any) -> str:
-    """``value`` as an error message about option ``name`` shows it: its repr,
-    cut at 80 characters; a secret's type and length only."""
-    if isinstance(value, (str, bytes)) and any(w in name for w in _SECRET_WORDS):
-        return f"<{type(value).__name__} of length {len(value)}>"
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return int_in(value, low, high, "setopt({name}) expects an int, not {type}",
+                  "setopt({name}): {value} does not fit in a C {ctype}", name=spec.name, ctype=ctype)
 
 
 def _check_set(rc: int, name: str, value: Any) -> None:
@@ -363,14 +337,6 @@ def _not_supported(what: str, name: str, value: Any, expected: str) -> TypeError
         f"{what} are not supported for this option: setopt({name}, {shown(name, value)}) "
         f"expects {expected}"
     )
-
-
-def _slist_items(slist: Any) -> list[bytes]:
-    items = []
-    while slist != ffi.NULL:
-        items.append(ffi.string(slist.data))
-        slist = slist.next
-    return items
 
 
 class Curl(EasyCallbacks, Handle, WebSocketMixin):
@@ -723,7 +689,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             # straight to libcurl; anything unusual takes the full path below.
             h = self._e.h
             if h != ffi.NULL and self._multi_ref is None:
-                if kind is _LONG and type(value) is int and _LONG_MIN <= value <= _LONG_MAX:
+                if kind is _LONG and type(value) is int and LONG_MIN <= value <= LONG_MAX:
                     rc = _setopt_long(h, option, value)
                     if rc:
                         _check_set(rc, OPTIONS[option].name, value)
@@ -762,14 +728,14 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             if kind is OptType.STRING:
                 if isinstance(value, int):
                     raise _not_supported("integers", spec.name, value, "str or bytes")
-                self._routes[spec.name] = text(value, f"setopt({spec.name})")
+                self._routes[spec.name] = option_text(value, f"setopt({spec.name})")
             else:
-                self._routes[spec.name] = _int_in(spec, value, _LONG_MIN, _LONG_MAX, "long")
+                self._routes[spec.name] = _int_in(spec, value, LONG_MIN, LONG_MAX, "long")
             self._guard_changed()
         elif kind in (OptType.LONG, OptType.VALUES):
             if option in _TEXT_ENABLES and isinstance(value, (str, bytes)):
                 value = 1  # pycurl passes the text's address: libcurl reads "enabled"
-            v = _int_in(spec, value, _LONG_MIN, _LONG_MAX, "long")
+            v = _int_in(spec, value, LONG_MIN, LONG_MAX, "long")
             _check_set(lib.pcb_easy_setopt_long(h, option, v), spec.name, value)
             if option == _MAXCONNECTS:
                 self._maxconnects = v
@@ -777,7 +743,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             elif option == _CONNECT_ONLY:
                 self._connect_only = bool(v)
         elif kind is OptType.OFF_T:
-            v = _int_in(spec, value, _OFF_T_MIN, _OFF_T_MAX, "curl_off_t")
+            v = _int_in(spec, value, OFF_T_MIN, OFF_T_MAX, "curl_off_t")
             _check_set(lib.pcb_easy_setopt_off_t(h, option, v), spec.name, value)
         elif kind is OptType.STRING or option == _POSTFIELDS:
             self._set_string(option, spec, value)
@@ -785,7 +751,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             if not isinstance(value, (list, tuple)):
                 raise TypeError(f"setopt({spec.name}) expects a list or tuple of str or bytes")
             if value:  # as pycurl: an empty list leaves the option as it is
-                self._set_slist(option, [_list_item(item, spec.name, i) for i, item in enumerate(value)])
+                self._set_slist(option, [list_item(item, spec.name, i) for i, item in enumerate(value)])
         elif kind is OptType.BLOB:
             self._set_blob(option, value)
         else:
@@ -821,10 +787,11 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             errors.check(lib.pcb_easy_setopt_off_t(h, _OPTION_IDS["POSTFIELDSIZE_LARGE"], len(data)))
             errors.check(lib.pcb_easy_setopt_ptr(h, _OPTION_IDS["COPYPOSTFIELDS"], data))
             return
-        _check_set(lib.pcb_easy_setopt_ptr(h, option, text(value, f"setopt({spec.name})")), spec.name, value)
+        data = option_text(value, f"setopt({spec.name})")
+        _check_set(lib.pcb_easy_setopt_ptr(h, option, data), spec.name, value)
 
     def _set_slist(self, option: int, items: list[bytes]) -> None:
-        slist = ffi.gc(_callbacks.make_slist(items), lib.curl_slist_free_all)
+        slist = ffi.gc(make_slist(items), lib.curl_slist_free_all)
         errors.check(lib.pcb_easy_setopt_ptr(self._e.h, option, slist))
         self._slists[option] = (slist, items)  # the old list is freed when dropped
 
@@ -1161,7 +1128,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             raise error(f"cannot invoke {what}() - no curl handle")
         if not isinstance(bitmask, int):
             raise TypeError(f"{what}() expects an int bitmask, not {type(bitmask).__name__}")
-        if not _INT_MIN <= bitmask <= _INT_MAX:
+        if not INT_MIN <= bitmask <= INT_MAX:
             raise OverflowError(
                 f"{what}() bitmask {bitmask} does not fit in a C int "
                 "(expected PAUSE_RECV, PAUSE_SEND, PAUSE_ALL or PAUSE_CONT)"
@@ -1251,12 +1218,12 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             if certinfo == ffi.NULL:
                 return None
             return [
-                tuple(_field(item) for item in _slist_items(certinfo.certinfo[i]))
+                tuple(_field(item) for item in slist_items(certinfo.certinfo[i]))
                 for i in range(certinfo.num_of_certs)
             ]
         slist = ffi.cast("struct curl_slist *", pout[0])
         try:
-            return _slist_items(slist)
+            return slist_items(slist)
         finally:
             lib.curl_slist_free_all(slist)
 
@@ -1408,16 +1375,6 @@ def refused_error(curl: Curl, code: int) -> Optional[ssrf.AddressRefused]:
     if _callbacks.has_parked():
         return None
     return ssrf.refused_error(refused)
-
-
-def _list_item(item: Any, name: str = "", index: int = 0) -> bytes:
-    where = f"setopt({name}) item {index}" if name else "a list item"
-    if not isinstance(item, (str, bytes)):
-        raise TypeError(
-            "list items must be byte strings or Unicode strings with ASCII code points only"
-            + (f": {where} is {shown(name, item)}" if name else "")
-        )
-    return text(item, where)
 
 
 def _field(item: bytes) -> Any:

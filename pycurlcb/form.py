@@ -24,6 +24,7 @@ import warnings
 from typing import Any, NoReturn, Optional
 
 from . import easy, errors
+from ._convert import cut_repr, form_text
 from ._ffi import ffi, lib
 from .constants import _OPTION_IDS
 from .easy import Curl
@@ -42,27 +43,20 @@ _FORMADD_NAMES = {
 }
 
 
-def _text(value: Any) -> bytes:
-    """bytes, or a str encoded as ASCII (UnicodeEncodeError otherwise); NUL bytes kept."""
-    return value if isinstance(value, bytes) else str(value).encode("ascii")
 
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _set_httppost(curl: Curl, value: Any) -> None:
     """setopt(HTTPPOST, form), as pycurl's do_curl_setopt_httppost."""
     expects = ": setopt(HTTPPOST, {}) expects a list or tuple of form fields"
     if isinstance(value, (str, bytes)):
-        raise TypeError("strings are not supported for this option" + expects.format(_shown(value)))
+        raise TypeError("strings are not supported for this option" + expects.format(cut_repr(value)))
     if isinstance(value, int):
-        raise TypeError("integers are not supported for this option" + expects.format(_shown(value)))
+        raise TypeError("integers are not supported for this option" + expects.format(cut_repr(value)))
     if not isinstance(value, (list, tuple)):
         if callable(value):
-            raise TypeError("functions are not supported for this option" + expects.format(_shown(value)))
-        raise TypeError("invalid arguments to setopt" + expects.format(_shown(value)))
+            raise TypeError("functions are not supported for this option" + expects.format(cut_repr(value)))
+        raise TypeError("invalid arguments to setopt" + expects.format(cut_repr(value)))
     warnings.warn("HTTPPOST is deprecated; use MIMEPOST", DeprecationWarning, stacklevel=3)
     if not value:
         return  # as pycurl: an empty form leaves the option as it is
@@ -97,7 +91,7 @@ def _add_field(first: Any, last: Any, item: Any, pinned: list[Any]) -> None:
             "only as first element"
         )
     try:
-        name = _text(name_obj)
+        name = form_text(name_obj)
     except UnicodeEncodeError:
         raise TypeError(
             "list or tuple must contain a byte string or Unicode string with ASCII code points "
@@ -105,7 +99,7 @@ def _add_field(first: Any, last: Any, item: Any, pinned: list[Any]) -> None:
         ) from None
     if isinstance(spec, (str, bytes)):
         try:
-            pairs = [(_COPYCONTENTS, _text(spec))]
+            pairs = [(_COPYCONTENTS, form_text(spec))]
         except UnicodeEncodeError as exc:
             # pycurl raises E_BAD_FUNCTION_ARGUMENT here
             _raise(lib.CURLE_BAD_FUNCTION_ARGUMENT, f"HTTPPOST: the contents of field {name!r} "
@@ -160,7 +154,7 @@ def _options(spec: Any) -> list[tuple[int, bytes]]:
             raise TypeError("value must be a byte string or a Unicode string with ASCII code points only")
         if option not in _OPTIONS:
             raise TypeError("unsupported option")
-        pairs.append((int(option), _text(value)))
+        pairs.append((int(option), form_text(value)))
     return pairs
 
 

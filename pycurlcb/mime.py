@@ -53,8 +53,9 @@ import weakref
 from typing import Any, Callable, NamedTuple, Optional
 
 from . import _callbacks, easy, errors
-from ._callbacks import State, make_slist, register, report_unraisable, take_parked, trampoline, unregister
-from ._ffi import c_range, ffi, lib
+from ._callbacks import State, register, report_unraisable, take_parked, trampoline, unregister
+from ._convert import OFF_T_MAX, c_path, c_string, cut_repr, fill_mime, make_slist, mime_seek_code
+from ._ffi import ffi, lib
 from ._handle import Handle, after_finalisers
 from .constants import _OPTION_IDS
 from .easy import Curl
@@ -62,10 +63,7 @@ from .errors import error
 
 MIMEPOST = _OPTION_IDS["MIMEPOST"]
 HTTPPOST = _OPTION_IDS["HTTPPOST"]
-_OFF_T_MAX = c_range("curl_off_t")[1]
-_LONG_MIN, _LONG_MAX = c_range("long")
 _READFUNC_ABORT: int = lib.CURL_READFUNC_ABORT
-_READFUNC_PAUSE: int = lib.CURL_READFUNC_PAUSE
 
 
 # --- the data_cb state and libcurl's references to it --------------------------------
@@ -248,59 +246,14 @@ def _read(state: Any, buffer: Any, size: int, nitems: int, arg: Any) -> int:
     if not isinstance(state, MimeCallbacks) or state.read is None:
         return _READFUNC_ABORT
     n = size * nitems
-    return _fill(buffer, n, state.read(state.userdata, n))
-
-
-def _fill(buffer: Any, n: int, rv: Any) -> int:
-    """Copy what a data_cb read callable returned into libcurl's buffer of ``n`` bytes."""
-    if isinstance(rv, int):
-        if not _LONG_MIN <= rv <= _LONG_MAX:
-            raise OverflowError(f"mime read callback returned {rv}, which does not fit in a C long")
-        if rv not in (_READFUNC_ABORT, _READFUNC_PAUSE):
-            raise ValueError(
-                "mime read callback must return a buffer object, an ASCII-only Unicode string, "
-                f"READFUNC_ABORT, or READFUNC_PAUSE, not the int {rv}"
-            )
-        return int(rv)
-    if isinstance(rv, str):
-        rv = rv.encode("ascii")
-    try:
-        view = memoryview(rv)
-    except TypeError:
-        raise TypeError(
-            "mime read callback must return an object supporting the buffer protocol, an "
-            f"ASCII-only Unicode string, READFUNC_ABORT, or READFUNC_PAUSE, not {type(rv).__name__}"
-        ) from None
-    with view:
-        if not view.c_contiguous:
-            raise BufferError("mime read callback returned a buffer that is not C-contiguous")
-        got = view.nbytes
-        if got > n:
-            raise ValueError(
-                f"invalid return value for mime read callback ({got} bytes returned when at most "
-                f"{n} bytes were wanted)"
-            )
-        if got:
-            ffi.memmove(buffer, view, got)
-    return got
+    return fill_mime(buffer, n, state.read(state.userdata, n))
 
 
 @trampoline("pcb_mime_seek")
 def _seek(state: Any, arg: Any, offset: int, origin: int) -> int:
     if not isinstance(state, MimeCallbacks) or state.seek is None:
         return int(lib.CURL_SEEKFUNC_CANTSEEK)
-    rv = state.seek(state.userdata, offset, origin)
-    if rv is None:
-        return int(lib.CURL_SEEKFUNC_OK)
-    if not isinstance(rv, int):
-        raise TypeError(
-            "mime seek callback must return 0 (SEEKFUNC_OK), 1 (SEEKFUNC_FAIL), "
-            f"2 (SEEKFUNC_CANTSEEK) or None, not {type(rv).__name__}"
-        )
-    code = _callbacks.c_int(rv, "mime seek")
-    if not 0 <= code <= 2:
-        raise ValueError(f"invalid return value for mime seek callback {code} not in (0, 1, 2)")
-    return code
+    return mime_seek_code(state.seek(state.userdata, offset, origin))
 
 
 @trampoline("pcb_mime_free")
@@ -329,33 +282,13 @@ def _free(state: Any, arg: Any) -> None:
 # --- argument conversion, with pycurl's messages ----------------------------------------
 
 
-def _text(value: Any) -> bytes:
-    """bytes or an ASCII str, without NUL bytes (pycurl's PyText_AsString_NoNUL)."""
-    if isinstance(value, str):
-        data = value.encode("ascii")
-    elif isinstance(value, bytes):
-        data = value
-    else:
-        raise TypeError(f"expected bytes or an ASCII string, got {type(value).__name__}")
-    if b"\0" in data:
-        raise ValueError("embedded null byte")
-    return data
-
-
-def _path(value: Any) -> bytes:
-    """A file name: as _text, or an os.PathLike."""
-    if isinstance(value, os.PathLike):
-        value = os.fsencode(value)
-    return _text(value)
-
-
 def _text_arg(value: Any, name: str) -> Optional[bytes]:
     """A builder argument: None, or text (TypeError naming ``name`` otherwise)."""
     if value is None:
         return None
     if not isinstance(value, (str, bytes, os.PathLike)):
         raise TypeError(f"{name} must be a byte string or ascii-unicode string")
-    return _path(value)
+    return c_path(value)
 
 
 def _data(value: Any) -> memoryview:
@@ -382,7 +315,7 @@ def _headers(value: Any) -> Optional[list[bytes]]:
     for item in value:
         if not isinstance(item, (str, bytes)):
             raise TypeError("headers must contain only byte or ascii-unicode strings")
-        items.append(_text(item))
+        items.append(c_string(item))
     return items
 
 
@@ -393,7 +326,7 @@ def _datasize(value: Any) -> int:
         size = operator.index(value)
     except TypeError:
         raise TypeError("datasize must be an integer >= -1 or None") from None
-    if size > _OFF_T_MAX:
+    if size > OFF_T_MAX:
         raise OverflowError("datasize does not fit into curl_off_t")
     if size < -1:
         raise ValueError("datasize must be >= -1")
@@ -754,23 +687,23 @@ class CurlMimePart:
     def name(self, name: Any) -> None:
         """The part's name (curl_mime_name(3)): the form field name."""
         self._check("name")
-        errors.check(lib.curl_mime_name(self._ptr, _text(name)))
+        errors.check(lib.curl_mime_name(self._ptr, c_string(name)))
 
     def filename(self, filename: Any) -> None:
         """The remote file name (curl_mime_filename(3))."""
         self._check("filename")
-        errors.check(lib.curl_mime_filename(self._ptr, _text(filename)))
+        errors.check(lib.curl_mime_filename(self._ptr, c_string(filename)))
 
     def type(self, mimetype: Any) -> None:
         """The Content-Type, e.g. ``"image/png"`` (curl_mime_type(3))."""
         self._check("type")
-        errors.check(lib.curl_mime_type(self._ptr, _text(mimetype)))
+        errors.check(lib.curl_mime_type(self._ptr, c_string(mimetype)))
 
     def encoder(self, encoding: Any) -> None:
         """The transfer encoding: ``"binary"``, ``"8bit"``, ``"7bit"``, ``"base64"`` or
         ``"quoted-printable"`` (curl_mime_encoder(3)); OptionError for another."""
         self._check("encoder")
-        errors.check(lib.curl_mime_encoder(self._ptr, _text(encoding)))
+        errors.check(lib.curl_mime_encoder(self._ptr, c_string(encoding)))
 
     def headers(self, headers: Any) -> None:
         """Extra header lines, a list or tuple of str/bytes (curl_mime_headers(3));
@@ -798,7 +731,7 @@ class CurlMimePart:
         name defaults to its base name (curl_mime_filedata(3)).  ``error``
         E_READ_ERROR if it cannot be read now (the part keeps the name)."""
         self._check("filedata")
-        name = _path(path)
+        name = c_path(path)
         self._set_content(lambda p: lib.curl_mime_filedata(p, name))
 
     def data_cb(
@@ -951,10 +884,7 @@ def _unset_mimepost(curl: Curl) -> None:
 def _refuse_other_types(value: Any) -> None:
     """pycurl's setopt dispatch for an option that takes an object: its TypeErrors,
     naming the option and the value."""
-    shown = repr(value)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    expects = f": setopt(MIMEPOST, {shown}) expects a CurlMime object"
+    expects = f": setopt(MIMEPOST, {cut_repr(value)}) expects a CurlMime object"
     if isinstance(value, (str, bytes)):
         raise TypeError("strings are not supported for this option" + expects)
     if isinstance(value, int):

@@ -28,20 +28,18 @@ import warnings
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
-from . import _callbacks, errors
+from . import _callbacks, _features, errors
 from ._callbacks import MultiCallbacks, _parked, register, slot, take_failure, take_parked, unregister
-from ._ffi import c_range, ffi, lib, missing_function
+from ._convert import INT_MAX, INT_MIN, LONG_MAX, LONG_MIN, OFF_T_MAX, OFF_T_MIN, int_in, option_text
+from ._ffi import ffi, lib
 from ._handle import Handle, after_finalisers
 from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MULTI_CONSTANTS, MOpt
-from .easy import _WRITE_FAILED, TRAMPOLINES, Curl, refused_error, text
+from .easy import _WRITE_FAILED, TRAMPOLINES, Curl, refused_error
 from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, error
 
 if TYPE_CHECKING:
     from ._callbacks import _OptionRow
 
-_LONG_MIN, _LONG_MAX = c_range("long")
-_INT_MIN, _INT_MAX = c_range("int")
-_OFF_MIN, _OFF_MAX = c_range("curl_off_t")
 #: Callback option id -> its row of the callback table (multi rows this build has).
 CALLBACK_ROWS = cast("dict[int, _OptionRow]", {
     int(getattr(MOpt, row.option)): row
@@ -59,7 +57,7 @@ _STRING_ARRAYS = frozenset(
 #: call; 8.5.0 up to 100 chunks, 8.21.0 up to 10); 7.73.0-7.81.0 read one
 #: chunk of a plain HTTP body per call, so buffering would only add a copy.
 #: The loaded libcurl decides (docs/performance.md).
-_MULTI_BULK = lib.curl_version_info(lib.CURLVERSION_NOW).version_num >= 0x075800
+_MULTI_BULK = _features.available("multi_bulk")
 
 #: struct pcb_multi -> its clientp, for _release (which only gets the struct).
 _KEYS: dict[Any, Any] = {}
@@ -95,10 +93,9 @@ _RELEASE = after_finalisers(_release)
 def _c_int_arg(call: str, name: str, value: Any, expected: str) -> None:
     """Raise TypeError/OverflowError for argument ``name`` of ``call`` if it is not a
     C int (``expected`` says what it should be), instead of cffi's unnamed one."""
-    if not isinstance(value, int):
-        raise TypeError(f"{call}() {name} must be an int ({expected}), not {type(value).__name__}")
-    if not _INT_MIN <= value <= _INT_MAX:
-        raise OverflowError(f"{call}() {name} {value} does not fit in a C int ({expected})")
+    int_in(value, INT_MIN, INT_MAX, "{call}() {name} must be an int ({expected}), not {type}",
+           "{call}() {name} {value} does not fit in a C int ({expected})",
+           call=call, name=name, expected=expected)
 
 class CurlMulti(MultiCallbacks, Handle):
     """A libcurl multi handle: ``m = pycurl.CurlMulti()``.
@@ -309,7 +306,7 @@ class CurlMulti(MultiCallbacks, Handle):
         elif MOPT_LONG <= option < MOPT_OBJECTPOINT or option >= MOPT_OFF_T:
             is_long = option < MOPT_OBJECTPOINT
             ctype, low, high = (
-                ("long", _LONG_MIN, _LONG_MAX) if is_long else ("curl_off_t", _OFF_MIN, _OFF_MAX)
+                ("long", LONG_MIN, LONG_MAX) if is_long else ("curl_off_t", OFF_T_MIN, OFF_T_MAX)
             )
             if not isinstance(value, int):
                 raise TypeError(f"setopt(M_{name}) expects an int, not {type(value).__name__}")
@@ -340,7 +337,7 @@ class CurlMulti(MultiCallbacks, Handle):
             )
         if not isinstance(value, (list, tuple)):
             raise TypeError(f"setopt(M_{name}) expects a list or tuple of str or bytes")
-        items = [ffi.new("char[]", text(item, f"setopt(M_{name})")) for item in value]
+        items = [ffi.new("char[]", option_text(item, f"setopt(M_{name})")) for item in value]
         array = ffi.new("char *[]", [*items, ffi.NULL])
         errors.check_multi(lib.pcb_multi_setopt_ptr(self._m.m, option, array))
         self._arrays[option] = (array, items)  # libcurl copies them; kept as pycurl does
@@ -566,10 +563,10 @@ class CurlMulti(MultiCallbacks, Handle):
             raise TypeError(f"select() timeout must be an int or float number of seconds, not {timeout!r}")
         if not timeout >= 0:  # NaN too
             raise ValueError(f"select() timeout must be a number of seconds >= 0, not {timeout!r}")
-        if timeout * 1000 > _INT_MAX:
+        if timeout * 1000 > INT_MAX:
             raise OverflowError(
                 f"select() timeout {timeout!r} seconds is more than curl_multi_poll's C int of "
-                f"milliseconds holds (at most {_INT_MAX // 1000} seconds)"
+                f"milliseconds holds (at most {INT_MAX // 1000} seconds)"
             )
         numfds = ffi.new("int *")
         errors.check_multi(lib.curl_multi_poll(m, ffi.NULL, 0, int(timeout * 1000), numfds))
@@ -685,9 +682,7 @@ class CurlMulti(MultiCallbacks, Handle):
 
     def _notify(self, what: str, notifications: tuple[int, ...], on: int) -> None:
         m = self._handle(what)
-        missing = missing_function("curl_multi_notify_enable", f"{what}()")
-        if missing:
-            raise NotImplementedError(missing)
+        _features.require("curl_multi_notify_enable", f"{what}()")
         if not notifications:
             raise TypeError(f"{what} requires at least one notification")
         for notification in notifications:

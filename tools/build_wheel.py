@@ -129,6 +129,7 @@ def build(outdir: Path, plat: str = PLAT, source: Path = ROOT) -> Path:
     with tempfile.TemporaryDirectory(prefix="pycurlcb-wheel-") as tmp:
         src, raw, fixed = Path(tmp) / "src", Path(tmp) / "raw", Path(tmp) / "fixed"
         shutil.copytree(source / "pycurlcb", src / "pycurlcb", ignore=matrix.BUILD_IGNORE)
+        shutil.copytree(source / "ffi", src / "ffi")  # build-only: the cdefs and C sources
         for f in ("pyproject.toml", "setup.py", "build_ffi.py", "MANIFEST.in", "README.md", "LICENSE"):
             shutil.copy2(source / f, src / f)
         env = dict(

@@ -118,7 +118,7 @@ def kinds() -> dict[str, list[Any]]:
     from pycurlcb import _cbtable, constants
     from pycurlcb._pycurl_names import NAMES
 
-    options, infos = constants._OPTION_IDS, constants._INFO_IDS
+    options, infos = constants.OPTION_IDS, constants.INFO_IDS
     callbacks = {r.option: callback_kind(r.attr) for r in _cbtable.ROWS if r.owner == "easy" and r.option}
 
     def option_kind(opt: str, value: int) -> str:
@@ -174,6 +174,7 @@ def build_dump(prefix: Path, preload: str = "") -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="pycurlcb-stubs-") as tmp:
         work = Path(tmp)
         shutil.copy(ROOT / "build_ffi.py", work)
+        shutil.copytree(ROOT / "ffi", work / "ffi")  # build-only: the cdefs and C sources
         shutil.copytree(
             PKG,
             work / "pycurlcb",

@@ -42,7 +42,7 @@ import sys
 import threading
 import warnings
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Protocol
 
 from . import _features, sockaddr
 from ._cbtable import Row, rows_for
@@ -69,24 +69,21 @@ ROWS: dict[str, Row] = {
     r.trampoline: r for r in rows_for(lib.LIBCURL_VERSION_NUM) if hasattr(lib, r.trampoline)
 }
 
-if TYPE_CHECKING:
-    from typing import Protocol
 
-    from .multi import CurlMulti
 
-    class _OptionRow(Protocol):
-        """A row that setopt installs (owner easy or multi): its option and data are set."""
+class OptionRow(Protocol):
+    """A row that setopt installs (owner easy or multi): its option and data are set."""
 
-        @property
-        def attr(self) -> str: ...
-        @property
-        def option(self) -> str: ...
-        @property
-        def data(self) -> str: ...
-        @property
-        def trampoline(self) -> str: ...
-        @property
-        def default(self) -> Optional[str]: ...
+    @property
+    def attr(self) -> str: ...
+    @property
+    def option(self) -> str: ...
+    @property
+    def data(self) -> str: ...
+    @property
+    def trampoline(self) -> str: ...
+    @property
+    def default(self) -> Optional[str]: ...
 
 
 SOCKET_BAD: int = lib.CURL_SOCKET_BAD
@@ -1135,7 +1132,7 @@ def _multi_timer(state: MultiCallbacks, multi: Any, timeout_ms: int, clientp: An
 
 
 @trampoline("pcb_multi_notify")
-def _multi_notify(state: CurlMulti, multi: Any, notification: int, easy: Any, user: Any) -> None:
+def _multi_notify(state: Any, multi: Any, notification: int, easy: Any, user: Any) -> None:
     fn = state._cb_notify
     if fn is not None:
         fn(notification, state.curl_of(easy))

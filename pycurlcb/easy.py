@@ -49,9 +49,9 @@ from ._convert import (
 from ._ffi import ffi, lib
 from ._handle import Handle, after_finalisers
 from .constants import (
-    _INFO_IDS,
-    _OPTION_IDS,
     CURL_CONSTANTS,
+    INFO_IDS,
+    OPTION_IDS,
     OPTIONS,
     InfoKind,
     OptionSpec,
@@ -100,7 +100,7 @@ if TYPE_CHECKING:
         _StrInfo,
         _StrOpt,
     )
-    from ._callbacks import FileInfo, HstsEntry, HstsIndex, KhKey, _OptionRow
+    from ._callbacks import FileInfo, HstsEntry, HstsIndex, KhKey, OptionRow
     from .constants import InfoType, SockType
     from .sockaddr import CurlSockAddr
 
@@ -110,7 +110,7 @@ if TYPE_CHECKING:
 
 #: Every CURLINFO of the headers built against; getinfo of any other int is
 #: pycurl's ValueError (one the loaded libcurl lacks is libcurl's error 48).
-_KNOWN_INFOS = frozenset(_INFO_IDS.values())
+_KNOWN_INFOS = frozenset(INFO_IDS.values())
 
 #: Longest wait inside libcurl before perform() returns to Python, where a
 #: signal handler (Ctrl-C) can run: milliseconds.
@@ -121,39 +121,39 @@ _MAXCONNECTS_DEFAULT = 5
 PAUSE_ALL: int = lib.CURLPAUSE_ALL
 
 #: Callback option id -> its row of the callback table (easy rows this build has).
-CALLBACK_ROWS = cast("dict[int, _OptionRow]", {
-    _OPTION_IDS[row.option]: row
+CALLBACK_ROWS = cast("dict[int, OptionRow]", {
+    OPTION_IDS[row.option]: row
     for row in _callbacks.ROWS.values()
-    if row.owner == "easy" and row.option is not None and row.option in _OPTION_IDS
+    if row.owner == "easy" and row.option is not None and row.option in OPTION_IDS
 })
 #: Data options a file-like object is given to -> (callback option, the method it provides).
 _FILE_OPTIONS = {
-    _OPTION_IDS["WRITEDATA"]: (_OPTION_IDS["WRITEFUNCTION"], "write"),
-    _OPTION_IDS["HEADERDATA"]: (_OPTION_IDS["HEADERFUNCTION"], "write"),
-    _OPTION_IDS["READDATA"]: (_OPTION_IDS["READFUNCTION"], "read"),
+    OPTION_IDS["WRITEDATA"]: (OPTION_IDS["WRITEFUNCTION"], "write"),
+    OPTION_IDS["HEADERDATA"]: (OPTION_IDS["HEADERFUNCTION"], "write"),
+    OPTION_IDS["READDATA"]: (OPTION_IDS["READFUNCTION"], "read"),
 }
 #: opensocket and closesocket are installed together (see _callbacks: lifetimes).
-_SOCKET_PAIR = (_OPTION_IDS["OPENSOCKETFUNCTION"], _OPTION_IDS["CLOSESOCKETFUNCTION"])
-_MEMORYVIEW_OPTIONS = {_OPTION_IDS["WRITEFUNCTION"]: "_write_mv", _OPTION_IDS["HEADERFUNCTION"]: "_header_mv"}
+_SOCKET_PAIR = (OPTION_IDS["OPENSOCKETFUNCTION"], OPTION_IDS["CLOSESOCKETFUNCTION"])
+_MEMORYVIEW_OPTIONS = {OPTION_IDS["WRITEFUNCTION"]: "_write_mv", OPTION_IDS["HEADERFUNCTION"]: "_header_mv"}
 _DEPRECATED_CALLBACKS = {
     "PROGRESSFUNCTION": "PROGRESSFUNCTION is deprecated; use XFERINFOFUNCTION",
     "IOCTLFUNCTION": "IOCTLFUNCTION is deprecated; use SEEKFUNCTION",
 }
 #: String options pycurl 7.49 warns about (libcurl deprecated them).
 _DEPRECATED_STRINGS = frozenset(
-    _OPTION_IDS[n]
+    OPTION_IDS[n]
     for n in (
         "EGDSOCKET", "KRBLEVEL", "RANDOM_FILE", "SOCKS5_GSSAPI_SERVICE", "TLSAUTH_TYPE",
         "TLSAUTH_USERNAME", "TLSAUTH_PASSWORD", "PROXY_TLSAUTH_TYPE",
         "PROXY_TLSAUTH_USERNAME", "PROXY_TLSAUTH_PASSWORD",
     )
-    if n in _OPTION_IDS
+    if n in OPTION_IDS
 )
-_POSTFIELDS = _OPTION_IDS["POSTFIELDS"]
-_WRITEDATA = _OPTION_IDS["WRITEDATA"]
-_WRITEFUNCTION = _OPTION_IDS["WRITEFUNCTION"]
-_READDATA = _OPTION_IDS["READDATA"]
-_READFUNCTION = _OPTION_IDS["READFUNCTION"]
+_POSTFIELDS = OPTION_IDS["POSTFIELDS"]
+_WRITEDATA = OPTION_IDS["WRITEDATA"]
+_WRITEFUNCTION = OPTION_IDS["WRITEFUNCTION"]
+_READDATA = OPTION_IDS["READDATA"]
+_READFUNCTION = OPTION_IDS["READFUNCTION"]
 #: WRITEDATA objects known to copy what write() is given (and keep no reference
 #: to it): bulk flushes pass them a memoryview of the C buffer instead of bytes.
 _COPIES_BUFFER = frozenset({io.BytesIO, io.FileIO, io.BufferedWriter, io.BufferedRandom})
@@ -184,23 +184,23 @@ _BULK_UNSAFE = tuple(
     if name not in {slot(a) for a in ("write", "read", "seek", "opensocket", "sockopt", "closesocket")}
 )
 #: perform()'s message when obj.write failed after libcurl finished (libcurl's own text).
-_WRITE_FAILED = "Failure writing output to destination"
+WRITE_FAILED = "Failure writing output to destination"
 #: Long options pycurl 7.49 takes a string for (its setopt lists WILDCARDMATCH
 #: among the strings; libcurl reads the pointer as a non-zero long: enabled).
-_TEXT_ENABLES = frozenset(_OPTION_IDS[n] for n in ("WILDCARDMATCH",) if n in _OPTION_IDS)
-_MAXCONNECTS = _OPTION_IDS["MAXCONNECTS"]
-_CONNECT_ONLY = _OPTION_IDS["CONNECT_ONLY"]
-_PRIVATE = _OPTION_IDS["PRIVATE"]
-_INFILESIZE = tuple(_OPTION_IDS[n] for n in ("INFILESIZE", "INFILESIZE_LARGE"))
-_UNSET_TO_ZERO = tuple(_OPTION_IDS[n] for n in ("CERTINFO",) if n in _OPTION_IDS)
+_TEXT_ENABLES = frozenset(OPTION_IDS[n] for n in ("WILDCARDMATCH",) if n in OPTION_IDS)
+_MAXCONNECTS = OPTION_IDS["MAXCONNECTS"]
+_CONNECT_ONLY = OPTION_IDS["CONNECT_ONLY"]
+_PRIVATE = OPTION_IDS["PRIVATE"]
+_INFILESIZE = tuple(OPTION_IDS[n] for n in ("INFILESIZE", "INFILESIZE_LARGE"))
+_UNSET_TO_ZERO = tuple(OPTION_IDS[n] for n in ("CERTINFO",) if n in OPTION_IDS)
 
 # --- the SSRF guard (ssrf.Policy attached: _guard_changed) -------------------------------
 #: PREREQFUNCTION (libcurl 7.80.0) re-checks the peer of a reused connection;
 #: where the loaded libcurl lacks it, guarded transfers take FRESH_CONNECT.
-_PREREQ = _OPTION_IDS.get("PREREQFUNCTION")
+_PREREQ = OPTION_IDS.get("PREREQFUNCTION")
 _GUARD_REUSE = _PREREQ is not None and any(r.option == "PREREQFUNCTION" for r in _callbacks.ROWS.values()) \
     and _features.available("prereq")
-_OPENSOCKET = _OPTION_IDS["OPENSOCKETFUNCTION"]
+_OPENSOCKET = OPTION_IDS["OPENSOCKETFUNCTION"]
 #: The callback options the guard installs (guard.c's functions) where the
 #: user set no callable: the Python trampolines run only for a refusal.
 _GUARD_OPTIONS = (_OPENSOCKET, *((_PREREQ,) if _GUARD_REUSE and _PREREQ is not None else ()))
@@ -212,9 +212,9 @@ _GUARD_FN = {
 #: Options that route a transfer around the guard's check: option id -> name.
 #: Their values are kept (Curl._routes) and given to libcurl by Curl._guard_changed.
 _ROUTES = {
-    _OPTION_IDS[n]: n
+    OPTION_IDS[n]: n
     for n in ("PROXY", "PRE_PROXY", "DOH_URL", *(() if _GUARD_REUSE else ("FRESH_CONNECT",)))
-    if n in _OPTION_IDS
+    if n in OPTION_IDS
 }
 #: What libcurl gets for a route option while guarded: PROXY "" turns off the
 #: environment's proxy variables (CURLOPT_PROXY(3)); an explicit proxy or DoH
@@ -248,7 +248,7 @@ _INFO_SHIMS = {
 }
 _SCALAR_INFOS = {
     i: _INFO_SHIMS[info_kind(i)]
-    for i in _INFO_IDS.values()
+    for i in INFO_IDS.values()
     if info_kind(i) in _INFO_SHIMS and i not in _DEPRECATED_INFOS
 }
 
@@ -362,8 +362,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         self = super().__new__(cls)
         e, release = _new_easy(ffi.NULL)
         self._setup(e, release)
-        lib.pcb_easy_setopt_long(e.h, _OPTION_IDS["NOPROGRESS"], 1)
-        lib.pcb_easy_setopt_ptr(e.h, _OPTION_IDS["USERAGENT"], _USER_AGENT)
+        lib.pcb_easy_setopt_long(e.h, OPTION_IDS["NOPROGRESS"], 1)
+        lib.pcb_easy_setopt_ptr(e.h, OPTION_IDS["USERAGENT"], _USER_AGENT)
         return self
 
     def __init__(self) -> None:
@@ -385,7 +385,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         self._mpolicy: Optional[ssrf.Policy] = None  # of the CurlMulti it is added to
         self._routes: dict[str, Any] = {}  # _ROUTES name -> the value the user set
         self._cguard: Optional[ssrf.CGuard] = None  # the guard's C struct, while guarded
-        lib.pcb_easy_setopt_long(e.h, _OPTION_IDS["NOSIGNAL"], 1)
+        lib.pcb_easy_setopt_long(e.h, OPTION_IDS["NOSIGNAL"], 1)
         self._ready = True
 
     # --- lifecycle -----------------------------------------------------------
@@ -471,7 +471,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
 
     def share(self) -> Any:
         """The CurlShare this handle uses (setopt(SHARE, ...)), or None."""
-        return self._keep.get(_OPTION_IDS["SHARE"])
+        return self._keep.get(OPTION_IDS["SHARE"])
 
     def reset(self) -> None:
         """curl_easy_reset(3): every option back to its default, callbacks dropped.
@@ -484,15 +484,15 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         lib.pcb_easy_leave_perform(e)
         lib.curl_easy_reset(h)
         lib.pcb_bulk_free(e)
-        lib.pcb_easy_setopt_ptr(h, _OPTION_IDS["ERRORBUFFER"], e.errbuf)
-        lib.pcb_easy_setopt_long(h, _OPTION_IDS["NOSIGNAL"], 1)
-        lib.pcb_easy_setopt_long(h, _OPTION_IDS["NOPROGRESS"], 1)
-        lib.pcb_easy_setopt_ptr(h, _OPTION_IDS["USERAGENT"], _USER_AGENT)
-        share = self._keep.get(_OPTION_IDS["SHARE"])  # curl_easy_reset keeps the share, as pycurl
+        lib.pcb_easy_setopt_ptr(h, OPTION_IDS["ERRORBUFFER"], e.errbuf)
+        lib.pcb_easy_setopt_long(h, OPTION_IDS["NOSIGNAL"], 1)
+        lib.pcb_easy_setopt_long(h, OPTION_IDS["NOPROGRESS"], 1)
+        lib.pcb_easy_setopt_ptr(h, OPTION_IDS["USERAGENT"], _USER_AGENT)
+        share = self._keep.get(OPTION_IDS["SHARE"])  # curl_easy_reset keeps the share, as pycurl
         self._forget_objects()
         self._connect_only = False
         if share is not None:
-            self._keep[_OPTION_IDS["SHARE"]] = share
+            self._keep[OPTION_IDS["SHARE"]] = share
         self._maxconnects = _MAXCONNECTS_DEFAULT
         self._sync_maxconnects()
         self._routes.clear()
@@ -699,6 +699,10 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
                     if rc:
                         _check_set(rc, OPTIONS[option].name, value)
                     return
+        self._setopt(option, value, use_memoryview)
+
+    def _setopt(self, option: int, value: Any, use_memoryview: Optional[bool]) -> None:
+        """setopt()'s full path: every kind of option, with pycurl's checks and quirks."""
         h = self._handle("setopt")
         spec = _option(option)
         if use_memoryview is not None and option not in _MEMORYVIEW_OPTIONS:
@@ -710,38 +714,15 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         if option in CALLBACK_ROWS:
             self._set_callback(option, spec, value, bool(use_memoryview))
         elif option in _FILE_OPTIONS:
-            fnoption, method = _FILE_OPTIONS[option]
-            bound = getattr(value, method, None)
-            if bound is None:
-                raise TypeError(f"object given without a {method} method")
-            self._set_callback(fnoption, OPTIONS[fnoption], bound, False)
-            if option == _WRITEDATA:  # perform() may buffer the body for it (bulk bodies)
-                self._bulk_write = bound
-                self._bulk_mv = type(value) in _COPIES_BUFFER and not _replaced(value, "write")
-            elif option == _READDATA:
-                self._read_into = _read_into_of(value)
+            self._set_file_object(option, value)
         elif option in _OBJECT_SETTERS:
             _OBJECT_SETTERS[option][0](self, value)
         elif option == _PRIVATE:
             self._private = value
         elif option in _ROUTES:
-            if kind is OptType.STRING:
-                if isinstance(value, int):
-                    raise _not_supported("integers", spec.name, value, "str or bytes")
-                self._routes[spec.name] = option_text(value, f"setopt({spec.name})")
-            else:
-                self._routes[spec.name] = _int_in(spec, value, LONG_MIN, LONG_MAX, "long")
-            self._guard_changed()
+            self._set_route(spec, value)
         elif kind in (OptType.LONG, OptType.VALUES):
-            if option in _TEXT_ENABLES and isinstance(value, (str, bytes)):
-                value = 1  # pycurl passes the text's address: libcurl reads "enabled"
-            v = _int_in(spec, value, LONG_MIN, LONG_MAX, "long")
-            _check_set(lib.pcb_easy_setopt_long(h, option, v), spec.name, value)
-            if option == _MAXCONNECTS:
-                self._maxconnects = v
-                self._sync_maxconnects()
-            elif option == _CONNECT_ONLY:
-                self._connect_only = bool(v)
+            self._set_long(h, option, spec, value)
         elif kind is OptType.OFF_T:
             v = _int_in(spec, value, OFF_T_MIN, OFF_T_MAX, "curl_off_t")
             _check_set(lib.pcb_easy_setopt_off_t(h, option, v), spec.name, value)
@@ -759,6 +740,41 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
                 lib.CURLE_UNKNOWN_OPTION,
                 f"setopt({spec.name}): pycurlcb does not support this {kind.name} option",
             )
+
+    def _set_file_object(self, option: int, value: Any) -> None:
+        """WRITEDATA/WRITEHEADER/READDATA with a file-like object: its bound method as the callback."""
+        fnoption, method = _FILE_OPTIONS[option]
+        bound = getattr(value, method, None)
+        if bound is None:
+            raise TypeError(f"object given without a {method} method")
+        self._set_callback(fnoption, OPTIONS[fnoption], bound, False)
+        if option == _WRITEDATA:  # perform() may buffer the body for it (bulk bodies)
+            self._bulk_write = bound
+            self._bulk_mv = type(value) in _COPIES_BUFFER and not _replaced(value, "write")
+        elif option == _READDATA:
+            self._read_into = _read_into_of(value)
+
+    def _set_route(self, spec: OptionSpec, value: Any) -> None:
+        """An option the SSRF guard watches (_ROUTES: PROXY, DOH_URL ...): kept, then the guard re-decides."""
+        if spec.type is OptType.STRING:
+            if isinstance(value, int):
+                raise _not_supported("integers", spec.name, value, "str or bytes")
+            self._routes[spec.name] = option_text(value, f"setopt({spec.name})")
+        else:
+            self._routes[spec.name] = _int_in(spec, value, LONG_MIN, LONG_MAX, "long")
+        self._guard_changed()
+
+    def _set_long(self, h: Any, option: int, spec: OptionSpec, value: Any) -> None:
+        """A long option, with pycurl's text-enables quirk and the options pycurlcb tracks."""
+        if option in _TEXT_ENABLES and isinstance(value, (str, bytes)):
+            value = 1  # pycurl passes the text's address: libcurl reads "enabled"
+        v = _int_in(spec, value, LONG_MIN, LONG_MAX, "long")
+        _check_set(lib.pcb_easy_setopt_long(h, option, v), spec.name, value)
+        if option == _MAXCONNECTS:
+            self._maxconnects = v
+            self._sync_maxconnects()
+        elif option == _CONNECT_ONLY:
+            self._connect_only = bool(v)
 
     def setopt_string(self, option: int, value: Any) -> None:
         """setopt() for a string option, with a str value only (pycurl's setopt_string)."""
@@ -784,8 +800,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             if not isinstance(data, (bytes, bytearray, memoryview)):
                 raise TypeError(f"setopt(POSTFIELDS) expects str or bytes, not {type(value).__name__}")
             data = bytes(data)
-            errors.check(lib.pcb_easy_setopt_off_t(h, _OPTION_IDS["POSTFIELDSIZE_LARGE"], len(data)))
-            errors.check(lib.pcb_easy_setopt_ptr(h, _OPTION_IDS["COPYPOSTFIELDS"], data))
+            errors.check(lib.pcb_easy_setopt_off_t(h, OPTION_IDS["POSTFIELDSIZE_LARGE"], len(data)))
+            errors.check(lib.pcb_easy_setopt_ptr(h, OPTION_IDS["COPYPOSTFIELDS"], data))
             return
         data = option_text(value, f"setopt({spec.name})")
         _check_set(lib.pcb_easy_setopt_ptr(h, option, data), spec.name, value)
@@ -835,7 +851,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             self._routes.pop(spec.name, None)
             self._guard_changed()
         elif option in _INFILESIZE:
-            errors.check(lib.pcb_easy_setopt_off_t(h, _OPTION_IDS["INFILESIZE_LARGE"], -1))
+            errors.check(lib.pcb_easy_setopt_off_t(h, OPTION_IDS["INFILESIZE_LARGE"], -1))
         elif option in _UNSET_TO_ZERO:
             errors.check(lib.pcb_easy_setopt_long(h, option, 0))
         elif spec.type in (OptType.STRING, OptType.BLOB) or option == _POSTFIELDS:
@@ -942,7 +958,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         for option in _GUARD_OPTIONS:
             if option in self._installed:
                 continue  # the trampoline: it checks the guard before the user's callable
-            data = _OPTION_IDS[CALLBACK_ROWS[option].data]
+            data = OPTION_IDS[CALLBACK_ROWS[option].data]
             if cguard is None:
                 errors.check(lib.pcb_easy_setopt_fn(h, option, ffi.NULL))
                 errors.check(lib.pcb_easy_setopt_ptr(h, data, ffi.NULL))
@@ -956,7 +972,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         if option == _WRITEFUNCTION:
             self._e.bulk_on = 0  # replaces bulk.c's write callback, if it was in place
         errors.check(lib.pcb_easy_setopt_fn(h, option, TRAMPOLINES[row.trampoline]))
-        errors.check(lib.pcb_easy_setopt_ptr(h, _OPTION_IDS[row.data], self._clientp))
+        errors.check(lib.pcb_easy_setopt_ptr(h, OPTION_IDS[row.data], self._clientp))
         self._installed.add(option)
 
     def _uninstall(self, option: int) -> None:
@@ -967,7 +983,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         errors.check(lib.pcb_easy_setopt_fn(h, option, ffi.NULL))
         default = {"stdout": lib.pcb_stdout, "stdin": lib.pcb_stdin}.get(row.default or "")
         data = ffi.NULL if default is None else default()
-        errors.check(lib.pcb_easy_setopt_ptr(h, _OPTION_IDS[row.data], data))
+        errors.check(lib.pcb_easy_setopt_ptr(h, OPTION_IDS[row.data], data))
         self._installed.discard(option)
 
     # --- transfer ----------------------------------------------------------------
@@ -1014,7 +1030,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         message = None
         if bulk and e.bulk_failed and (result == 0 or not done):
             # obj.write failed where libcurl could not see it: at the end, or between steps
-            result, message = lib.CURLE_WRITE_ERROR, _WRITE_FAILED
+            result, message = lib.CURLE_WRITE_ERROR, WRITE_FAILED
         if rc:
             errors.check_multi(rc)
         if result or self._exc is not None or _callbacks.has_parked():
@@ -1091,7 +1107,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
     def perform_rb(self) -> bytes:
         """perform() and return the body as bytes (pycurl's perform_rb)."""
         chunks: list[bytes] = []
-        option = _OPTION_IDS["WRITEFUNCTION"]
+        option = OPTION_IDS["WRITEFUNCTION"]
         saved = (self._cb_write, self._write_mv, option in self._installed)
         self._cb_write, self._write_mv = chunks.append, False
         self._install(option)
@@ -1417,6 +1433,45 @@ _PER_HANDLE = frozenset(
 )
 #: Copies what other modules keep per handle into a duphandle()'s copy.
 _DUP_HOOKS: list[Callable[[Curl, Curl], None]] = []
+
+
+# --- the seam of the modules that own an option of Curl's (register_setter, register_dup_hook):
+# share.py, mime.py, form.py and url.py reach a Curl's C struct and the objects it
+# keeps for libcurl through these, not through its private attributes (docs/internals.md).
+
+
+def easy_struct(curl: Curl) -> Any:
+    """The Curl's struct pcb_easy (handles.h): ``.h`` is its CURL*, NULL once closed."""
+    return curl._e
+
+
+def kept(curl: Curl) -> dict[int, Any]:
+    """The Curl's option -> the Python object libcurl points into (a CurlShare, a
+    CurlMime's pin, a form, a CurlUrl ...): kept alive until the option is set
+    again, unset, or the Curl is closed (then the dict is cleared)."""
+    return curl._keep
+
+
+def open_handle(curl: Curl, what: str) -> Any:
+    """The CURL* for ``what()``: pycurlcb.error if the Curl is closed or in a transfer."""
+    return curl._handle(what)
+
+
+def added_to_multi(curl: Curl) -> bool:
+    """True while ``curl`` is added to a CurlMulti (the multi object may be gone already)."""
+    return curl._multi_ref is not None
+
+
+def in_transfer(curl: Curl) -> bool:
+    """True while perform() runs on ``curl`` (in any thread) or a live CurlMulti has it."""
+    return curl._running is not None or curl._multi_now() is not None
+
+
+def register_dup_hook(hook: Callable[[Curl, Curl], None]) -> None:
+    """Let another module copy what it keeps per handle into a duphandle()'s copy:
+    ``hook(src, dup)`` runs once the copy is made (CurlShare's SHARE, CurlMime's MIMEPOST)."""
+    _DUP_HOOKS.append(hook)
+
 #: pycurl's default User-Agent: its version string (libcurl copies it).
 _USER_AGENT = USER_AGENT.encode("ascii", "replace")
 

@@ -12,7 +12,7 @@ ASCII str, value is either
   FORM_BUFFERPTR (that upload's bytes: not copied, kept alive by the Curl).
 
 The ``curl_httppost`` list is owned through ffi.gc (curl_formfree) and kept,
-with the FORM_BUFFERPTR objects, in ``curl._keep[HTTPPOST]`` until the option
+with the FORM_BUFFERPTR objects, in ``easy.kept(curl)[HTTPPOST]`` until the option
 is replaced, unset, reset or the Curl is closed (a duphandle() shares it, as
 libcurl's copy points at the same list).  HTTPPOST and MIMEPOST exclude each
 other, as in libcurl: setting one unsets the other first.
@@ -26,11 +26,11 @@ from typing import Any, NoReturn, Optional
 from . import easy, errors
 from ._convert import cut_repr, form_text
 from ._ffi import ffi, lib
-from .constants import _OPTION_IDS
-from .easy import Curl
+from .constants import OPTION_IDS
+from .easy import Curl, easy_struct, kept
 
-HTTPPOST = _OPTION_IDS["HTTPPOST"]
-MIMEPOST = _OPTION_IDS["MIMEPOST"]
+HTTPPOST = OPTION_IDS["HTTPPOST"]
+MIMEPOST = OPTION_IDS["MIMEPOST"]
 #: The CURLFORM_* options a field may use (pycurl's FORM_* names).
 _OPTIONS = frozenset(
     getattr(lib, "CURLFORM_" + n)
@@ -70,12 +70,12 @@ def _set_httppost(curl: Curl, value: Any) -> None:
         lib.curl_formfree(first[0])
         raise
     form = ffi.gc(first[0], lib.curl_formfree)
-    h = curl._e.h
-    if MIMEPOST in curl._keep:
+    h = easy_struct(curl).h
+    if MIMEPOST in kept(curl):
         errors.check(lib.pcb_easy_setopt_ptr(h, MIMEPOST, ffi.NULL))
     errors.check(lib.pcb_easy_setopt_ptr(h, HTTPPOST, form))
-    curl._keep[HTTPPOST] = (form, pinned)  # the previous form is freed when dropped
-    curl._keep.pop(MIMEPOST, None)
+    kept(curl)[HTTPPOST] = (form, pinned)  # the previous form is freed when dropped
+    kept(curl).pop(MIMEPOST, None)
 
 
 def _add_field(first: Any, last: Any, item: Any, pinned: list[Any]) -> None:
@@ -159,8 +159,8 @@ def _options(spec: Any) -> list[tuple[int, bytes]]:
 
 
 def _unset_httppost(curl: Curl) -> None:
-    errors.check(lib.pcb_easy_setopt_ptr(curl._e.h, HTTPPOST, ffi.NULL))
-    curl._keep.pop(HTTPPOST, None)
+    errors.check(lib.pcb_easy_setopt_ptr(easy_struct(curl).h, HTTPPOST, ffi.NULL))
+    kept(curl).pop(HTTPPOST, None)
 
 
 easy.register_setter(HTTPPOST, _set_httppost, _unset_httppost)

@@ -11,7 +11,7 @@ Ownership follows libcurl (lib/mime.c):
   to the part, and it is freed with the part's tree, or when the part's
   content is replaced (``data``, ``filedata``, ``data_cb``, ``subparts``);
 * ``setopt(MIMEPOST, mime)`` only points the easy handle at the mime (the
-  Curl keeps the CurlMime alive in ``curl._keep``); ``curl_mime_free`` and
+  Curl keeps the CurlMime alive in ``easy.kept(curl)``); ``curl_mime_free`` and
   ``curl_easy_cleanup`` each unbind it from the other, so either may go first;
 * ``curl_easy_duphandle`` deep-copies the posted tree: the copy's data_cb
   parts call the same trampolines with the same ``arg``, and free them when
@@ -57,12 +57,12 @@ from ._callbacks import State, register, report_unraisable, take_parked, trampol
 from ._convert import OFF_T_MAX, c_path, c_string, cut_repr, fill_mime, make_slist, mime_seek_code
 from ._ffi import ffi, lib
 from ._handle import Handle, after_finalisers
-from .constants import _OPTION_IDS
-from .easy import Curl
+from .constants import OPTION_IDS
+from .easy import Curl, easy_struct, kept, open_handle
 from .errors import error
 
-MIMEPOST = _OPTION_IDS["MIMEPOST"]
-HTTPPOST = _OPTION_IDS["HTTPPOST"]
+MIMEPOST = OPTION_IDS["MIMEPOST"]
+HTTPPOST = OPTION_IDS["HTTPPOST"]
 _READFUNC_ABORT: int = lib.CURL_READFUNC_ABORT
 
 
@@ -112,7 +112,7 @@ def _running(curl: Curl) -> bool:
     if curl.closed:
         return False
     try:
-        curl._handle("mime")
+        open_handle(curl, "mime")
     except error:
         return True
     return False
@@ -364,7 +364,7 @@ class CurlMime(Handle):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> CurlMime:
         curl = _curl_argument(args, kwargs)
-        h = curl._handle("CurlMime")
+        h = open_handle(curl, "CurlMime")
         self = super().__new__(cls)
         ptr = lib.curl_mime_init(h)
         if ptr == ffi.NULL:
@@ -397,7 +397,7 @@ class CurlMime(Handle):
         curl = self._curl
         if curl is None:
             raise error(lib.CURLE_BAD_FUNCTION_ARGUMENT, f"cannot invoke {what}() - no curl handle")
-        curl._handle(what)
+        open_handle(curl, what)
         return curl
 
     def close(self) -> None:
@@ -409,7 +409,7 @@ class CurlMime(Handle):
         """
         curl = self._curl
         if curl is not None and not curl.closed:
-            curl._handle("close")
+            open_handle(curl, "close")
         self._close()
         exc = take_parked()
         if exc is not None:
@@ -426,7 +426,7 @@ class CurlMime(Handle):
         try:
             curl = self._curl
             if curl is not None and _pinned(curl) is self and not curl.closed:
-                curl._handle("__del__")
+                open_handle(curl, "__del__")
             self._close()
         except BaseException as exc:  # noqa: B036 - nowhere to raise to from a finaliser
             report_unraisable(exc, f"{type(self).__name__}.__del__", self)
@@ -469,7 +469,7 @@ class CurlMime(Handle):
         """
         curl = self._curl
         if curl is not None and _pinned(curl) is self:
-            curl._keep.pop(MIMEPOST, None)
+            kept(curl).pop(MIMEPOST, None)
 
     def _invalidate(self) -> None:
         """Retire this wrapper, its parts and its attached mimes (their tree is gone or not ours)."""
@@ -614,7 +614,7 @@ class _PartSpec(NamedTuple):
 def _check_encoder(curl: Curl, encoder: bytes) -> None:
     """Ask libcurl whether it knows ``encoder``, on a scratch part (add() adds nothing
     when an argument is bad)."""
-    scratch = lib.curl_mime_init(curl._e.h)
+    scratch = lib.curl_mime_init(easy_struct(curl).h)
     if scratch == ffi.NULL:
         raise MemoryError("curl_mime_init() failed")
     try:
@@ -838,7 +838,7 @@ class CurlMimePart:
 
 
 class _Pin(NamedTuple):
-    """``curl._keep[MIMEPOST]``: the CurlMime a Curl posts.
+    """``kept(curl)[MIMEPOST]``: the CurlMime a Curl posts.
 
     ``states`` is None when the Curl points at the mime's own tree; a
     duphandle() has its own copy of the tree, whose data_cb parts call the
@@ -851,7 +851,7 @@ class _Pin(NamedTuple):
 
 def _pinned(curl: Curl) -> Optional[CurlMime]:
     """The CurlMime whose own tree ``curl`` posts, or None."""
-    pin = curl._keep.get(MIMEPOST)
+    pin = kept(curl).get(MIMEPOST)
     return pin.mime if isinstance(pin, _Pin) and pin.states is None else None
 
 
@@ -866,19 +866,19 @@ def _set_mimepost(curl: Curl, value: Any) -> None:
         raise ValueError("setopt(option=MIMEPOST) received a mime object already attached as subparts")
     if value._curl is not curl:
         raise ValueError("setopt(option=MIMEPOST) requires a CurlMime created with this Curl handle")
-    h = curl._e.h
-    if HTTPPOST in curl._keep:
+    h = easy_struct(curl).h
+    if HTTPPOST in kept(curl):
         # Mutually exclusive in libcurl: libcurl must stop pointing at the form
         # before it is freed, and unsetting it afterwards would clear the mime.
         errors.check(lib.pcb_easy_setopt_ptr(h, HTTPPOST, ffi.NULL))
     errors.check(lib.pcb_easy_setopt_ptr(h, MIMEPOST, value._ptr))
-    curl._keep[MIMEPOST] = _Pin(value, None)
-    curl._keep.pop(HTTPPOST, None)
+    kept(curl)[MIMEPOST] = _Pin(value, None)
+    kept(curl).pop(HTTPPOST, None)
 
 
 def _unset_mimepost(curl: Curl) -> None:
-    errors.check(lib.pcb_easy_setopt_ptr(curl._e.h, MIMEPOST, ffi.NULL))
-    curl._keep.pop(MIMEPOST, None)
+    errors.check(lib.pcb_easy_setopt_ptr(easy_struct(curl).h, MIMEPOST, ffi.NULL))
+    kept(curl).pop(MIMEPOST, None)
 
 
 def _refuse_other_types(value: Any) -> None:
@@ -897,7 +897,7 @@ def _refuse_other_types(value: Any) -> None:
 
 def _dup_mimepost(src: Curl, dup: Curl) -> None:
     """curl_easy_duphandle deep-copied the posted tree: count the copy's references."""
-    pin = src._keep.get(MIMEPOST)
+    pin = kept(src).get(MIMEPOST)
     if not isinstance(pin, _Pin):
         return
     tree = pin.mime._tree
@@ -913,8 +913,8 @@ def _dup_mimepost(src: Curl, dup: Curl) -> None:
             state.refs += 1
             state.curls.append(ref)
             _sync_rooted(state)
-    dup._keep[MIMEPOST] = _Pin(pin.mime, states)
+    kept(dup)[MIMEPOST] = _Pin(pin.mime, states)
 
 
 easy.register_setter(MIMEPOST, _set_mimepost, _unset_mimepost)
-easy._DUP_HOOKS.append(_dup_mimepost)
+easy.register_dup_hook(_dup_mimepost)

@@ -29,19 +29,19 @@ import weakref
 from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from . import _callbacks, _features, errors
-from ._callbacks import MultiCallbacks, _parked, register, slot, take_failure, take_parked, unregister
+from ._callbacks import MultiCallbacks, has_parked, register, slot, take_failure, take_parked, unregister
 from ._convert import INT_MAX, INT_MIN, LONG_MAX, LONG_MIN, OFF_T_MAX, OFF_T_MIN, int_in, option_text
 from ._ffi import ffi, lib
 from ._handle import Handle, after_finalisers
 from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MULTI_CONSTANTS, MOpt
-from .easy import _WRITE_FAILED, TRAMPOLINES, Curl, refused_error
+from .easy import TRAMPOLINES, WRITE_FAILED, Curl, refused_error
 from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, error
 
 if TYPE_CHECKING:
-    from ._callbacks import _OptionRow
+    from ._callbacks import OptionRow
 
 #: Callback option id -> its row of the callback table (multi rows this build has).
-CALLBACK_ROWS = cast("dict[int, _OptionRow]", {
+CALLBACK_ROWS = cast("dict[int, OptionRow]", {
     int(getattr(MOpt, row.option)): row
     for row in _callbacks.ROWS.values()
     if row.owner == "multi" and row.option is not None and row.option in MOpt.__members__
@@ -389,7 +389,7 @@ class CurlMulti(MultiCallbacks, Handle):
             self._curls.pop(h, None)
             _left(curl)
             self._refuse_add(curl)
-        if rc or self._exc is not None or self._aborted or self._doomed or _parked.exc is not None:
+        if rc or self._exc is not None or self._aborted or self._doomed or has_parked():
             if rc:
                 self._curls.pop(h, None)
                 _left(curl)
@@ -438,7 +438,7 @@ class CurlMulti(MultiCallbacks, Handle):
             _left(curl)
             if self._on_leave is not None:  # an AsyncCurlMulti's transfer: its future ends
                 self._on_leave(curl, True)
-        if rc or self._exc is not None or self._aborted or self._doomed or _parked.exc is not None:
+        if rc or self._exc is not None or self._aborted or self._doomed or has_parked():
             self._raise_pending()
             self._check(rc, "curl_multi_remove_handle() failed due to internal errors")
 
@@ -511,7 +511,7 @@ class CurlMulti(MultiCallbacks, Handle):
         finally:
             self._hand_over_bodies()
             self._running = None
-        if rc or self._exc is not None or self._aborted or self._doomed or _parked.exc is not None:
+        if rc or self._exc is not None or self._aborted or self._doomed or has_parked():
             self._raise_pending()
             self._check(rc, "multi_socket_action failed")
         return rc, out[0]
@@ -701,12 +701,36 @@ _socket_action = lib.curl_multi_socket_action
 _get_ident = threading.get_ident
 
 
+# --- the driver seam: what an event-loop driver (async_multi.AsyncCurlMulti, its asyncio
+# and trio sides, the C epoll driver) uses of a CurlMulti (docs/internals.md) ------------
+
+
+def c_multi(multi: CurlMulti) -> Any:
+    """The multi's ``struct pcb_multi *`` (handles.h), for a C driver: ``.m`` is the
+    CURLM*, NULL once closed; a driver that keeps the pointer takes a reference."""
+    return multi._cmulti()
+
+
+def drive_function(multi: CurlMulti) -> Callable[..., None]:
+    """``drive(fn, *args)``: call ``fn(*args)``, a C function that runs
+    curl_multi_socket_action(3) on the multi and returns its CURLMcode, exactly as
+    socket_action() does (refused while closed, running or dead; then what the
+    callbacks left is raised).  A bound method: the driver keeps it for its wake-ups."""
+    return multi._drive_with
+
+
+def take_done(multi: CurlMulti, d: Any) -> tuple[list[Curl], list[tuple[Curl, int, str]]]:
+    """The transfers the C driver ``d`` (driver.h) finished, as info_read()'s ok and
+    err lists; those it also removed are forgotten as remove_handle() forgets them."""
+    return multi._take_done(d)
+
+
 def _sort_done(curl: Curl, code: int, ok: list[Curl], err: list[tuple[Curl, int, str]]) -> None:
     """A finished transfer into info_read()'s ok list or its err list (curl, code, message)."""
     if code == _CURLE_OK and not curl._e.bulk_failed:
         ok.append(curl)
     elif code == _CURLE_OK:  # obj.write failed after libcurl's last write (bulk.h)
-        err.append((curl, lib.CURLE_WRITE_ERROR, _WRITE_FAILED))
+        err.append((curl, lib.CURLE_WRITE_ERROR, WRITE_FAILED))
     else:
         refused = refused_error(curl, code) if curl._refused is not None else None
         if refused is not None:  # its SSRF policy refused it: the address and the reason

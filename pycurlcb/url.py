@@ -28,14 +28,14 @@ from typing import Any, Optional, Union, overload
 from . import _features, errors
 from ._convert import UINT_MAX, int_in, url_part
 from ._ffi import ffi, lib
-from .constants import _OPTION_IDS, FLAT
-from .easy import Curl, register_setter
+from .constants import FLAT, OPTION_IDS
+from .easy import Curl, easy_struct, kept, register_setter
 from .errors import UrlError
 
 __all__ = ["CurlUrl"]
 
 _UINT_MAX = UINT_MAX
-_CURLU = _OPTION_IDS["CURLU"]
+_CURLU = OPTION_IDS["CURLU"]
 #: CURLUPART_* value -> pycurl's name (UPART_HOST ...), for messages.
 PART_NAMES = {v: k for k, v in FLAT.items() if k.startswith("UPART_")}
 #: The codes curl_url_get(3) gives for a part the URL does not have: None, not an error.
@@ -216,15 +216,15 @@ def _set_curlu(curl: Curl, value: Any) -> None:
     so the Curl keeps it alive (``_keep``) until unset, reset() or close()."""
     if not isinstance(value, CurlUrl):
         raise TypeError(f"setopt(CURLU) expects a CurlUrl object, not {type(value).__name__}")
-    e = curl._e
+    e = easy_struct(curl)
     errors.check(lib.pcb_easy_setopt_ptr(e.h, _CURLU, value._u), e.errbuf)
-    curl._keep[_CURLU] = value
+    kept(curl)[_CURLU] = value
 
 
 def _unset_curlu(curl: Curl) -> None:
-    e = curl._e
+    e = easy_struct(curl)
     errors.check(lib.pcb_easy_setopt_ptr(e.h, _CURLU, ffi.NULL), e.errbuf)
-    curl._keep.pop(_CURLU, None)
+    kept(curl).pop(_CURLU, None)
 
 
 register_setter(_CURLU, _set_curlu, _unset_curlu)

@@ -2,8 +2,8 @@
 
 Every row of ``_cbtable.ROWS`` is an ``extern "Python"`` function; its body
 here is attached with ``@trampoline(name)``.  libcurl calls it with the
-clientp that the owning handle installed: a key (``register()``) under which
-``_STATES`` holds a weak reference to the handle's state object
+clientp that the owning handle installed: a key (``_lifetime.register()``) under which
+``_lifetime.STATES`` holds a weak reference to the handle's state object
 (``EasyCallbacks`` for a Curl, ``MultiCallbacks`` for a CurlMulti).  The
 decorator looks the state up, calls the body (which calls the user's callable
 and converts what it returns), and on any ``BaseException`` records it on the
@@ -25,7 +25,7 @@ Lifetimes: libcurl may call CLOSESOCKETFUNCTION after the Curl is closed, from
 the connection cache of a multi handle (curl/curl#17816).  The opensocket and
 closesocket trampolines are therefore installed together and count the
 sockets they open and close (``fds``); the state of a Curl closed while
-sockets it opened are still alive is kept in ``_ORPHANS``, registered, until
+sockets it opened are still alive is kept in ``_lifetime.ORPHANS``, registered, until
 the last of them is closed.  A Curl that is garbage in a running collection
 (weak reference cleared, ``__del__`` still to come) whose connection a
 CurlMulti of the same collection closes gets its fd later, from its
@@ -35,13 +35,9 @@ collection ends.
 
 from __future__ import annotations
 
-import gc
-import itertools
 import os
 import sys
-import threading
 import warnings
-import weakref
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Protocol
 
 from . import _features, sockaddr
@@ -57,7 +53,19 @@ from ._convert import (
     safe_repr,
     seek_code,
 )
+from ._failure import State, park, post_mortem
 from ._ffi import ffi, lib
+from ._lifetime import (
+    GC_HOOKED,
+    ORPHANS,
+    STATES,
+    UNCLOSED,
+    close_quietly,
+    collecting,
+    report_unraisable,
+    socket_inode,
+    unregister,
+)
 from .constants import InfoType, Poll, SockType
 from .errors import error
 
@@ -158,25 +166,6 @@ EASY_SLOTS = _slots("easy")
 MULTI_SLOTS = _slots("multi")
 
 
-class State:
-    """A recorded failure: the first exception raised by a callback of the owner."""
-
-    __slots__ = ("_exc",)
-
-    _exc: Optional[BaseException]
-
-    def _fail(self, exc: BaseException) -> None:
-        if self._exc is None:
-            self._exc = exc
-        if not isinstance(exc, Exception):
-            _park(exc)
-
-    def _take(self) -> Optional[BaseException]:
-        """The recorded exception, cleared."""
-        exc, self._exc = self._exc, None
-        return exc
-
-
 #: What a ``_cb_*`` slot holds: the user's callable, or None.
 Callback = Optional[Callable[..., Any]]
 
@@ -246,15 +235,15 @@ class EasyCallbacks(State):
 
     def _release_callbacks(self, clientp: Any) -> None:
         """The Curl is closed: stay registered while libcurl holds sockets it opened."""
-        key = _STATES.get(clientp)
+        key = STATES.get(clientp)
         if key is not None:
             # libcurl 7.88.1 closes the socket of a transfer removed while it
             # connects without calling CLOSESOCKETFUNCTION: forget the sockets
             # that are gone (the fd closed, or its number now another socket's).
-            key.fds = {fd: ino for fd, ino in key.fds.items() if _socket_inode(fd) == ino}
+            key.fds = {fd: ino for fd, ino in key.fds.items() if socket_inode(fd) == ino}
         if key is not None and key.fds:
             self._orphan = clientp
-            _ORPHANS.add(self)
+            ORPHANS.add(self)
         else:
             unregister(clientp)
 
@@ -280,10 +269,6 @@ class MultiCallbacks(State):
         self._doomed: list[Any] = []
         #: The timer callback asked to abort (returned -1).
         self._aborted = False
-
-
-#: Closed Curls that still have sockets open in libcurl.
-_ORPHANS: set[Any] = set()
 
 
 class _Disabled:
@@ -314,99 +299,6 @@ class _Discard(list):  # type: ignore[type-arg]
 
 _DISABLED = _Disabled()
 
-class Key:
-    """What a clientp stands for: a weak reference to its state, and the sockets
-    opened through it that libcurl has not closed yet (``fds``).
-
-    They live here, in the registry, not on the state: the collector may clear
-    the weak reference of a state in a garbage cycle before a multi or share
-    of the same cycle closes the state's sockets, and the set must still empty
-    then (or the Curl would wait for them as an orphan forever).
-    """
-
-    __slots__ = ("ref", "fds")
-
-    def __init__(self, state: State) -> None:
-        self.ref = weakref.ref(state)
-        #: fd -> the socket's inode when opened (which socket the number was)
-        self.fds: dict[int, int] = {}
-
-
-def _socket_inode(fd: int) -> int:
-    """The inode of the socket ``fd`` is now (sockets have unique ones), -1 if closed."""
-    try:
-        return os.fstat(fd).st_ino
-    except OSError:
-        return -1
-
-
-#: clientp -> its Key.
-_STATES: dict[Any, Key] = {}
-_keys = itertools.count(1)
-
-
-def register(state: State) -> Any:
-    """A new clientp for ``state``: a key, never reused, cast to void *."""
-    clientp = ffi.cast("void *", next(_keys))
-    _STATES[clientp] = Key(state)
-    return clientp
-
-
-def reactivate(clientp: Any, state: State) -> None:
-    """Point ``clientp`` at ``state`` again (a finaliser closing with callbacks:
-    the collector has already cleared the weak references to garbage)."""
-    key = _STATES.get(clientp)
-    if key is not None:
-        key.ref = weakref.ref(state)
-
-
-def unregister(clientp: Any) -> None:
-    """From now on ``clientp`` calls no Python: libcurl's defaults apply."""
-    _STATES.pop(clientp, None)
-
-
-class _Parked(threading.local):
-    exc: Optional[BaseException] = None
-
-
-_parked = _Parked()
-
-
-def _park(exc: BaseException) -> None:
-    if _parked.exc is None:
-        _parked.exc = exc
-
-
-def has_parked() -> bool:
-    """Whether a callback parked a KeyboardInterrupt/SystemExit in this thread."""
-    return _parked.exc is not None
-
-
-def take_parked() -> Optional[BaseException]:
-    """A KeyboardInterrupt/SystemExit a callback raised in this thread, cleared."""
-    exc = _parked.exc
-    if exc is not None:
-        _parked.exc = None
-    return exc
-
-
-def _post_mortem(exc: BaseException) -> None:
-    """Leave ``exc`` where pdb.pm() looks (sys.last_value ...), as pycurl's
-    callback errors are; nothing is printed."""
-    sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, exc.__traceback__
-    if sys.version_info >= (3, 12):
-        sys.last_exc = exc
-
-
-def take_failure(state: State) -> Optional[BaseException]:
-    """What the driving call that just returned must raise for ``state``: a parked
-    KeyboardInterrupt/SystemExit first, else the state's recorded exception.
-    Both are cleared."""
-    parked = take_parked()
-    exc = state._take()
-    return parked if parked is not None else exc
-
-
 def _backstop(abort: Any) -> Callable[..., Any]:
     """cffi's onerror: an exception that escaped the decorator's ``try``.
 
@@ -416,7 +308,7 @@ def _backstop(abort: Any) -> Callable[..., Any]:
 
     def onerror(exc_type: Any, exc_value: Any, tb: Any) -> Any:
         if exc_value is not None:
-            _park(exc_value)
+            park(exc_value)
         return abort
 
     return onerror
@@ -475,8 +367,8 @@ def _wrapper(row: Row, body: Callable[..., Any]) -> Callable[..., Any]:
     params = [p.split()[-1].lstrip("*") for p in row.decl.split("(", 1)[1].rstrip(")").split(",")]
     source = _WRAPPER.format(name=row.trampoline, params=", ".join(params), clientp=params[row.clientp])
     scope = {
-        "get": _STATES.get, "disabled": _DISABLED, "after": row.after_failure, "halts": row.halts,
-        "abort": abort_value(row), "body": body, "post_mortem": _post_mortem,
+        "get": STATES.get, "disabled": _DISABLED, "after": row.after_failure, "halts": row.halts,
+        "abort": abort_value(row), "body": body, "post_mortem": post_mortem,
     }
     exec(compile(source, f"<trampoline {row.trampoline}>", "exec"), scope)  # noqa: S102 - our text
     return scope[row.trampoline]  # type: ignore[no-any-return]
@@ -535,7 +427,7 @@ def _bulk_flush(clientp: Any, data: Any, n: int) -> int:
     a short write.  It runs after another callback of the transfer failed
     too: bytes libcurl delivered before the failure still reach ``obj``.
     """
-    key = _STATES.get(clientp)
+    key = STATES.get(clientp)
     state: Any = None if key is None else key.ref()
     fn = None if state is None else state._cb_write
     if fn is None:
@@ -550,7 +442,7 @@ def _bulk_flush(clientp: Any, data: Any, n: int) -> int:
     except BaseException as exc:
         state._fail(exc)
         if isinstance(exc, Exception):
-            _post_mortem(exc)
+            post_mortem(exc)
         return -1
 
 
@@ -697,19 +589,12 @@ def _open_fd(result: Any, address: Any) -> int:
         sockaddr.to_c(address, family, new_addr)
     except BaseException:
         if type(sock) is int and sock >= 0:
-            _close_quietly(sock)  # its ownership had passed to us
+            close_quietly(sock)  # its ownership had passed to us
         raise
     fd = _fd_of(sock)
     if fd == SOCKET_BAD:
         raise ValueError("opensocket callback returned an address with no socket")
     return fd
-
-
-def _close_quietly(fd: int) -> None:
-    try:
-        os.close(fd)
-    except OSError:
-        pass
 
 
 def _refuses(state: EasyCallbacks, guard: Any, address: Any) -> bool:
@@ -744,12 +629,12 @@ def _opensocket(state: EasyCallbacks, clientp: Any, purpose: int, address: Any) 
     else:
         fd = _open_fd(fn(_SOCKTYPE.get(purpose, purpose), sockaddr.from_c(address)), address)
         if guard is not None and fd != SOCKET_BAD and _refuses(state, guard, address):
-            _close_quietly(fd)  # rewritten to a refused address: libcurl never gets the socket
+            close_quietly(fd)  # rewritten to a refused address: libcurl never gets the socket
             return SOCKET_BAD
     if fd != SOCKET_BAD:
-        key = _STATES.get(clientp)
+        key = STATES.get(clientp)
         if key is not None:
-            key.fds[fd] = _socket_inode(fd)
+            key.fds[fd] = socket_inode(fd)
     return fd
 
 
@@ -785,45 +670,12 @@ def _sockopt(state: EasyCallbacks, clientp: Any, fd: int, purpose: int) -> int:
     return code
 
 
-#: [True while the cyclic garbage collector runs] (set by _handle's gc callback).
-collecting = [False]
-#: CPython: gc.callbacks tell when a collection runs (``collecting``).  PyPy has
-#: none: there a registered clientp whose weak reference is dead always means a
-#: garbage Curl whose ``__del__`` is still to come (a Curl released without
-#: Python is unregistered first: easy._release), so its fds always wait.
-_GC_HOOKED = hasattr(gc, "callbacks")
-#: clientp -> the fds whose closing waits for that Curl's __del__ (_closesocket).
-_UNCLOSED: dict[Any, list[int]] = {}
-
-
-def take_unclosed(clientp: Any) -> list[int]:
-    """The fds libcurl closed through ``clientp`` while its Curl was garbage:
-    Curl.close() (its __del__) hands each to the trampoline again, now with
-    the Curl's closesocket."""
-    return _UNCLOSED.pop(clientp, [])
-
-
-def close_unclosed_of(clientp: Any) -> None:
-    """Close what libcurl closed through ``clientp`` while its Curl was garbage
-    and no ``__del__`` took (easy._release: the Curl went without close())."""
-    for fd in _UNCLOSED.pop(clientp, ()):
-        _close_quietly(fd)
-
-
-def close_unclosed() -> None:
-    """The end of a collection: close what no Curl's __del__ took (a subclass
-    __del__ that does not call super())."""
-    while _UNCLOSED:
-        for fd in _UNCLOSED.popitem()[1]:
-            _close_quietly(fd)
-
-
 @trampoline("pcb_closesocket")
 def _closesocket(state: EasyCallbacks, clientp: Any, fd: int) -> int:
     try:
         fn = state._cb_closesocket
         if fn is None:
-            key = _STATES.get(clientp) if collecting[0] or not _GC_HOOKED else None
+            key = STATES.get(clientp) if collecting[0] or not GC_HOOKED else None
             if key is not None and key.ref() is None:
                 # Still registered, but the collector cleared the weak
                 # reference: the Curl is garbage in this collection and its
@@ -831,7 +683,7 @@ def _closesocket(state: EasyCallbacks, clientp: Any, fd: int) -> int:
                 # closing the Curl's cached connection first).  libcurl is done
                 # with the fd; leave it open for that __del__ to close it with
                 # the Curl's closesocket.
-                _UNCLOSED.setdefault(clientp, []).append(fd)
+                UNCLOSED.setdefault(clientp, []).append(fd)
                 return 0
             return int(lib.pcb_close(fd))
         # Once the callable ran it owns the fd, even if it raised: closing it
@@ -846,62 +698,13 @@ def _closesocket(state: EasyCallbacks, clientp: Any, fd: int) -> int:
         report_unraisable(exc, "the closesocket callback of a closed Curl")
         return 1
     finally:
-        key = _STATES.get(clientp)
+        key = STATES.get(clientp)
         if key is not None:
             key.fds.pop(fd, None)
             if state._orphan is not None and not key.fds:
-                _ORPHANS.discard(state)
+                ORPHANS.discard(state)
                 unregister(state._orphan)
                 state._orphan = None
-
-
-_hook_args: Any = None
-#: The fields of sys.UnraisableHookArgs beyond the five CPython has, as the
-#: probe had them: PyPy's hook also reads ``extra_line`` and refuses None.
-_hook_extra: dict[str, Any] = {}
-
-
-def _unraisable_args(exc: BaseException, err_msg: str, obj: Any) -> Any:
-    """sys.UnraisableHookArgs for ``exc``: the type CPython's own hook requires.
-
-    It is not importable; it is learnt once from a real unraisable exception
-    caught by a temporary hook.  CPython finalises the probe at once; PyPy
-    finalises it only in a collection (and not from inside a finaliser), so
-    there the exception is handed to PyPy's own ``__pypy__.write_unraisable``,
-    which calls the hook the same way.
-    """
-    global _hook_args
-    if _hook_args is None:
-        seen: list[Any] = []
-        saved, sys.unraisablehook = sys.unraisablehook, seen.append
-        try:
-
-            class _Probe:
-                def __del__(self) -> None:
-                    raise RuntimeError("probe")
-
-            _Probe()
-            if not seen:  # PyPy: no reference counting
-                import __pypy__  # type: ignore[import-not-found]
-
-                __pypy__.write_unraisable("probe", RuntimeError("probe"), None)
-        finally:
-            sys.unraisablehook = saved
-        _hook_args = type(seen[0])
-        n_extra = getattr(_hook_args, "n_fields", 5) - getattr(_hook_args, "n_sequence_fields", 5)
-        if n_extra > 0 and hasattr(seen[0], "extra_line"):
-            _hook_extra["extra_line"] = ""
-        # The probe's traceback reaches this frame, whose ``seen`` holds the
-        # args: a cycle through an object the collector cannot see (the args
-        # are not GC-tracked), which would keep every caller's frame forever.
-        seen.clear()
-    return _hook_args((type(exc), exc, exc.__traceback__, err_msg, obj), _hook_extra)
-
-
-def report_unraisable(exc: BaseException, where: str, obj: Any = None) -> None:
-    """Hand ``exc`` to sys.unraisablehook (teardown has nobody to raise it to)."""
-    sys.unraisablehook(_unraisable_args(exc, f"Exception ignored in {where}", obj))
-
 
 
 # --- protocol callbacks ----------------------------------------------------------------

@@ -22,16 +22,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from . import _callbacks, _features, errors, ssrf
-from ._callbacks import (
-    EASY_SLOTS,
-    EasyCallbacks,
-    register,
-    report_unraisable,
-    slot,
-    take_failure,
-    take_parked,
-    unregister,
-)
+from ._callbacks import EASY_SLOTS, EasyCallbacks, slot
 from ._convert import (
     INT_MAX,
     INT_MIN,
@@ -46,8 +37,10 @@ from ._convert import (
     shown,
     slist_items,
 )
+from ._failure import has_parked, take_failure, take_parked
 from ._ffi import ffi, lib
-from ._handle import Handle, after_finalisers
+from ._handle import Handle
+from ._lifetime import after_finalisers, reactivate, register, report_unraisable, take_unclosed, unregister
 from .constants import (
     CURL_CONSTANTS,
     INFO_IDS,
@@ -289,7 +282,7 @@ def _release(
     close(e)
 
 
-#: _release as ffi.gc runs it: after the Curl's __del__ (_handle.after_finalisers).
+#: _release as ffi.gc runs it: after the Curl's __del__ (_lifetime.after_finalisers).
 _RELEASE = after_finalisers(_release)
 
 
@@ -427,7 +420,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             return
         self._handle("close")
         self._exc = None  # what an earlier transfer's callbacks raised was reported then
-        _callbacks.reactivate(self._clientp, self)  # a finaliser: the collector cleared it
+        reactivate(self._clientp, self)  # a finaliser: the collector cleared it
         multi = self._multi_now()
         self._running = threading.get_ident()
         try:
@@ -437,7 +430,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         finally:
             self._running = None
             self._multi_ref = None
-            for fd in _callbacks.take_unclosed(self._clientp):  # garbage: see _closesocket
+            for fd in take_unclosed(self._clientp):  # garbage: see _closesocket
                 lib.pcb_closesocket(self._clientp, fd)
             _KEYS.pop(ffi.cast("void *", e), None)
             closesocket = self._cb_closesocket
@@ -1033,7 +1026,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             result, message = lib.CURLE_WRITE_ERROR, WRITE_FAILED
         if rc:
             errors.check_multi(rc)
-        if result or self._exc is not None or _callbacks.has_parked():
+        if result or self._exc is not None or has_parked():
             refused = refused_error(self, result)
             if refused is not None:
                 raise refused
@@ -1388,7 +1381,7 @@ def refused_error(curl: Curl, code: int) -> Optional[ssrf.AddressRefused]:
     refused = curl._refused
     if refused is None or code not in _REFUSED_CODES or curl._exc is not None:
         return None
-    if _callbacks.has_parked():
+    if has_parked():
         return None
     return ssrf.refused_error(refused)
 

@@ -30,7 +30,7 @@ Teardown: ``close()``, the context manager and ``__del__`` free the tree with
 the Python callbacks enabled (the user's ``free`` runs), also when the
 collector finalises the ffi.gc cdata before the CurlMime (both garbage in one
 cycle): a release the collector runs waits for the end of the collection
-(``_handle.after_finalisers``).  A CurlMime collected without its
+(``_lifetime.after_finalisers``).  A CurlMime collected without its
 ``__del__`` (a subclass ``__del__`` that does not call super()), or whose
 release runs first at interpreter exit, is freed by ``_release``, which calls
 no user callable and marks the tree's ``_Owned`` token.  A wrapper whose tree
@@ -52,11 +52,13 @@ import threading
 import weakref
 from typing import Any, Callable, NamedTuple, Optional
 
-from . import _callbacks, easy, errors
-from ._callbacks import State, register, report_unraisable, take_parked, trampoline, unregister
+from . import easy, errors
+from ._callbacks import trampoline
 from ._convert import OFF_T_MAX, c_path, c_string, cut_repr, fill_mime, make_slist, mime_seek_code
+from ._failure import State, take_parked
 from ._ffi import ffi, lib
-from ._handle import Handle, after_finalisers
+from ._handle import Handle
+from ._lifetime import after_finalisers, reactivate, register, report_unraisable, unregister
 from .constants import OPTION_IDS
 from .easy import Curl, easy_struct, kept, open_handle
 from .errors import error
@@ -234,7 +236,7 @@ def _release(
         quiet.depth -= 1
 
 
-#: _release as ffi.gc runs it: after the CurlMime's __del__ (_handle.after_finalisers).
+#: _release as ffi.gc runs it: after the CurlMime's __del__ (_lifetime.after_finalisers).
 _RELEASE = after_finalisers(_release)
 
 
@@ -453,7 +455,7 @@ class CurlMime(Handle):
         states = tree.all_states()  # alive until curl_mime_free has called their free
         for state in states:
             state.in_tree = False
-            _callbacks.reactivate(state.key, state)  # a finaliser: the collector cleared them
+            reactivate(state.key, state)  # a finaliser: the collector cleared them
         tree.kill()
         ffi.gc(ptr, None)
         lib.curl_mime_free(ptr)

@@ -29,10 +29,12 @@ import weakref
 from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from . import _callbacks, _features, errors
-from ._callbacks import MultiCallbacks, has_parked, register, slot, take_failure, take_parked, unregister
+from ._callbacks import MultiCallbacks, slot
 from ._convert import INT_MAX, INT_MIN, LONG_MAX, LONG_MIN, OFF_T_MAX, OFF_T_MIN, int_in, option_text
+from ._failure import has_parked, take_failure, take_parked
 from ._ffi import ffi, lib
-from ._handle import Handle, after_finalisers
+from ._handle import Handle
+from ._lifetime import after_finalisers, reactivate, register, report_unraisable, unregister
 from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MULTI_CONSTANTS, MOpt
 from .easy import TRAMPOLINES, WRITE_FAILED, Curl, refused_error
 from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, error
@@ -85,7 +87,7 @@ def _release(
     free(m)
 
 
-#: _release as ffi.gc runs it: after the CurlMulti's __del__ (_handle.after_finalisers).
+#: _release as ffi.gc runs it: after the CurlMulti's __del__ (_lifetime.after_finalisers).
 _RELEASE = after_finalisers(_release)
 
 
@@ -181,12 +183,12 @@ class CurlMulti(MultiCallbacks, Handle):
         if self._m.m == ffi.NULL:
             return
         self._handle("close")
-        _callbacks.reactivate(self._clientp, self)  # a finaliser: the collector cleared it
+        reactivate(self._clientp, self)  # a finaliser: the collector cleared it
         curls = list(self._curls.values())
         failures: list[BaseException] = []
         for curl in curls:  # what their callbacks raise from here on is teardown's
             curl._exc = None
-            _callbacks.reactivate(curl._clientp, curl)  # a finaliser: see close() above
+            reactivate(curl._clientp, curl)  # a finaliser: see close() above
         self._running = threading.get_ident()
         try:
             for curl in curls:
@@ -206,7 +208,7 @@ class CurlMulti(MultiCallbacks, Handle):
             if mine is not None:
                 failures.insert(0, mine)
         for failure in failures:
-            _callbacks.report_unraisable(failure, f"{type(self).__name__}.close()", self)
+            report_unraisable(failure, f"{type(self).__name__}.close()", self)
         on_leave = self._on_leave
         if on_leave is not None:
             on_leave(None, False)

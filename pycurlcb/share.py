@@ -30,9 +30,10 @@ import weakref
 from typing import Any
 
 from . import errors
-from ._callbacks import report_unraisable, take_parked
+from ._failure import take_parked
 from ._ffi import c_range, ffi, lib
-from ._handle import Handle, after_finalisers
+from ._handle import Handle
+from ._lifetime import after_finalisers, report_unraisable
 from .constants import OPTION_IDS, SHARE_CONSTANTS
 from .easy import Curl, easy_struct, in_transfer, kept, register_dup_hook, register_setter
 from .errors import ShareError, error
@@ -51,7 +52,7 @@ LOCK_DATA = {v: k for k, v in SHARE_CONSTANTS.items() if k.startswith("LOCK_DATA
 #: CURLSH when the last easy handle using it lets go (handles.h).  Nothing of
 #: the CurlShare's runs; closing pooled connections may call the closesocket
 #: of the Curls that opened them, through the callback registry.  It runs
-#: after the CurlShare's __del__ (_handle.after_finalisers).
+#: after the CurlShare's __del__ (_lifetime.after_finalisers).
 _RELEASE = after_finalisers(lib.pcb_share_release)
 
 #: The release of a finalised CurlShare's pin (pcb_share_unpin), run like the

@@ -26,7 +26,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
 
 from . import _callbacks, _features, errors
-from ._callbacks import take_failure, take_parked
+from ._failure import take_failure, take_parked
 from ._ffi import c_range, ffi, lib
 from .errors import error
 

@@ -5,7 +5,8 @@
   table "Seams" (module, the private names it uses, why).  An entry no code
   uses any more fails too: the table only shrinks with the code.
 * No import cycle among the package's modules, counting the imports under
-  ``if TYPE_CHECKING:`` and those inside functions.
+  ``if TYPE_CHECKING:`` and those inside functions; and each module imports
+  only modules listed before it in docs/internals.md's layer map.
 
 A private access is ``x._name`` where ``x`` is not ``self``/``cls`` and
 ``_name`` is not defined in the same module (an attribute of an object of
@@ -235,3 +236,39 @@ def test_no_import_cycle() -> None:
         graph[module].discard(target)
     cycles = _cycles(graph)
     assert not cycles, f"import cycles (TYPE_CHECKING and lazy imports count): {cycles}"
+
+
+def _layer_ranks() -> dict[str, int]:
+    """Module -> its row in docs/internals.md's table of the package's modules (peers share a row)."""
+    text = INTERNALS.read_text()
+    table = text.split("**The package, bottom up:**", 1)[1].split("\n## ", 1)[0]
+    ranks: dict[str, int] = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 2 or not cells[0].startswith("`"):
+            continue
+        row = len(set(ranks.values()))
+        for name in re.findall(r"`([\w/]+?)(?:\.py)?`", cells[0]):
+            ranks[name.rstrip("/").replace("/", ".")] = row
+    ranks[""] = ranks.pop("__init__")
+    return ranks
+
+
+def _rank_of(ranks: dict[str, int], module: str) -> int:
+    return ranks[module] if module in ranks else ranks[module.split(".")[0]]  # cli.main: cli's row
+
+
+def test_the_layer_map_lists_every_module_and_imports_point_down_it() -> None:
+    ranks = _layer_ranks()
+    unlisted = [m for m in MODULES if m not in ranks and m.split(".")[0] not in ranks]
+    assert not unlisted, f"modules docs/internals.md's layer map does not list: {unlisted}"
+    graph = _layer_graph()
+    up = []
+    for module, targets in sorted(graph.items()):
+        for target in sorted(targets):
+            if (module, target) in KNOWN_CYCLE_EDGES:
+                continue
+            mine, theirs = _rank_of(ranks, module), _rank_of(ranks, target)
+            if theirs > mine or (theirs == mine and not module.startswith("cli")):
+                up.append(f"{module or '__init__'} -> {target or '__init__'}")
+    assert not up, f"imports that point up (or sideways) docs/internals.md's layer map: {up}"

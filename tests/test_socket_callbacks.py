@@ -35,6 +35,7 @@ from since import VERSION_NUM, version_num
 
 import pycurlcb
 import pycurlcb._callbacks
+import pycurlcb._lifetime
 from pycurlcb import CurlSockAddr, SockType
 
 BROKEN_ALREADY_CONNECTED = pycurlcb.LIBCURL_VERSION_NUM in (0x075800, 0x075801)
@@ -1447,7 +1448,7 @@ def test_close_del_gc_in_every_order(ka_server: Any) -> None:
         total_opened += counts["open"]
         total_closed += counts["close"]
     assert total_opened == total_closed == 2 * len(orders)
-    assert pycurlcb._callbacks._ORPHANS == set()
+    assert pycurlcb._lifetime.ORPHANS == set()
 
 
 def test_callbacks_survive_the_caller_dropping_them(http_url: str) -> None:

@@ -147,7 +147,7 @@ def _on_collection(
 ) -> None:
     """gc.callbacks: note a collection (``collecting``); at its end
     run the releases it deferred, then close the sockets no Curl's __del__
-    took (``_callbacks._closesocket``).
+    took (``_callbacks.sockets._closesocket``).
 
     (The defaults bind what it needs: at interpreter exit the module's globals
     may already be gone.)

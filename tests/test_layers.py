@@ -11,7 +11,9 @@
 A private access is ``x._name`` where ``x`` is not ``self``/``cls`` and
 ``_name`` is not defined in the same module (an attribute of an object of
 that module's own classes), or ``x`` is a module imported from the package;
-and ``from .mod import _name``.  Dunder names are public.  The stub-only kinds
+and ``from .mod import _name``.  Dunder names are public.  The modules of a
+private subpackage (``_callbacks/``: the trampoline families and the state
+they share) are one unit.  The stub-only kinds
 of ``__init__.pyi`` (``_IntOpt``, ``_CbWrite`` ..., imported under
 TYPE_CHECKING) are public in the stubs and exempt.
 """
@@ -84,12 +86,21 @@ def _resolve(module: str, path: Path, node: ast.ImportFrom) -> str | None:
     return ".".join([*base, *(node.module.split(".") if node.module else [])])
 
 
+def _unit(module: str) -> str:
+    """A private subpackage (``_callbacks``) is one unit: its modules share their privates."""
+    first = module.split(".")[0]
+    return first if first.startswith("_") and "." in module else module
+
+
 def private_uses() -> dict[tuple[str, str], list[str]]:
     """(module file relative to pycurlcb/, private name) -> the lines that use it."""
     uses: dict[tuple[str, str], list[str]] = defaultdict(list)
+    defined: dict[str, set[str]] = defaultdict(set)
+    for module, path in MODULES.items():
+        defined[_unit(module)] |= _defined(ast.parse(path.read_text()))
     for module, path in MODULES.items():
         tree = ast.parse(path.read_text())
-        mine = _defined(tree)
+        mine = defined[_unit(module)]
         rel = str(path.relative_to(PACKAGE))
         imported_modules: set[str] = set()
         for node in ast.walk(tree):
@@ -102,7 +113,9 @@ def private_uses() -> dict[tuple[str, str], list[str]]:
                     if sub in MODULES or sub in COMPILED:
                         imported_modules.add(alias.asname or alias.name)
                         continue  # a module of the package, private or not, is not a private name
-                    if _private(alias.name) and not (target == "" and alias.name[1].isupper()):
+                    same_unit = _unit(target + ".x") == _unit(module) and _unit(module) != module
+                    stub_kind = target == "" and alias.name[1].isupper()  # _IntOpt ... of __init__.pyi
+                    if _private(alias.name) and not same_unit and not stub_kind:
                         uses[(rel, alias.name)].append(f"{node.lineno}: from {target or '.'} import")
             elif isinstance(node, ast.Import):
                 for alias in node.names:
@@ -269,6 +282,7 @@ def test_the_layer_map_lists_every_module_and_imports_point_down_it() -> None:
             if (module, target) in KNOWN_CYCLE_EDGES:
                 continue
             mine, theirs = _rank_of(ranks, module), _rank_of(ranks, target)
-            if theirs > mine or (theirs == mine and not module.startswith("cli")):
+            same_package = module.split(".")[0] == target.split(".")[0] != "" and "." in module + target
+            if theirs > mine or (theirs == mine and not same_package):
                 up.append(f"{module or '__init__'} -> {target or '__init__'}")
     assert not up, f"imports that point up (or sideways) docs/internals.md's layer map: {up}"

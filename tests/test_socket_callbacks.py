@@ -34,7 +34,7 @@ from servers import FixedBodyHandler, StdlibServer
 from since import VERSION_NUM, version_num
 
 import pycurlcb
-import pycurlcb._callbacks
+import pycurlcb._callbacks.sockets
 import pycurlcb._lifetime
 from pycurlcb import CurlSockAddr, SockType
 
@@ -996,7 +996,7 @@ def test_sockopt_already_connected(http_url: str) -> None:
 def test_sockopt_already_connected_warns_once_on_7_88(
     http_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pycurlcb._callbacks, "_warned_already_connected", False)
+    monkeypatch.setattr(pycurlcb._callbacks.sockets, "_warned_already_connected", False)
     made: list[socket.socket] = []
     c, _ = _curl(
         http_url,

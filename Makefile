@@ -32,7 +32,7 @@ APT_PACKAGES := libcurl4-openssl-dev
 SUDO_HINT    := sudo apt-get install -y $(APT_PACKAGES)
 
 # Anything that changes what `pip install -e` builds.
-BUILD_INPUTS := $(wildcard pyproject.toml setup.py build_ffi.py pycurlcb/_cdef/* pycurlcb/_cbtable.py pycurlcb/version.py)
+BUILD_INPUTS := $(wildcard pyproject.toml setup.py build_ffi.py ffi/decl/* ffi/src/* pycurlcb/_cbtable.py pycurlcb/version.py)
 
 .PHONY: all venv headers test test-matrix test-wheel wheel test-pythons test-distros test-distros-wheel \
   debootstrap distros-umount demo lint \

@@ -1,6 +1,6 @@
 """Build pycurlcb._curl: cffi out-of-line API mode against the system libcurl.
 
-The declarations are the C files in pycurlcb/_cdef/, read in the order of
+The declarations are the C files in ffi/decl/, read in the order of
 ``CDEF_FILES`` (a file is skipped for a header older than its version), then
 the ``extern "Python"`` trampolines of every row of pycurlcb/_cbtable.py that
 the header's version has.  The
@@ -41,7 +41,11 @@ from typing import NoReturn
 from cffi import FFI
 
 HERE = Path(__file__).resolve().parent
-CDEF = HERE / "pycurlcb" / "_cdef"
+#: Build-only input, outside the package (in the sdist, never in a wheel; the
+#: layout of pyca/cryptography's _cffi_src/): the cdef declarations ...
+DECL = HERE / "ffi" / "decl"
+#: ... and the C sources the module's source is made of.
+SRC = HERE / "ffi" / "src"
 MIN_VERSION = 0x074900  # 7.73.0: curl_easy_option_next()
 #: (declaration file, first LIBCURL_VERSION_NUM that has what it declares).
 CDEF_FILES = (
@@ -267,7 +271,7 @@ def make_builder() -> FFI:
         v = f"{version >> 16}.{(version >> 8) & 0xFF}.{version & 0xFF}"
         fail(f"found libcurl {v}; 7.73.0 or newer is needed")
     check_python_headers(cflags)
-    cdef = "\n".join((CDEF / f).read_text() for f, since in CDEF_FILES if since <= version)
+    cdef = "\n".join((DECL / f).read_text() for f, since in CDEF_FILES if since <= version)
     cdef += "\n" + trampolines(version)
     cdef += "\n/* Integer constants of the installed <curl/curl.h> */\n"
     cdef += "\n".join(f"#define {n} ..." for n in names)
@@ -275,7 +279,7 @@ def make_builder() -> FFI:
     cdef += "/* What this module was built as: pycurlcb's version, the Python headers' PY_VERSION_HEX. */\n"
     cdef += "const char *pcb_build_version(void);\nlong pcb_build_py_version_hex(void);\n"
     old = " ".join(old_names(cflags, names))
-    source = "\n".join((CDEF / f).read_text() for f in C_FILES)
+    source = "\n".join((SRC / f).read_text() for f in C_FILES)
     source += f'\nstatic const char *pcb_old_names(void) {{ return "{old}"; }}\n'
     source += f'static const char *pcb_build_version(void) {{ return "{package_version()}"; }}\n'
     source += "static long pcb_build_py_version_hex(void) { return PY_VERSION_HEX; }\n"

@@ -173,8 +173,8 @@ def git_state() -> str:
     """The repo's commit, and whether pycurlcb/ differs from it (taken when the run starts)."""
     repo = str(Path(__file__).resolve().parent.parent)
     commit = sh("git", "-C", repo, "rev-parse", "--short", "HEAD")
-    if commit and sh("git", "-C", repo, "status", "--porcelain", "--", "pycurlcb", "build_ffi.py"):
-        commit += " (pycurlcb/ or build_ffi.py had uncommitted changes)"
+    if commit and sh("git", "-C", repo, "status", "--porcelain", "--", "pycurlcb", "ffi", "build_ffi.py"):
+        commit += " (pycurlcb/, ffi/ or build_ffi.py had uncommitted changes)"
     return commit
 
 

@@ -34,7 +34,19 @@ from .easy import Curl
 from .errors import error
 
 if TYPE_CHECKING:
-    from .async_multi import AsyncCurlMulti
+    from typing import Protocol
+
+    class _AsyncMulti(Protocol):
+        """What this side uses of async_multi.AsyncCurlMulti: the loop-side seam
+        (docs/internals.md).  A Protocol, so this module does not import
+        async_multi, which imports it."""
+
+        _closing: bool
+        _futures: dict[Curl, Any]
+
+        def _start(self, curl: Curl, pending: Any) -> None: ...
+        def _on_future_done(self, curl: Curl, future: Any) -> None: ...
+        def _on_epoll(self) -> None: ...
 
 #: What ``perform()`` raises under trio when ``remove_handle()`` or
 #: ``aclose()`` stopped its transfer (asyncio cancels the future instead;
@@ -131,7 +143,7 @@ class TrioSide:
         except RuntimeError:
             pass
 
-    async def perform(self, multi: AsyncCurlMulti, curl: Curl) -> Curl:
+    async def perform(self, multi: _AsyncMulti, curl: Curl) -> Curl:
         try:
             same_run = trio.lowlevel.current_trio_token() is self.token
         except RuntimeError:
@@ -155,7 +167,7 @@ class TrioSide:
             raise
         return transfer.outcome()
 
-    async def _lead(self, multi: AsyncCurlMulti, transfer: Transfer) -> None:
+    async def _lead(self, multi: _AsyncMulti, transfer: Transfer) -> None:
         """Wait on the epoll fd and drive, until ``transfer`` ends; then hand the wait on."""
         self.leader = transfer
         try:
@@ -178,7 +190,7 @@ class TrioSide:
             self.leader = None
             self.promote(multi, transfer)
 
-    def promote(self, multi: AsyncCurlMulti, leaving: Transfer) -> None:
+    def promote(self, multi: _AsyncMulti, leaving: Transfer) -> None:
         """Wake one other task still waiting for its transfer, to take over the wait on the fd."""
         for pending in multi._futures.values():
             if pending is not leaving and isinstance(pending, Transfer) and not pending.done():

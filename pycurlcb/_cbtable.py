@@ -5,11 +5,11 @@ This module is plain data, read twice:
 * by ``build_ffi.py`` (executed as a file, before the package exists), which
   declares each row's ``extern "Python"`` trampoline from ``decl`` when the
   installed <curl/curl.h> is at least ``since``;
-* by ``_callbacks.py`` at import, which attaches each trampoline, gives the
+* by ``_callbacks/`` at import, which attaches each trampoline, gives the
   per-handle state objects one slot per ``attr``, and installs a row with
   ``setopt(option, trampoline)`` and ``setopt(data, clientp)``.
 
-Adding a callback is one row here and one body in ``_callbacks.py``.
+Adding a callback is one row here and one body in its family in ``_callbacks/``.
 
 Columns:
   attr     the attribute of the owner's state holding the user's callable

@@ -22,8 +22,8 @@ except ImportError as _exc:  # the loader's "libcurl.so.4: cannot open shared ob
     ) from _exc
 
 __all__ = [
-    "FUNCTIONS", "LOADED_VERSION", "MIN_VERSION", "c_range", "ffi", "global_cleanup", "global_init",
-    "has_function", "lib", "missing_function", "version_text",
+    "LOADED_VERSION", "MIN_VERSION", "c_range", "ffi", "global_cleanup", "global_init",
+    "has_function", "lib", "version_text",
 ]
 
 
@@ -43,41 +43,19 @@ def version_text(num: int) -> str:
 #: The oldest libcurl pycurlcb runs on: 7.73.0, curl_easy_option_next(3).
 MIN_VERSION = 0x074900
 
-#: libcurl functions newer than MIN_VERSION that pycurlcb calls, and the
-#: LIBCURL_VERSION_NUM that brings each.  The compiled module references them
-#: weakly (pycurlcb/_cdef/weak.c): one built against newer headers than the
-#: loaded libcurl still imports, and has_function() tells whether each is there.
-FUNCTIONS = {
-    "curl_url_strerror": 0x075000,  # 7.80.0
-    "curl_ws_recv": 0x075600,  # 7.86.0: curl_ws_recv, curl_ws_send, curl_ws_meta
-    "curl_multi_notify_enable": 0x081100,  # 8.17.0: _enable and _disable
-}
-
 #: LIBCURL_VERSION_NUM of the loaded libcurl (which may be older or newer than the headers).
 LOADED_VERSION: int = lib.curl_version_info(lib.CURLVERSION_NOW).version_num
 
 
 def has_function(name: str) -> bool:
-    """True if the loaded libcurl has ``name`` (a key of FUNCTIONS) and the
-    headers pycurlcb was built against declare it."""
+    """True if the loaded libcurl has ``name`` (a ``function`` row of _features.FEATURES:
+    referenced weakly, ffi/src/weak.c) and the headers pycurlcb was built against declare it."""
     return hasattr(lib, "pcb_has_function") and bool(lib.pcb_has_function(name.encode("ascii")))
-
-
-def missing_function(name: str, what: str) -> str | None:
-    """None if ``name`` (a key of FUNCTIONS) can be called; else why not, as
-    "WHAT needs libcurl V or newer; ..." naming the headers or the loaded libcurl."""
-    if has_function(name):
-        return None
-    since = version_text(FUNCTIONS[name])
-    if lib.LIBCURL_VERSION_NUM < FUNCTIONS[name]:
-        return (f"{what} needs libcurl {since} or newer; pycurlcb was built against libcurl "
-                f"{version_text(lib.LIBCURL_VERSION_NUM)} headers")
-    return f"{what} needs libcurl {since} or newer; the libcurl loaded is {version_text(LOADED_VERSION)}"
 
 
 def _check_version() -> None:
     """Refuse a libcurl older than 7.73.0.  Newer headers than the loaded
-    libcurl are fine: the functions past 7.73.0 are weak and gated (FUNCTIONS)."""
+    libcurl are fine: the functions past 7.73.0 are weak and gated (_features)."""
     if LOADED_VERSION < MIN_VERSION or not has_function("curl_easy_option_next"):
         raise ImportError(
             f"pycurlcb needs libcurl {version_text(MIN_VERSION)} or newer "

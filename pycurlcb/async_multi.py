@@ -28,7 +28,7 @@ callbacks that loop can no longer run.
 Two drivers, with the same behaviour (docs/event-loop.md):
 
 ``"epoll"`` (Linux; the default there)
-    libcurl's socket and timer callbacks are C functions (pycurlcb/_cdef/driver.c)
+    libcurl's socket and timer callbacks are C functions (ffi/src/driver.c)
     that keep libcurl's sockets in one epoll set and its next timeout in a
     timerfd inside that set.  The loop watches only the epoll fd; when it is
     readable, one call into C runs curl_multi_socket_action(3) for every ready
@@ -50,7 +50,8 @@ asyncio's reader (``_on_epoll``); a trio transfer has no future
 the interface.  The running library is told by sniffio, once, when the
 multi binds; trio is imported only then.
 ``PYCURLCB_ASYNC_DRIVER=python`` (or ``epoll``) in the environment sets the
-default.  Both are built on CurlMulti's public methods.
+default.  Both are built on CurlMulti's public methods and on multi.py's
+driver seam (``c_multi``, ``drive_function``, ``take_done``: docs/internals.md).
 """
 
 from __future__ import annotations
@@ -64,13 +65,12 @@ from asyncio import _get_running_loop
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, cast
 
-from . import errors
+from . import _features, errors
 from ._ffi import ffi, lib
 from .constants import MOpt
-from .easy import Curl, refused_error
+from .easy import Curl, added_to_multi, refused_error
 from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, error
-from .multi import CurlMulti
-from .version import LIBCURL_VERSION_NUM
+from .multi import CurlMulti, c_multi, drive_function, take_done
 
 if TYPE_CHECKING:
     from ._async_trio import TrioSide
@@ -96,8 +96,8 @@ M_NOTIFYFUNCTION: Optional[int] = (
 #: 8.17.0, CURLMOPT_NOTIFYFUNCTION) instead of calling it after every socket_action.
 _NOTIFY_SUPPORTED = (
     M_NOTIFYFUNCTION is not None
-    and hasattr(lib, "CURLMNOTIFY_INFO_READ")
-    and LIBCURL_VERSION_NUM >= 0x081100
+    and _features.available("CURLMNOTIFY_INFO_READ")
+    and _features.available("notify_loaded")
 )
 _BLOCKED_OPTIONS = (M_SOCKETFUNCTION, M_TIMERFUNCTION) + (
     (M_NOTIFYFUNCTION,) if M_NOTIFYFUNCTION is not None else ()
@@ -190,7 +190,7 @@ class _Epoll:
     __slots__ = ("d", "fd", "running", "_easy", "_fds")
 
     def __init__(self, multi: CurlMulti) -> None:
-        d = lib.pcb_aio_new(multi._cmulti())
+        d = lib.pcb_aio_new(c_multi(multi))
         if d == ffi.NULL:
             err = ffi.errno
             raise OSError(err, f"AsyncCurlMulti's epoll driver could not start: {os.strerror(err)}")
@@ -314,7 +314,7 @@ class AsyncCurlMulti:
         self._trio: Optional[TrioSide] = None  # bound to a trio run instead (_async_trio.py)
         if name == "epoll":
             self._epoll = _Epoll(self._multi)
-            self._drive_c = self._multi._drive_with
+            self._drive_c = drive_function(self._multi)
             return
         self._multi.setopt(M_SOCKETFUNCTION, self._on_socket)
         self._multi.setopt(M_TIMERFUNCTION, self._on_timer)
@@ -609,7 +609,7 @@ class AsyncCurlMulti:
             except error as exc:
                 failed = exc
             finally:  # also under KeyboardInterrupt: what the driver removed is resolved
-                self._resolve_done(*self._multi._take_done(d))
+                self._resolve_done(*take_done(self._multi, d))
             if failed is not None:
                 self._fail_all_pending(failed)
             elif d.done_more:
@@ -802,12 +802,12 @@ class AsyncCurlMulti:
         """Resolve the futures of finished transfers: info_read()'s ok and err lists.
         Those the C driver removed already (no multi any more) are not removed again."""
         for curl in ok:
-            self._resolve(curl, None, curl._multi_ref is not None)
+            self._resolve(curl, None, added_to_multi(curl))
         for curl, code, message in err:
             exc: Optional[BaseException] = refused_error(curl, code)  # its SSRF policy refused it
             if exc is None:
                 exc = errors.outcome(code, None, curl.callback_error, message=message)
-            self._resolve(curl, exc, curl._multi_ref is not None)
+            self._resolve(curl, exc, added_to_multi(curl))
 
     def _resolve(self, curl: Curl, exc: Optional[BaseException], remove: bool = True) -> None:
         future = self._futures.pop(curl, None)

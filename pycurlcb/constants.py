@@ -86,8 +86,9 @@ def _read_options() -> tuple[dict[int, OptionSpec], dict[str, int]]:
     return by_id, by_name
 
 
-#: CURLoption id -> OptionSpec, for every option the loaded libcurl knows.
-OPTIONS, _OPTION_IDS = _read_options()
+#: CURLoption id -> OptionSpec, for every option the loaded libcurl knows;
+#: OPTION_IDS: the option's name (without CURLOPT_) -> its id.
+OPTIONS, OPTION_IDS = _read_options()
 
 
 
@@ -124,7 +125,8 @@ def _lib_constants(prefix: str) -> dict[str, int]:
     return {n[len(prefix):]: getattr(lib, n) for n in dir(lib) if n.startswith(prefix)}
 
 
-_INFO_IDS = {
+#: CURLINFO name (without CURLINFO_) -> its id, for every CURLINFO of the headers built against.
+INFO_IDS = {
     n: v
     for n, v in _lib_constants("CURLINFO_").items()
     if n not in _INFO_MARKERS and v & lib.CURLINFO_TYPEMASK and v & lib.CURLINFO_MASK
@@ -246,16 +248,16 @@ _PYCURL_LARGE = ("INFILESIZE", "MAXFILESIZE", "POSTFIELDSIZE", "RESUME_FROM")
 
 
 def _flat_names() -> dict[str, int]:
-    flat: dict[str, int] = dict(_OPTION_IDS)
+    flat: dict[str, int] = dict(OPTION_IDS)
     for name in _PYCURL_LARGE:
-        if name + "_LARGE" in _OPTION_IDS:
-            flat[name] = _OPTION_IDS[name + "_LARGE"]
-    for name, value in _OPTION_IDS.items():
+        if name + "_LARGE" in OPTION_IDS:
+            flat[name] = OPTION_IDS[name + "_LARGE"]
+    for name, value in OPTION_IDS.items():
         if name.startswith("RTSP_"):  # pycurl's OPT_RTSP_* names
             flat["OPT_" + name] = value
-    for name, value in _INFO_IDS.items():
-        if name in _OPTION_IDS:  # FILETIME is the option; OPT_/INFO_ say which
-            flat["OPT_" + name] = _OPTION_IDS[name]
+    for name, value in INFO_IDS.items():
+        if name in OPTION_IDS:  # FILETIME is the option; OPT_/INFO_ say which
+            flat["OPT_" + name] = OPTION_IDS[name]
         flat.setdefault(name, value)
         flat["INFO_" + name] = value
     for member in InfoType:
@@ -286,7 +288,7 @@ def _c_value(c_name: str) -> int | None:
     C long pycurl's insint() makes of it.
     """
     if c_name.startswith("CURLOPT_"):
-        return _OPTION_IDS.get(c_name[len("CURLOPT_"):])
+        return OPTION_IDS.get(c_name[len("CURLOPT_"):])
     value = getattr(lib, c_name, None)
     return None if value is None else _as_c_long(value)
 
@@ -312,8 +314,8 @@ FLAT, CURL_CONSTANTS, MULTI_CONSTANTS, SHARE_CONSTANTS = _pycurl_names()
 #: Enums built on first use (a few hundred members: about 2 ms of import time):
 #: name -> (members, docstring).  The binding itself uses the plain dicts.
 _LAZY_ENUMS = {
-    "Opt": (_OPTION_IDS, "CURLoption, named without the CURLOPT_ prefix (curl_easy_setopt(3))."),
-    "Info": (_INFO_IDS, "CURLINFO, named without the CURLINFO_ prefix (curl_easy_getinfo(3))."),
+    "Opt": (OPTION_IDS, "CURLoption, named without the CURLOPT_ prefix (curl_easy_setopt(3))."),
+    "Info": (INFO_IDS, "CURLINFO, named without the CURLINFO_ prefix (curl_easy_getinfo(3))."),
 }
 
 

@@ -21,23 +21,30 @@ import threading
 import warnings
 from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
-from . import _callbacks, errors, ssrf
-from ._callbacks import (
-    EASY_SLOTS,
-    EasyCallbacks,
-    register,
-    report_unraisable,
-    slot,
-    take_failure,
-    take_parked,
-    unregister,
+from . import _callbacks, _features, errors, ssrf
+from ._callbacks import EASY_SLOTS, EasyCallbacks, slot
+from ._convert import (
+    INT_MAX,
+    INT_MIN,
+    LONG_MAX,
+    LONG_MIN,
+    OFF_T_MAX,
+    OFF_T_MIN,
+    int_in,
+    list_item,
+    make_slist,
+    option_text,
+    shown,
+    slist_items,
 )
-from ._ffi import c_range, ffi, lib
-from ._handle import Handle, after_finalisers
+from ._failure import has_parked, take_failure, take_parked
+from ._ffi import ffi, lib
+from ._handle import Handle
+from ._lifetime import after_finalisers, reactivate, register, report_unraisable, take_unclosed, unregister
 from .constants import (
-    _INFO_IDS,
-    _OPTION_IDS,
     CURL_CONSTANTS,
+    INFO_IDS,
+    OPTION_IDS,
     OPTIONS,
     InfoKind,
     OptionSpec,
@@ -86,7 +93,7 @@ if TYPE_CHECKING:
         _StrInfo,
         _StrOpt,
     )
-    from ._callbacks import FileInfo, HstsEntry, HstsIndex, KhKey, _OptionRow
+    from ._callbacks import FileInfo, HstsEntry, HstsIndex, KhKey, OptionRow
     from .constants import InfoType, SockType
     from .sockaddr import CurlSockAddr
 
@@ -96,10 +103,7 @@ if TYPE_CHECKING:
 
 #: Every CURLINFO of the headers built against; getinfo of any other int is
 #: pycurl's ValueError (one the loaded libcurl lacks is libcurl's error 48).
-_KNOWN_INFOS = frozenset(_INFO_IDS.values())
-_LONG_MIN, _LONG_MAX = c_range("long")
-_INT_MIN, _INT_MAX = c_range("int")
-_OFF_T_MIN, _OFF_T_MAX = c_range("curl_off_t")
+_KNOWN_INFOS = frozenset(INFO_IDS.values())
 
 #: Longest wait inside libcurl before perform() returns to Python, where a
 #: signal handler (Ctrl-C) can run: milliseconds.
@@ -110,39 +114,39 @@ _MAXCONNECTS_DEFAULT = 5
 PAUSE_ALL: int = lib.CURLPAUSE_ALL
 
 #: Callback option id -> its row of the callback table (easy rows this build has).
-CALLBACK_ROWS = cast("dict[int, _OptionRow]", {
-    _OPTION_IDS[row.option]: row
+CALLBACK_ROWS = cast("dict[int, OptionRow]", {
+    OPTION_IDS[row.option]: row
     for row in _callbacks.ROWS.values()
-    if row.owner == "easy" and row.option is not None and row.option in _OPTION_IDS
+    if row.owner == "easy" and row.option is not None and row.option in OPTION_IDS
 })
 #: Data options a file-like object is given to -> (callback option, the method it provides).
 _FILE_OPTIONS = {
-    _OPTION_IDS["WRITEDATA"]: (_OPTION_IDS["WRITEFUNCTION"], "write"),
-    _OPTION_IDS["HEADERDATA"]: (_OPTION_IDS["HEADERFUNCTION"], "write"),
-    _OPTION_IDS["READDATA"]: (_OPTION_IDS["READFUNCTION"], "read"),
+    OPTION_IDS["WRITEDATA"]: (OPTION_IDS["WRITEFUNCTION"], "write"),
+    OPTION_IDS["HEADERDATA"]: (OPTION_IDS["HEADERFUNCTION"], "write"),
+    OPTION_IDS["READDATA"]: (OPTION_IDS["READFUNCTION"], "read"),
 }
 #: opensocket and closesocket are installed together (see _callbacks: lifetimes).
-_SOCKET_PAIR = (_OPTION_IDS["OPENSOCKETFUNCTION"], _OPTION_IDS["CLOSESOCKETFUNCTION"])
-_MEMORYVIEW_OPTIONS = {_OPTION_IDS["WRITEFUNCTION"]: "_write_mv", _OPTION_IDS["HEADERFUNCTION"]: "_header_mv"}
+_SOCKET_PAIR = (OPTION_IDS["OPENSOCKETFUNCTION"], OPTION_IDS["CLOSESOCKETFUNCTION"])
+_MEMORYVIEW_OPTIONS = {OPTION_IDS["WRITEFUNCTION"]: "_write_mv", OPTION_IDS["HEADERFUNCTION"]: "_header_mv"}
 _DEPRECATED_CALLBACKS = {
     "PROGRESSFUNCTION": "PROGRESSFUNCTION is deprecated; use XFERINFOFUNCTION",
     "IOCTLFUNCTION": "IOCTLFUNCTION is deprecated; use SEEKFUNCTION",
 }
 #: String options pycurl 7.49 warns about (libcurl deprecated them).
 _DEPRECATED_STRINGS = frozenset(
-    _OPTION_IDS[n]
+    OPTION_IDS[n]
     for n in (
         "EGDSOCKET", "KRBLEVEL", "RANDOM_FILE", "SOCKS5_GSSAPI_SERVICE", "TLSAUTH_TYPE",
         "TLSAUTH_USERNAME", "TLSAUTH_PASSWORD", "PROXY_TLSAUTH_TYPE",
         "PROXY_TLSAUTH_USERNAME", "PROXY_TLSAUTH_PASSWORD",
     )
-    if n in _OPTION_IDS
+    if n in OPTION_IDS
 )
-_POSTFIELDS = _OPTION_IDS["POSTFIELDS"]
-_WRITEDATA = _OPTION_IDS["WRITEDATA"]
-_WRITEFUNCTION = _OPTION_IDS["WRITEFUNCTION"]
-_READDATA = _OPTION_IDS["READDATA"]
-_READFUNCTION = _OPTION_IDS["READFUNCTION"]
+_POSTFIELDS = OPTION_IDS["POSTFIELDS"]
+_WRITEDATA = OPTION_IDS["WRITEDATA"]
+_WRITEFUNCTION = OPTION_IDS["WRITEFUNCTION"]
+_READDATA = OPTION_IDS["READDATA"]
+_READFUNCTION = OPTION_IDS["READFUNCTION"]
 #: WRITEDATA objects known to copy what write() is given (and keep no reference
 #: to it): bulk flushes pass them a memoryview of the C buffer instead of bytes.
 _COPIES_BUFFER = frozenset({io.BytesIO, io.FileIO, io.BufferedWriter, io.BufferedRandom})
@@ -173,23 +177,23 @@ _BULK_UNSAFE = tuple(
     if name not in {slot(a) for a in ("write", "read", "seek", "opensocket", "sockopt", "closesocket")}
 )
 #: perform()'s message when obj.write failed after libcurl finished (libcurl's own text).
-_WRITE_FAILED = "Failure writing output to destination"
+WRITE_FAILED = "Failure writing output to destination"
 #: Long options pycurl 7.49 takes a string for (its setopt lists WILDCARDMATCH
 #: among the strings; libcurl reads the pointer as a non-zero long: enabled).
-_TEXT_ENABLES = frozenset(_OPTION_IDS[n] for n in ("WILDCARDMATCH",) if n in _OPTION_IDS)
-_MAXCONNECTS = _OPTION_IDS["MAXCONNECTS"]
-_CONNECT_ONLY = _OPTION_IDS["CONNECT_ONLY"]
-_PRIVATE = _OPTION_IDS["PRIVATE"]
-_INFILESIZE = tuple(_OPTION_IDS[n] for n in ("INFILESIZE", "INFILESIZE_LARGE"))
-_UNSET_TO_ZERO = tuple(_OPTION_IDS[n] for n in ("CERTINFO",) if n in _OPTION_IDS)
+_TEXT_ENABLES = frozenset(OPTION_IDS[n] for n in ("WILDCARDMATCH",) if n in OPTION_IDS)
+_MAXCONNECTS = OPTION_IDS["MAXCONNECTS"]
+_CONNECT_ONLY = OPTION_IDS["CONNECT_ONLY"]
+_PRIVATE = OPTION_IDS["PRIVATE"]
+_INFILESIZE = tuple(OPTION_IDS[n] for n in ("INFILESIZE", "INFILESIZE_LARGE"))
+_UNSET_TO_ZERO = tuple(OPTION_IDS[n] for n in ("CERTINFO",) if n in OPTION_IDS)
 
 # --- the SSRF guard (ssrf.Policy attached: _guard_changed) -------------------------------
 #: PREREQFUNCTION (libcurl 7.80.0) re-checks the peer of a reused connection;
 #: where the loaded libcurl lacks it, guarded transfers take FRESH_CONNECT.
-_PREREQ = _OPTION_IDS.get("PREREQFUNCTION")
+_PREREQ = OPTION_IDS.get("PREREQFUNCTION")
 _GUARD_REUSE = _PREREQ is not None and any(r.option == "PREREQFUNCTION" for r in _callbacks.ROWS.values()) \
-    and lib.curl_version_info(lib.CURLVERSION_NOW).version_num >= 0x075000
-_OPENSOCKET = _OPTION_IDS["OPENSOCKETFUNCTION"]
+    and _features.available("prereq")
+_OPENSOCKET = OPTION_IDS["OPENSOCKETFUNCTION"]
 #: The callback options the guard installs (guard.c's functions) where the
 #: user set no callable: the Python trampolines run only for a refusal.
 _GUARD_OPTIONS = (_OPENSOCKET, *((_PREREQ,) if _GUARD_REUSE and _PREREQ is not None else ()))
@@ -201,9 +205,9 @@ _GUARD_FN = {
 #: Options that route a transfer around the guard's check: option id -> name.
 #: Their values are kept (Curl._routes) and given to libcurl by Curl._guard_changed.
 _ROUTES = {
-    _OPTION_IDS[n]: n
+    OPTION_IDS[n]: n
     for n in ("PROXY", "PRE_PROXY", "DOH_URL", *(() if _GUARD_REUSE else ("FRESH_CONNECT",)))
-    if n in _OPTION_IDS
+    if n in OPTION_IDS
 }
 #: What libcurl gets for a route option while guarded: PROXY "" turns off the
 #: environment's proxy variables (CURLOPT_PROXY(3)); an explicit proxy or DoH
@@ -237,7 +241,7 @@ _INFO_SHIMS = {
 }
 _SCALAR_INFOS = {
     i: _INFO_SHIMS[info_kind(i)]
-    for i in _INFO_IDS.values()
+    for i in INFO_IDS.values()
     if info_kind(i) in _INFO_SHIMS and i not in _DEPRECATED_INFOS
 }
 
@@ -278,7 +282,7 @@ def _release(
     close(e)
 
 
-#: _release as ffi.gc runs it: after the Curl's __del__ (_handle.after_finalisers).
+#: _release as ffi.gc runs it: after the Curl's __del__ (_lifetime.after_finalisers).
 _RELEASE = after_finalisers(_release)
 
 
@@ -304,46 +308,9 @@ def _option(option: Any) -> OptionSpec:
     return spec
 
 
-def text(value: Any, what: str) -> bytes:
-    """A str (ASCII only, as pycurl) or bytes/PathLike option value, without NUL bytes."""
-    if isinstance(value, str):
-        try:
-            data = value.encode("ascii")
-        except UnicodeEncodeError as exc:  # pycurl's type, with what and where
-            raise UnicodeEncodeError(
-                "ascii", value, exc.start, exc.end,
-                f"{what} takes an ASCII-only str (pass bytes for other text)",
-            ) from None
-    elif isinstance(value, bytes):
-        data = value
-    elif isinstance(value, os.PathLike):
-        data = os.fsencode(value)
-    else:
-        raise TypeError(f"{what} expects str or bytes, not {type(value).__name__}")
-    if b"\0" in data:
-        raise ValueError(f"{what}: the value contains a NUL byte")
-    return data
-
-
 def _int_in(spec: OptionSpec, value: Any, low: int, high: int, ctype: str) -> int:
-    if not isinstance(value, int):
-        raise TypeError(f"setopt({spec.name}) expects an int, not {type(value).__name__}")
-    if not low <= value <= high:
-        raise OverflowError(f"setopt({spec.name}): {value} does not fit in a C {ctype}")
-    return int(value)
-
-
-#: Options whose value is a secret: an error message shows its type and length only.
-_SECRET_WORDS = ("PASSW", "USERPWD", "BEARER", "SSLKEY_BLOB", "KEYPASSWD")
-
-
-def shown(name: str, value: Any) -> str:
-    """``value`` as an error message about option ``name`` shows it: its repr,
-    cut at 80 characters; a secret's type and length only."""
-    if isinstance(value, (str, bytes)) and any(w in name for w in _SECRET_WORDS):
-        return f"<{type(value).__name__} of length {len(value)}>"
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return int_in(value, low, high, "setopt({name}) expects an int, not {type}",
+                  "setopt({name}): {value} does not fit in a C {ctype}", name=spec.name, ctype=ctype)
 
 
 def _check_set(rc: int, name: str, value: Any) -> None:
@@ -363,14 +330,6 @@ def _not_supported(what: str, name: str, value: Any, expected: str) -> TypeError
         f"{what} are not supported for this option: setopt({name}, {shown(name, value)}) "
         f"expects {expected}"
     )
-
-
-def _slist_items(slist: Any) -> list[bytes]:
-    items = []
-    while slist != ffi.NULL:
-        items.append(ffi.string(slist.data))
-        slist = slist.next
-    return items
 
 
 class Curl(EasyCallbacks, Handle, WebSocketMixin):
@@ -396,8 +355,8 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         self = super().__new__(cls)
         e, release = _new_easy(ffi.NULL)
         self._setup(e, release)
-        lib.pcb_easy_setopt_long(e.h, _OPTION_IDS["NOPROGRESS"], 1)
-        lib.pcb_easy_setopt_ptr(e.h, _OPTION_IDS["USERAGENT"], _USER_AGENT)
+        lib.pcb_easy_setopt_long(e.h, OPTION_IDS["NOPROGRESS"], 1)
+        lib.pcb_easy_setopt_ptr(e.h, OPTION_IDS["USERAGENT"], _USER_AGENT)
         return self
 
     def __init__(self) -> None:
@@ -419,7 +378,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         self._mpolicy: Optional[ssrf.Policy] = None  # of the CurlMulti it is added to
         self._routes: dict[str, Any] = {}  # _ROUTES name -> the value the user set
         self._cguard: Optional[ssrf.CGuard] = None  # the guard's C struct, while guarded
-        lib.pcb_easy_setopt_long(e.h, _OPTION_IDS["NOSIGNAL"], 1)
+        lib.pcb_easy_setopt_long(e.h, OPTION_IDS["NOSIGNAL"], 1)
         self._ready = True
 
     # --- lifecycle -----------------------------------------------------------
@@ -461,7 +420,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             return
         self._handle("close")
         self._exc = None  # what an earlier transfer's callbacks raised was reported then
-        _callbacks.reactivate(self._clientp, self)  # a finaliser: the collector cleared it
+        reactivate(self._clientp, self)  # a finaliser: the collector cleared it
         multi = self._multi_now()
         self._running = threading.get_ident()
         try:
@@ -471,7 +430,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         finally:
             self._running = None
             self._multi_ref = None
-            for fd in _callbacks.take_unclosed(self._clientp):  # garbage: see _closesocket
+            for fd in take_unclosed(self._clientp):  # garbage: see _closesocket
                 lib.pcb_closesocket(self._clientp, fd)
             _KEYS.pop(ffi.cast("void *", e), None)
             closesocket = self._cb_closesocket
@@ -505,7 +464,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
 
     def share(self) -> Any:
         """The CurlShare this handle uses (setopt(SHARE, ...)), or None."""
-        return self._keep.get(_OPTION_IDS["SHARE"])
+        return self._keep.get(OPTION_IDS["SHARE"])
 
     def reset(self) -> None:
         """curl_easy_reset(3): every option back to its default, callbacks dropped.
@@ -518,15 +477,15 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         lib.pcb_easy_leave_perform(e)
         lib.curl_easy_reset(h)
         lib.pcb_bulk_free(e)
-        lib.pcb_easy_setopt_ptr(h, _OPTION_IDS["ERRORBUFFER"], e.errbuf)
-        lib.pcb_easy_setopt_long(h, _OPTION_IDS["NOSIGNAL"], 1)
-        lib.pcb_easy_setopt_long(h, _OPTION_IDS["NOPROGRESS"], 1)
-        lib.pcb_easy_setopt_ptr(h, _OPTION_IDS["USERAGENT"], _USER_AGENT)
-        share = self._keep.get(_OPTION_IDS["SHARE"])  # curl_easy_reset keeps the share, as pycurl
+        lib.pcb_easy_setopt_ptr(h, OPTION_IDS["ERRORBUFFER"], e.errbuf)
+        lib.pcb_easy_setopt_long(h, OPTION_IDS["NOSIGNAL"], 1)
+        lib.pcb_easy_setopt_long(h, OPTION_IDS["NOPROGRESS"], 1)
+        lib.pcb_easy_setopt_ptr(h, OPTION_IDS["USERAGENT"], _USER_AGENT)
+        share = self._keep.get(OPTION_IDS["SHARE"])  # curl_easy_reset keeps the share, as pycurl
         self._forget_objects()
         self._connect_only = False
         if share is not None:
-            self._keep[_OPTION_IDS["SHARE"]] = share
+            self._keep[OPTION_IDS["SHARE"]] = share
         self._maxconnects = _MAXCONNECTS_DEFAULT
         self._sync_maxconnects()
         self._routes.clear()
@@ -723,7 +682,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             # straight to libcurl; anything unusual takes the full path below.
             h = self._e.h
             if h != ffi.NULL and self._multi_ref is None:
-                if kind is _LONG and type(value) is int and _LONG_MIN <= value <= _LONG_MAX:
+                if kind is _LONG and type(value) is int and LONG_MIN <= value <= LONG_MAX:
                     rc = _setopt_long(h, option, value)
                     if rc:
                         _check_set(rc, OPTIONS[option].name, value)
@@ -733,6 +692,10 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
                     if rc:
                         _check_set(rc, OPTIONS[option].name, value)
                     return
+        self._setopt(option, value, use_memoryview)
+
+    def _setopt(self, option: int, value: Any, use_memoryview: Optional[bool]) -> None:
+        """setopt()'s full path: every kind of option, with pycurl's checks and quirks."""
         h = self._handle("setopt")
         spec = _option(option)
         if use_memoryview is not None and option not in _MEMORYVIEW_OPTIONS:
@@ -744,40 +707,17 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         if option in CALLBACK_ROWS:
             self._set_callback(option, spec, value, bool(use_memoryview))
         elif option in _FILE_OPTIONS:
-            fnoption, method = _FILE_OPTIONS[option]
-            bound = getattr(value, method, None)
-            if bound is None:
-                raise TypeError(f"object given without a {method} method")
-            self._set_callback(fnoption, OPTIONS[fnoption], bound, False)
-            if option == _WRITEDATA:  # perform() may buffer the body for it (bulk bodies)
-                self._bulk_write = bound
-                self._bulk_mv = type(value) in _COPIES_BUFFER and not _replaced(value, "write")
-            elif option == _READDATA:
-                self._read_into = _read_into_of(value)
+            self._set_file_object(option, value)
         elif option in _OBJECT_SETTERS:
             _OBJECT_SETTERS[option][0](self, value)
         elif option == _PRIVATE:
             self._private = value
         elif option in _ROUTES:
-            if kind is OptType.STRING:
-                if isinstance(value, int):
-                    raise _not_supported("integers", spec.name, value, "str or bytes")
-                self._routes[spec.name] = text(value, f"setopt({spec.name})")
-            else:
-                self._routes[spec.name] = _int_in(spec, value, _LONG_MIN, _LONG_MAX, "long")
-            self._guard_changed()
+            self._set_route(spec, value)
         elif kind in (OptType.LONG, OptType.VALUES):
-            if option in _TEXT_ENABLES and isinstance(value, (str, bytes)):
-                value = 1  # pycurl passes the text's address: libcurl reads "enabled"
-            v = _int_in(spec, value, _LONG_MIN, _LONG_MAX, "long")
-            _check_set(lib.pcb_easy_setopt_long(h, option, v), spec.name, value)
-            if option == _MAXCONNECTS:
-                self._maxconnects = v
-                self._sync_maxconnects()
-            elif option == _CONNECT_ONLY:
-                self._connect_only = bool(v)
+            self._set_long(h, option, spec, value)
         elif kind is OptType.OFF_T:
-            v = _int_in(spec, value, _OFF_T_MIN, _OFF_T_MAX, "curl_off_t")
+            v = _int_in(spec, value, OFF_T_MIN, OFF_T_MAX, "curl_off_t")
             _check_set(lib.pcb_easy_setopt_off_t(h, option, v), spec.name, value)
         elif kind is OptType.STRING or option == _POSTFIELDS:
             self._set_string(option, spec, value)
@@ -785,7 +725,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             if not isinstance(value, (list, tuple)):
                 raise TypeError(f"setopt({spec.name}) expects a list or tuple of str or bytes")
             if value:  # as pycurl: an empty list leaves the option as it is
-                self._set_slist(option, [_list_item(item, spec.name, i) for i, item in enumerate(value)])
+                self._set_slist(option, [list_item(item, spec.name, i) for i, item in enumerate(value)])
         elif kind is OptType.BLOB:
             self._set_blob(option, value)
         else:
@@ -793,6 +733,41 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
                 lib.CURLE_UNKNOWN_OPTION,
                 f"setopt({spec.name}): pycurlcb does not support this {kind.name} option",
             )
+
+    def _set_file_object(self, option: int, value: Any) -> None:
+        """WRITEDATA/WRITEHEADER/READDATA with a file-like object: its bound method as the callback."""
+        fnoption, method = _FILE_OPTIONS[option]
+        bound = getattr(value, method, None)
+        if bound is None:
+            raise TypeError(f"object given without a {method} method")
+        self._set_callback(fnoption, OPTIONS[fnoption], bound, False)
+        if option == _WRITEDATA:  # perform() may buffer the body for it (bulk bodies)
+            self._bulk_write = bound
+            self._bulk_mv = type(value) in _COPIES_BUFFER and not _replaced(value, "write")
+        elif option == _READDATA:
+            self._read_into = _read_into_of(value)
+
+    def _set_route(self, spec: OptionSpec, value: Any) -> None:
+        """An option the SSRF guard watches (_ROUTES: PROXY, DOH_URL ...): kept, then the guard re-decides."""
+        if spec.type is OptType.STRING:
+            if isinstance(value, int):
+                raise _not_supported("integers", spec.name, value, "str or bytes")
+            self._routes[spec.name] = option_text(value, f"setopt({spec.name})")
+        else:
+            self._routes[spec.name] = _int_in(spec, value, LONG_MIN, LONG_MAX, "long")
+        self._guard_changed()
+
+    def _set_long(self, h: Any, option: int, spec: OptionSpec, value: Any) -> None:
+        """A long option, with pycurl's text-enables quirk and the options pycurlcb tracks."""
+        if option in _TEXT_ENABLES and isinstance(value, (str, bytes)):
+            value = 1  # pycurl passes the text's address: libcurl reads "enabled"
+        v = _int_in(spec, value, LONG_MIN, LONG_MAX, "long")
+        _check_set(lib.pcb_easy_setopt_long(h, option, v), spec.name, value)
+        if option == _MAXCONNECTS:
+            self._maxconnects = v
+            self._sync_maxconnects()
+        elif option == _CONNECT_ONLY:
+            self._connect_only = bool(v)
 
     def setopt_string(self, option: int, value: Any) -> None:
         """setopt() for a string option, with a str value only (pycurl's setopt_string)."""
@@ -818,13 +793,14 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             if not isinstance(data, (bytes, bytearray, memoryview)):
                 raise TypeError(f"setopt(POSTFIELDS) expects str or bytes, not {type(value).__name__}")
             data = bytes(data)
-            errors.check(lib.pcb_easy_setopt_off_t(h, _OPTION_IDS["POSTFIELDSIZE_LARGE"], len(data)))
-            errors.check(lib.pcb_easy_setopt_ptr(h, _OPTION_IDS["COPYPOSTFIELDS"], data))
+            errors.check(lib.pcb_easy_setopt_off_t(h, OPTION_IDS["POSTFIELDSIZE_LARGE"], len(data)))
+            errors.check(lib.pcb_easy_setopt_ptr(h, OPTION_IDS["COPYPOSTFIELDS"], data))
             return
-        _check_set(lib.pcb_easy_setopt_ptr(h, option, text(value, f"setopt({spec.name})")), spec.name, value)
+        data = option_text(value, f"setopt({spec.name})")
+        _check_set(lib.pcb_easy_setopt_ptr(h, option, data), spec.name, value)
 
     def _set_slist(self, option: int, items: list[bytes]) -> None:
-        slist = ffi.gc(_callbacks.make_slist(items), lib.curl_slist_free_all)
+        slist = ffi.gc(make_slist(items), lib.curl_slist_free_all)
         errors.check(lib.pcb_easy_setopt_ptr(self._e.h, option, slist))
         self._slists[option] = (slist, items)  # the old list is freed when dropped
 
@@ -868,7 +844,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             self._routes.pop(spec.name, None)
             self._guard_changed()
         elif option in _INFILESIZE:
-            errors.check(lib.pcb_easy_setopt_off_t(h, _OPTION_IDS["INFILESIZE_LARGE"], -1))
+            errors.check(lib.pcb_easy_setopt_off_t(h, OPTION_IDS["INFILESIZE_LARGE"], -1))
         elif option in _UNSET_TO_ZERO:
             errors.check(lib.pcb_easy_setopt_long(h, option, 0))
         elif spec.type in (OptType.STRING, OptType.BLOB) or option == _POSTFIELDS:
@@ -975,7 +951,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         for option in _GUARD_OPTIONS:
             if option in self._installed:
                 continue  # the trampoline: it checks the guard before the user's callable
-            data = _OPTION_IDS[CALLBACK_ROWS[option].data]
+            data = OPTION_IDS[CALLBACK_ROWS[option].data]
             if cguard is None:
                 errors.check(lib.pcb_easy_setopt_fn(h, option, ffi.NULL))
                 errors.check(lib.pcb_easy_setopt_ptr(h, data, ffi.NULL))
@@ -989,7 +965,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         if option == _WRITEFUNCTION:
             self._e.bulk_on = 0  # replaces bulk.c's write callback, if it was in place
         errors.check(lib.pcb_easy_setopt_fn(h, option, TRAMPOLINES[row.trampoline]))
-        errors.check(lib.pcb_easy_setopt_ptr(h, _OPTION_IDS[row.data], self._clientp))
+        errors.check(lib.pcb_easy_setopt_ptr(h, OPTION_IDS[row.data], self._clientp))
         self._installed.add(option)
 
     def _uninstall(self, option: int) -> None:
@@ -1000,7 +976,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         errors.check(lib.pcb_easy_setopt_fn(h, option, ffi.NULL))
         default = {"stdout": lib.pcb_stdout, "stdin": lib.pcb_stdin}.get(row.default or "")
         data = ffi.NULL if default is None else default()
-        errors.check(lib.pcb_easy_setopt_ptr(h, _OPTION_IDS[row.data], data))
+        errors.check(lib.pcb_easy_setopt_ptr(h, OPTION_IDS[row.data], data))
         self._installed.discard(option)
 
     # --- transfer ----------------------------------------------------------------
@@ -1047,10 +1023,10 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
         message = None
         if bulk and e.bulk_failed and (result == 0 or not done):
             # obj.write failed where libcurl could not see it: at the end, or between steps
-            result, message = lib.CURLE_WRITE_ERROR, _WRITE_FAILED
+            result, message = lib.CURLE_WRITE_ERROR, WRITE_FAILED
         if rc:
             errors.check_multi(rc)
-        if result or self._exc is not None or _callbacks.has_parked():
+        if result or self._exc is not None or has_parked():
             refused = refused_error(self, result)
             if refused is not None:
                 raise refused
@@ -1124,7 +1100,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
     def perform_rb(self) -> bytes:
         """perform() and return the body as bytes (pycurl's perform_rb)."""
         chunks: list[bytes] = []
-        option = _OPTION_IDS["WRITEFUNCTION"]
+        option = OPTION_IDS["WRITEFUNCTION"]
         saved = (self._cb_write, self._write_mv, option in self._installed)
         self._cb_write, self._write_mv = chunks.append, False
         self._install(option)
@@ -1161,7 +1137,7 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             raise error(f"cannot invoke {what}() - no curl handle")
         if not isinstance(bitmask, int):
             raise TypeError(f"{what}() expects an int bitmask, not {type(bitmask).__name__}")
-        if not _INT_MIN <= bitmask <= _INT_MAX:
+        if not INT_MIN <= bitmask <= INT_MAX:
             raise OverflowError(
                 f"{what}() bitmask {bitmask} does not fit in a C int "
                 "(expected PAUSE_RECV, PAUSE_SEND, PAUSE_ALL or PAUSE_CONT)"
@@ -1251,12 +1227,12 @@ class Curl(EasyCallbacks, Handle, WebSocketMixin):
             if certinfo == ffi.NULL:
                 return None
             return [
-                tuple(_field(item) for item in _slist_items(certinfo.certinfo[i]))
+                tuple(_field(item) for item in slist_items(certinfo.certinfo[i]))
                 for i in range(certinfo.num_of_certs)
             ]
         slist = ffi.cast("struct curl_slist *", pout[0])
         try:
-            return _slist_items(slist)
+            return slist_items(slist)
         finally:
             lib.curl_slist_free_all(slist)
 
@@ -1405,19 +1381,9 @@ def refused_error(curl: Curl, code: int) -> Optional[ssrf.AddressRefused]:
     refused = curl._refused
     if refused is None or code not in _REFUSED_CODES or curl._exc is not None:
         return None
-    if _callbacks.has_parked():
+    if has_parked():
         return None
     return ssrf.refused_error(refused)
-
-
-def _list_item(item: Any, name: str = "", index: int = 0) -> bytes:
-    where = f"setopt({name}) item {index}" if name else "a list item"
-    if not isinstance(item, (str, bytes)):
-        raise TypeError(
-            "list items must be byte strings or Unicode strings with ASCII code points only"
-            + (f": {where} is {shown(name, item)}" if name else "")
-        )
-    return text(item, where)
 
 
 def _field(item: bytes) -> Any:
@@ -1460,6 +1426,45 @@ _PER_HANDLE = frozenset(
 )
 #: Copies what other modules keep per handle into a duphandle()'s copy.
 _DUP_HOOKS: list[Callable[[Curl, Curl], None]] = []
+
+
+# --- the seam of the modules that own an option of Curl's (register_setter, register_dup_hook):
+# share.py, mime.py, form.py and url.py reach a Curl's C struct and the objects it
+# keeps for libcurl through these, not through its private attributes (docs/internals.md).
+
+
+def easy_struct(curl: Curl) -> Any:
+    """The Curl's struct pcb_easy (handles.h): ``.h`` is its CURL*, NULL once closed."""
+    return curl._e
+
+
+def kept(curl: Curl) -> dict[int, Any]:
+    """The Curl's option -> the Python object libcurl points into (a CurlShare, a
+    CurlMime's pin, a form, a CurlUrl ...): kept alive until the option is set
+    again, unset, or the Curl is closed (then the dict is cleared)."""
+    return curl._keep
+
+
+def open_handle(curl: Curl, what: str) -> Any:
+    """The CURL* for ``what()``: pycurlcb.error if the Curl is closed or in a transfer."""
+    return curl._handle(what)
+
+
+def added_to_multi(curl: Curl) -> bool:
+    """True while ``curl`` is added to a CurlMulti (the multi object may be gone already)."""
+    return curl._multi_ref is not None
+
+
+def in_transfer(curl: Curl) -> bool:
+    """True while perform() runs on ``curl`` (in any thread) or a live CurlMulti has it."""
+    return curl._running is not None or curl._multi_now() is not None
+
+
+def register_dup_hook(hook: Callable[[Curl, Curl], None]) -> None:
+    """Let another module copy what it keeps per handle into a duphandle()'s copy:
+    ``hook(src, dup)`` runs once the copy is made (CurlShare's SHARE, CurlMime's MIMEPOST)."""
+    _DUP_HOOKS.append(hook)
+
 #: pycurl's default User-Agent: its version string (libcurl copies it).
 _USER_AGENT = USER_AGENT.encode("ascii", "replace")
 

@@ -12,7 +12,7 @@ ASCII str, value is either
   FORM_BUFFERPTR (that upload's bytes: not copied, kept alive by the Curl).
 
 The ``curl_httppost`` list is owned through ffi.gc (curl_formfree) and kept,
-with the FORM_BUFFERPTR objects, in ``curl._keep[HTTPPOST]`` until the option
+with the FORM_BUFFERPTR objects, in ``easy.kept(curl)[HTTPPOST]`` until the option
 is replaced, unset, reset or the Curl is closed (a duphandle() shares it, as
 libcurl's copy points at the same list).  HTTPPOST and MIMEPOST exclude each
 other, as in libcurl: setting one unsets the other first.
@@ -24,12 +24,13 @@ import warnings
 from typing import Any, NoReturn, Optional
 
 from . import easy, errors
+from ._convert import cut_repr, form_text
 from ._ffi import ffi, lib
-from .constants import _OPTION_IDS
-from .easy import Curl
+from .constants import OPTION_IDS
+from .easy import Curl, easy_struct, kept
 
-HTTPPOST = _OPTION_IDS["HTTPPOST"]
-MIMEPOST = _OPTION_IDS["MIMEPOST"]
+HTTPPOST = OPTION_IDS["HTTPPOST"]
+MIMEPOST = OPTION_IDS["MIMEPOST"]
 #: The CURLFORM_* options a field may use (pycurl's FORM_* names).
 _OPTIONS = frozenset(
     getattr(lib, "CURLFORM_" + n)
@@ -42,27 +43,20 @@ _FORMADD_NAMES = {
 }
 
 
-def _text(value: Any) -> bytes:
-    """bytes, or a str encoded as ASCII (UnicodeEncodeError otherwise); NUL bytes kept."""
-    return value if isinstance(value, bytes) else str(value).encode("ascii")
 
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _set_httppost(curl: Curl, value: Any) -> None:
     """setopt(HTTPPOST, form), as pycurl's do_curl_setopt_httppost."""
     expects = ": setopt(HTTPPOST, {}) expects a list or tuple of form fields"
     if isinstance(value, (str, bytes)):
-        raise TypeError("strings are not supported for this option" + expects.format(_shown(value)))
+        raise TypeError("strings are not supported for this option" + expects.format(cut_repr(value)))
     if isinstance(value, int):
-        raise TypeError("integers are not supported for this option" + expects.format(_shown(value)))
+        raise TypeError("integers are not supported for this option" + expects.format(cut_repr(value)))
     if not isinstance(value, (list, tuple)):
         if callable(value):
-            raise TypeError("functions are not supported for this option" + expects.format(_shown(value)))
-        raise TypeError("invalid arguments to setopt" + expects.format(_shown(value)))
+            raise TypeError("functions are not supported for this option" + expects.format(cut_repr(value)))
+        raise TypeError("invalid arguments to setopt" + expects.format(cut_repr(value)))
     warnings.warn("HTTPPOST is deprecated; use MIMEPOST", DeprecationWarning, stacklevel=3)
     if not value:
         return  # as pycurl: an empty form leaves the option as it is
@@ -76,12 +70,12 @@ def _set_httppost(curl: Curl, value: Any) -> None:
         lib.curl_formfree(first[0])
         raise
     form = ffi.gc(first[0], lib.curl_formfree)
-    h = curl._e.h
-    if MIMEPOST in curl._keep:
+    h = easy_struct(curl).h
+    if MIMEPOST in kept(curl):
         errors.check(lib.pcb_easy_setopt_ptr(h, MIMEPOST, ffi.NULL))
     errors.check(lib.pcb_easy_setopt_ptr(h, HTTPPOST, form))
-    curl._keep[HTTPPOST] = (form, pinned)  # the previous form is freed when dropped
-    curl._keep.pop(MIMEPOST, None)
+    kept(curl)[HTTPPOST] = (form, pinned)  # the previous form is freed when dropped
+    kept(curl).pop(MIMEPOST, None)
 
 
 def _add_field(first: Any, last: Any, item: Any, pinned: list[Any]) -> None:
@@ -97,7 +91,7 @@ def _add_field(first: Any, last: Any, item: Any, pinned: list[Any]) -> None:
             "only as first element"
         )
     try:
-        name = _text(name_obj)
+        name = form_text(name_obj)
     except UnicodeEncodeError:
         raise TypeError(
             "list or tuple must contain a byte string or Unicode string with ASCII code points "
@@ -105,7 +99,7 @@ def _add_field(first: Any, last: Any, item: Any, pinned: list[Any]) -> None:
         ) from None
     if isinstance(spec, (str, bytes)):
         try:
-            pairs = [(_COPYCONTENTS, _text(spec))]
+            pairs = [(_COPYCONTENTS, form_text(spec))]
         except UnicodeEncodeError as exc:
             # pycurl raises E_BAD_FUNCTION_ARGUMENT here
             _raise(lib.CURLE_BAD_FUNCTION_ARGUMENT, f"HTTPPOST: the contents of field {name!r} "
@@ -160,13 +154,13 @@ def _options(spec: Any) -> list[tuple[int, bytes]]:
             raise TypeError("value must be a byte string or a Unicode string with ASCII code points only")
         if option not in _OPTIONS:
             raise TypeError("unsupported option")
-        pairs.append((int(option), _text(value)))
+        pairs.append((int(option), form_text(value)))
     return pairs
 
 
 def _unset_httppost(curl: Curl) -> None:
-    errors.check(lib.pcb_easy_setopt_ptr(curl._e.h, HTTPPOST, ffi.NULL))
-    curl._keep.pop(HTTPPOST, None)
+    errors.check(lib.pcb_easy_setopt_ptr(easy_struct(curl).h, HTTPPOST, ffi.NULL))
+    kept(curl).pop(HTTPPOST, None)
 
 
 easy.register_setter(HTTPPOST, _set_httppost, _unset_httppost)

@@ -11,7 +11,7 @@ Ownership follows libcurl (lib/mime.c):
   to the part, and it is freed with the part's tree, or when the part's
   content is replaced (``data``, ``filedata``, ``data_cb``, ``subparts``);
 * ``setopt(MIMEPOST, mime)`` only points the easy handle at the mime (the
-  Curl keeps the CurlMime alive in ``curl._keep``); ``curl_mime_free`` and
+  Curl keeps the CurlMime alive in ``easy.kept(curl)``); ``curl_mime_free`` and
   ``curl_easy_cleanup`` each unbind it from the other, so either may go first;
 * ``curl_easy_duphandle`` deep-copies the posted tree: the copy's data_cb
   parts call the same trampolines with the same ``arg``, and free them when
@@ -30,7 +30,7 @@ Teardown: ``close()``, the context manager and ``__del__`` free the tree with
 the Python callbacks enabled (the user's ``free`` runs), also when the
 collector finalises the ffi.gc cdata before the CurlMime (both garbage in one
 cycle): a release the collector runs waits for the end of the collection
-(``_handle.after_finalisers``).  A CurlMime collected without its
+(``_lifetime.after_finalisers``).  A CurlMime collected without its
 ``__del__`` (a subclass ``__del__`` that does not call super()), or whose
 release runs first at interpreter exit, is freed by ``_release``, which calls
 no user callable and marks the tree's ``_Owned`` token.  A wrapper whose tree
@@ -52,20 +52,20 @@ import threading
 import weakref
 from typing import Any, Callable, NamedTuple, Optional
 
-from . import _callbacks, easy, errors
-from ._callbacks import State, make_slist, register, report_unraisable, take_parked, trampoline, unregister
-from ._ffi import c_range, ffi, lib
-from ._handle import Handle, after_finalisers
-from .constants import _OPTION_IDS
-from .easy import Curl
+from . import easy, errors
+from ._callbacks import trampoline
+from ._convert import OFF_T_MAX, c_path, c_string, cut_repr, fill_mime, make_slist, mime_seek_code
+from ._failure import State, take_parked
+from ._ffi import ffi, lib
+from ._handle import Handle
+from ._lifetime import after_finalisers, reactivate, register, report_unraisable, unregister
+from .constants import OPTION_IDS
+from .easy import Curl, easy_struct, kept, open_handle
 from .errors import error
 
-MIMEPOST = _OPTION_IDS["MIMEPOST"]
-HTTPPOST = _OPTION_IDS["HTTPPOST"]
-_OFF_T_MAX = c_range("curl_off_t")[1]
-_LONG_MIN, _LONG_MAX = c_range("long")
+MIMEPOST = OPTION_IDS["MIMEPOST"]
+HTTPPOST = OPTION_IDS["HTTPPOST"]
 _READFUNC_ABORT: int = lib.CURL_READFUNC_ABORT
-_READFUNC_PAUSE: int = lib.CURL_READFUNC_PAUSE
 
 
 # --- the data_cb state and libcurl's references to it --------------------------------
@@ -114,7 +114,7 @@ def _running(curl: Curl) -> bool:
     if curl.closed:
         return False
     try:
-        curl._handle("mime")
+        open_handle(curl, "mime")
     except error:
         return True
     return False
@@ -236,7 +236,7 @@ def _release(
         quiet.depth -= 1
 
 
-#: _release as ffi.gc runs it: after the CurlMime's __del__ (_handle.after_finalisers).
+#: _release as ffi.gc runs it: after the CurlMime's __del__ (_lifetime.after_finalisers).
 _RELEASE = after_finalisers(_release)
 
 
@@ -248,59 +248,14 @@ def _read(state: Any, buffer: Any, size: int, nitems: int, arg: Any) -> int:
     if not isinstance(state, MimeCallbacks) or state.read is None:
         return _READFUNC_ABORT
     n = size * nitems
-    return _fill(buffer, n, state.read(state.userdata, n))
-
-
-def _fill(buffer: Any, n: int, rv: Any) -> int:
-    """Copy what a data_cb read callable returned into libcurl's buffer of ``n`` bytes."""
-    if isinstance(rv, int):
-        if not _LONG_MIN <= rv <= _LONG_MAX:
-            raise OverflowError(f"mime read callback returned {rv}, which does not fit in a C long")
-        if rv not in (_READFUNC_ABORT, _READFUNC_PAUSE):
-            raise ValueError(
-                "mime read callback must return a buffer object, an ASCII-only Unicode string, "
-                f"READFUNC_ABORT, or READFUNC_PAUSE, not the int {rv}"
-            )
-        return int(rv)
-    if isinstance(rv, str):
-        rv = rv.encode("ascii")
-    try:
-        view = memoryview(rv)
-    except TypeError:
-        raise TypeError(
-            "mime read callback must return an object supporting the buffer protocol, an "
-            f"ASCII-only Unicode string, READFUNC_ABORT, or READFUNC_PAUSE, not {type(rv).__name__}"
-        ) from None
-    with view:
-        if not view.c_contiguous:
-            raise BufferError("mime read callback returned a buffer that is not C-contiguous")
-        got = view.nbytes
-        if got > n:
-            raise ValueError(
-                f"invalid return value for mime read callback ({got} bytes returned when at most "
-                f"{n} bytes were wanted)"
-            )
-        if got:
-            ffi.memmove(buffer, view, got)
-    return got
+    return fill_mime(buffer, n, state.read(state.userdata, n))
 
 
 @trampoline("pcb_mime_seek")
 def _seek(state: Any, arg: Any, offset: int, origin: int) -> int:
     if not isinstance(state, MimeCallbacks) or state.seek is None:
         return int(lib.CURL_SEEKFUNC_CANTSEEK)
-    rv = state.seek(state.userdata, offset, origin)
-    if rv is None:
-        return int(lib.CURL_SEEKFUNC_OK)
-    if not isinstance(rv, int):
-        raise TypeError(
-            "mime seek callback must return 0 (SEEKFUNC_OK), 1 (SEEKFUNC_FAIL), "
-            f"2 (SEEKFUNC_CANTSEEK) or None, not {type(rv).__name__}"
-        )
-    code = _callbacks.c_int(rv, "mime seek")
-    if not 0 <= code <= 2:
-        raise ValueError(f"invalid return value for mime seek callback {code} not in (0, 1, 2)")
-    return code
+    return mime_seek_code(state.seek(state.userdata, offset, origin))
 
 
 @trampoline("pcb_mime_free")
@@ -329,33 +284,13 @@ def _free(state: Any, arg: Any) -> None:
 # --- argument conversion, with pycurl's messages ----------------------------------------
 
 
-def _text(value: Any) -> bytes:
-    """bytes or an ASCII str, without NUL bytes (pycurl's PyText_AsString_NoNUL)."""
-    if isinstance(value, str):
-        data = value.encode("ascii")
-    elif isinstance(value, bytes):
-        data = value
-    else:
-        raise TypeError(f"expected bytes or an ASCII string, got {type(value).__name__}")
-    if b"\0" in data:
-        raise ValueError("embedded null byte")
-    return data
-
-
-def _path(value: Any) -> bytes:
-    """A file name: as _text, or an os.PathLike."""
-    if isinstance(value, os.PathLike):
-        value = os.fsencode(value)
-    return _text(value)
-
-
 def _text_arg(value: Any, name: str) -> Optional[bytes]:
     """A builder argument: None, or text (TypeError naming ``name`` otherwise)."""
     if value is None:
         return None
     if not isinstance(value, (str, bytes, os.PathLike)):
         raise TypeError(f"{name} must be a byte string or ascii-unicode string")
-    return _path(value)
+    return c_path(value)
 
 
 def _data(value: Any) -> memoryview:
@@ -382,7 +317,7 @@ def _headers(value: Any) -> Optional[list[bytes]]:
     for item in value:
         if not isinstance(item, (str, bytes)):
             raise TypeError("headers must contain only byte or ascii-unicode strings")
-        items.append(_text(item))
+        items.append(c_string(item))
     return items
 
 
@@ -393,7 +328,7 @@ def _datasize(value: Any) -> int:
         size = operator.index(value)
     except TypeError:
         raise TypeError("datasize must be an integer >= -1 or None") from None
-    if size > _OFF_T_MAX:
+    if size > OFF_T_MAX:
         raise OverflowError("datasize does not fit into curl_off_t")
     if size < -1:
         raise ValueError("datasize must be >= -1")
@@ -431,7 +366,7 @@ class CurlMime(Handle):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> CurlMime:
         curl = _curl_argument(args, kwargs)
-        h = curl._handle("CurlMime")
+        h = open_handle(curl, "CurlMime")
         self = super().__new__(cls)
         ptr = lib.curl_mime_init(h)
         if ptr == ffi.NULL:
@@ -464,7 +399,7 @@ class CurlMime(Handle):
         curl = self._curl
         if curl is None:
             raise error(lib.CURLE_BAD_FUNCTION_ARGUMENT, f"cannot invoke {what}() - no curl handle")
-        curl._handle(what)
+        open_handle(curl, what)
         return curl
 
     def close(self) -> None:
@@ -476,7 +411,7 @@ class CurlMime(Handle):
         """
         curl = self._curl
         if curl is not None and not curl.closed:
-            curl._handle("close")
+            open_handle(curl, "close")
         self._close()
         exc = take_parked()
         if exc is not None:
@@ -493,7 +428,7 @@ class CurlMime(Handle):
         try:
             curl = self._curl
             if curl is not None and _pinned(curl) is self and not curl.closed:
-                curl._handle("__del__")
+                open_handle(curl, "__del__")
             self._close()
         except BaseException as exc:  # noqa: B036 - nowhere to raise to from a finaliser
             report_unraisable(exc, f"{type(self).__name__}.__del__", self)
@@ -520,7 +455,7 @@ class CurlMime(Handle):
         states = tree.all_states()  # alive until curl_mime_free has called their free
         for state in states:
             state.in_tree = False
-            _callbacks.reactivate(state.key, state)  # a finaliser: the collector cleared them
+            reactivate(state.key, state)  # a finaliser: the collector cleared them
         tree.kill()
         ffi.gc(ptr, None)
         lib.curl_mime_free(ptr)
@@ -536,7 +471,7 @@ class CurlMime(Handle):
         """
         curl = self._curl
         if curl is not None and _pinned(curl) is self:
-            curl._keep.pop(MIMEPOST, None)
+            kept(curl).pop(MIMEPOST, None)
 
     def _invalidate(self) -> None:
         """Retire this wrapper, its parts and its attached mimes (their tree is gone or not ours)."""
@@ -681,7 +616,7 @@ class _PartSpec(NamedTuple):
 def _check_encoder(curl: Curl, encoder: bytes) -> None:
     """Ask libcurl whether it knows ``encoder``, on a scratch part (add() adds nothing
     when an argument is bad)."""
-    scratch = lib.curl_mime_init(curl._e.h)
+    scratch = lib.curl_mime_init(easy_struct(curl).h)
     if scratch == ffi.NULL:
         raise MemoryError("curl_mime_init() failed")
     try:
@@ -754,23 +689,23 @@ class CurlMimePart:
     def name(self, name: Any) -> None:
         """The part's name (curl_mime_name(3)): the form field name."""
         self._check("name")
-        errors.check(lib.curl_mime_name(self._ptr, _text(name)))
+        errors.check(lib.curl_mime_name(self._ptr, c_string(name)))
 
     def filename(self, filename: Any) -> None:
         """The remote file name (curl_mime_filename(3))."""
         self._check("filename")
-        errors.check(lib.curl_mime_filename(self._ptr, _text(filename)))
+        errors.check(lib.curl_mime_filename(self._ptr, c_string(filename)))
 
     def type(self, mimetype: Any) -> None:
         """The Content-Type, e.g. ``"image/png"`` (curl_mime_type(3))."""
         self._check("type")
-        errors.check(lib.curl_mime_type(self._ptr, _text(mimetype)))
+        errors.check(lib.curl_mime_type(self._ptr, c_string(mimetype)))
 
     def encoder(self, encoding: Any) -> None:
         """The transfer encoding: ``"binary"``, ``"8bit"``, ``"7bit"``, ``"base64"`` or
         ``"quoted-printable"`` (curl_mime_encoder(3)); OptionError for another."""
         self._check("encoder")
-        errors.check(lib.curl_mime_encoder(self._ptr, _text(encoding)))
+        errors.check(lib.curl_mime_encoder(self._ptr, c_string(encoding)))
 
     def headers(self, headers: Any) -> None:
         """Extra header lines, a list or tuple of str/bytes (curl_mime_headers(3));
@@ -798,7 +733,7 @@ class CurlMimePart:
         name defaults to its base name (curl_mime_filedata(3)).  ``error``
         E_READ_ERROR if it cannot be read now (the part keeps the name)."""
         self._check("filedata")
-        name = _path(path)
+        name = c_path(path)
         self._set_content(lambda p: lib.curl_mime_filedata(p, name))
 
     def data_cb(
@@ -905,7 +840,7 @@ class CurlMimePart:
 
 
 class _Pin(NamedTuple):
-    """``curl._keep[MIMEPOST]``: the CurlMime a Curl posts.
+    """``kept(curl)[MIMEPOST]``: the CurlMime a Curl posts.
 
     ``states`` is None when the Curl points at the mime's own tree; a
     duphandle() has its own copy of the tree, whose data_cb parts call the
@@ -918,7 +853,7 @@ class _Pin(NamedTuple):
 
 def _pinned(curl: Curl) -> Optional[CurlMime]:
     """The CurlMime whose own tree ``curl`` posts, or None."""
-    pin = curl._keep.get(MIMEPOST)
+    pin = kept(curl).get(MIMEPOST)
     return pin.mime if isinstance(pin, _Pin) and pin.states is None else None
 
 
@@ -933,28 +868,25 @@ def _set_mimepost(curl: Curl, value: Any) -> None:
         raise ValueError("setopt(option=MIMEPOST) received a mime object already attached as subparts")
     if value._curl is not curl:
         raise ValueError("setopt(option=MIMEPOST) requires a CurlMime created with this Curl handle")
-    h = curl._e.h
-    if HTTPPOST in curl._keep:
+    h = easy_struct(curl).h
+    if HTTPPOST in kept(curl):
         # Mutually exclusive in libcurl: libcurl must stop pointing at the form
         # before it is freed, and unsetting it afterwards would clear the mime.
         errors.check(lib.pcb_easy_setopt_ptr(h, HTTPPOST, ffi.NULL))
     errors.check(lib.pcb_easy_setopt_ptr(h, MIMEPOST, value._ptr))
-    curl._keep[MIMEPOST] = _Pin(value, None)
-    curl._keep.pop(HTTPPOST, None)
+    kept(curl)[MIMEPOST] = _Pin(value, None)
+    kept(curl).pop(HTTPPOST, None)
 
 
 def _unset_mimepost(curl: Curl) -> None:
-    errors.check(lib.pcb_easy_setopt_ptr(curl._e.h, MIMEPOST, ffi.NULL))
-    curl._keep.pop(MIMEPOST, None)
+    errors.check(lib.pcb_easy_setopt_ptr(easy_struct(curl).h, MIMEPOST, ffi.NULL))
+    kept(curl).pop(MIMEPOST, None)
 
 
 def _refuse_other_types(value: Any) -> None:
     """pycurl's setopt dispatch for an option that takes an object: its TypeErrors,
     naming the option and the value."""
-    shown = repr(value)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    expects = f": setopt(MIMEPOST, {shown}) expects a CurlMime object"
+    expects = f": setopt(MIMEPOST, {cut_repr(value)}) expects a CurlMime object"
     if isinstance(value, (str, bytes)):
         raise TypeError("strings are not supported for this option" + expects)
     if isinstance(value, int):
@@ -967,7 +899,7 @@ def _refuse_other_types(value: Any) -> None:
 
 def _dup_mimepost(src: Curl, dup: Curl) -> None:
     """curl_easy_duphandle deep-copied the posted tree: count the copy's references."""
-    pin = src._keep.get(MIMEPOST)
+    pin = kept(src).get(MIMEPOST)
     if not isinstance(pin, _Pin):
         return
     tree = pin.mime._tree
@@ -983,8 +915,8 @@ def _dup_mimepost(src: Curl, dup: Curl) -> None:
             state.refs += 1
             state.curls.append(ref)
             _sync_rooted(state)
-    dup._keep[MIMEPOST] = _Pin(pin.mime, states)
+    kept(dup)[MIMEPOST] = _Pin(pin.mime, states)
 
 
 easy.register_setter(MIMEPOST, _set_mimepost, _unset_mimepost)
-easy._DUP_HOOKS.append(_dup_mimepost)
+easy.register_dup_hook(_dup_mimepost)

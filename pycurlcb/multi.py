@@ -28,22 +28,22 @@ import warnings
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
-from . import _callbacks, errors
-from ._callbacks import MultiCallbacks, _parked, register, slot, take_failure, take_parked, unregister
-from ._ffi import c_range, ffi, lib, missing_function
-from ._handle import Handle, after_finalisers
+from . import _callbacks, _features, errors
+from ._callbacks import MultiCallbacks, slot
+from ._convert import INT_MAX, INT_MIN, LONG_MAX, LONG_MIN, OFF_T_MAX, OFF_T_MIN, int_in, option_text
+from ._failure import has_parked, take_failure, take_parked
+from ._ffi import ffi, lib
+from ._handle import Handle
+from ._lifetime import after_finalisers, reactivate, register, report_unraisable, unregister
 from .constants import MOPT_LONG, MOPT_OBJECTPOINT, MOPT_OFF_T, MULTI_CONSTANTS, MOpt
-from .easy import _WRITE_FAILED, TRAMPOLINES, Curl, refused_error, text
+from .easy import TRAMPOLINES, WRITE_FAILED, Curl, refused_error
 from .errors import MULTI_ABORTED_BY_CALLBACK, MultiError, error
 
 if TYPE_CHECKING:
-    from ._callbacks import _OptionRow
+    from ._callbacks import OptionRow
 
-_LONG_MIN, _LONG_MAX = c_range("long")
-_INT_MIN, _INT_MAX = c_range("int")
-_OFF_MIN, _OFF_MAX = c_range("curl_off_t")
 #: Callback option id -> its row of the callback table (multi rows this build has).
-CALLBACK_ROWS = cast("dict[int, _OptionRow]", {
+CALLBACK_ROWS = cast("dict[int, OptionRow]", {
     int(getattr(MOpt, row.option)): row
     for row in _callbacks.ROWS.values()
     if row.owner == "multi" and row.option is not None and row.option in MOpt.__members__
@@ -59,7 +59,7 @@ _STRING_ARRAYS = frozenset(
 #: call; 8.5.0 up to 100 chunks, 8.21.0 up to 10); 7.73.0-7.81.0 read one
 #: chunk of a plain HTTP body per call, so buffering would only add a copy.
 #: The loaded libcurl decides (docs/performance.md).
-_MULTI_BULK = lib.curl_version_info(lib.CURLVERSION_NOW).version_num >= 0x075800
+_MULTI_BULK = _features.available("multi_bulk")
 
 #: struct pcb_multi -> its clientp, for _release (which only gets the struct).
 _KEYS: dict[Any, Any] = {}
@@ -87,7 +87,7 @@ def _release(
     free(m)
 
 
-#: _release as ffi.gc runs it: after the CurlMulti's __del__ (_handle.after_finalisers).
+#: _release as ffi.gc runs it: after the CurlMulti's __del__ (_lifetime.after_finalisers).
 _RELEASE = after_finalisers(_release)
 
 
@@ -95,10 +95,9 @@ _RELEASE = after_finalisers(_release)
 def _c_int_arg(call: str, name: str, value: Any, expected: str) -> None:
     """Raise TypeError/OverflowError for argument ``name`` of ``call`` if it is not a
     C int (``expected`` says what it should be), instead of cffi's unnamed one."""
-    if not isinstance(value, int):
-        raise TypeError(f"{call}() {name} must be an int ({expected}), not {type(value).__name__}")
-    if not _INT_MIN <= value <= _INT_MAX:
-        raise OverflowError(f"{call}() {name} {value} does not fit in a C int ({expected})")
+    int_in(value, INT_MIN, INT_MAX, "{call}() {name} must be an int ({expected}), not {type}",
+           "{call}() {name} {value} does not fit in a C int ({expected})",
+           call=call, name=name, expected=expected)
 
 class CurlMulti(MultiCallbacks, Handle):
     """A libcurl multi handle: ``m = pycurl.CurlMulti()``.
@@ -184,12 +183,12 @@ class CurlMulti(MultiCallbacks, Handle):
         if self._m.m == ffi.NULL:
             return
         self._handle("close")
-        _callbacks.reactivate(self._clientp, self)  # a finaliser: the collector cleared it
+        reactivate(self._clientp, self)  # a finaliser: the collector cleared it
         curls = list(self._curls.values())
         failures: list[BaseException] = []
         for curl in curls:  # what their callbacks raise from here on is teardown's
             curl._exc = None
-            _callbacks.reactivate(curl._clientp, curl)  # a finaliser: see close() above
+            reactivate(curl._clientp, curl)  # a finaliser: see close() above
         self._running = threading.get_ident()
         try:
             for curl in curls:
@@ -209,7 +208,7 @@ class CurlMulti(MultiCallbacks, Handle):
             if mine is not None:
                 failures.insert(0, mine)
         for failure in failures:
-            _callbacks.report_unraisable(failure, f"{type(self).__name__}.close()", self)
+            report_unraisable(failure, f"{type(self).__name__}.close()", self)
         on_leave = self._on_leave
         if on_leave is not None:
             on_leave(None, False)
@@ -309,7 +308,7 @@ class CurlMulti(MultiCallbacks, Handle):
         elif MOPT_LONG <= option < MOPT_OBJECTPOINT or option >= MOPT_OFF_T:
             is_long = option < MOPT_OBJECTPOINT
             ctype, low, high = (
-                ("long", _LONG_MIN, _LONG_MAX) if is_long else ("curl_off_t", _OFF_MIN, _OFF_MAX)
+                ("long", LONG_MIN, LONG_MAX) if is_long else ("curl_off_t", OFF_T_MIN, OFF_T_MAX)
             )
             if not isinstance(value, int):
                 raise TypeError(f"setopt(M_{name}) expects an int, not {type(value).__name__}")
@@ -340,7 +339,7 @@ class CurlMulti(MultiCallbacks, Handle):
             )
         if not isinstance(value, (list, tuple)):
             raise TypeError(f"setopt(M_{name}) expects a list or tuple of str or bytes")
-        items = [ffi.new("char[]", text(item, f"setopt(M_{name})")) for item in value]
+        items = [ffi.new("char[]", option_text(item, f"setopt(M_{name})")) for item in value]
         array = ffi.new("char *[]", [*items, ffi.NULL])
         errors.check_multi(lib.pcb_multi_setopt_ptr(self._m.m, option, array))
         self._arrays[option] = (array, items)  # libcurl copies them; kept as pycurl does
@@ -392,7 +391,7 @@ class CurlMulti(MultiCallbacks, Handle):
             self._curls.pop(h, None)
             _left(curl)
             self._refuse_add(curl)
-        if rc or self._exc is not None or self._aborted or self._doomed or _parked.exc is not None:
+        if rc or self._exc is not None or self._aborted or self._doomed or has_parked():
             if rc:
                 self._curls.pop(h, None)
                 _left(curl)
@@ -441,7 +440,7 @@ class CurlMulti(MultiCallbacks, Handle):
             _left(curl)
             if self._on_leave is not None:  # an AsyncCurlMulti's transfer: its future ends
                 self._on_leave(curl, True)
-        if rc or self._exc is not None or self._aborted or self._doomed or _parked.exc is not None:
+        if rc or self._exc is not None or self._aborted or self._doomed or has_parked():
             self._raise_pending()
             self._check(rc, "curl_multi_remove_handle() failed due to internal errors")
 
@@ -514,7 +513,7 @@ class CurlMulti(MultiCallbacks, Handle):
         finally:
             self._hand_over_bodies()
             self._running = None
-        if rc or self._exc is not None or self._aborted or self._doomed or _parked.exc is not None:
+        if rc or self._exc is not None or self._aborted or self._doomed or has_parked():
             self._raise_pending()
             self._check(rc, "multi_socket_action failed")
         return rc, out[0]
@@ -566,10 +565,10 @@ class CurlMulti(MultiCallbacks, Handle):
             raise TypeError(f"select() timeout must be an int or float number of seconds, not {timeout!r}")
         if not timeout >= 0:  # NaN too
             raise ValueError(f"select() timeout must be a number of seconds >= 0, not {timeout!r}")
-        if timeout * 1000 > _INT_MAX:
+        if timeout * 1000 > INT_MAX:
             raise OverflowError(
                 f"select() timeout {timeout!r} seconds is more than curl_multi_poll's C int of "
-                f"milliseconds holds (at most {_INT_MAX // 1000} seconds)"
+                f"milliseconds holds (at most {INT_MAX // 1000} seconds)"
             )
         numfds = ffi.new("int *")
         errors.check_multi(lib.curl_multi_poll(m, ffi.NULL, 0, int(timeout * 1000), numfds))
@@ -685,9 +684,7 @@ class CurlMulti(MultiCallbacks, Handle):
 
     def _notify(self, what: str, notifications: tuple[int, ...], on: int) -> None:
         m = self._handle(what)
-        missing = missing_function("curl_multi_notify_enable", f"{what}()")
-        if missing:
-            raise NotImplementedError(missing)
+        _features.require("curl_multi_notify_enable", f"{what}()")
         if not notifications:
             raise TypeError(f"{what} requires at least one notification")
         for notification in notifications:
@@ -706,12 +703,36 @@ _socket_action = lib.curl_multi_socket_action
 _get_ident = threading.get_ident
 
 
+# --- the driver seam: what an event-loop driver (async_multi.AsyncCurlMulti, its asyncio
+# and trio sides, the C epoll driver) uses of a CurlMulti (docs/internals.md) ------------
+
+
+def c_multi(multi: CurlMulti) -> Any:
+    """The multi's ``struct pcb_multi *`` (handles.h), for a C driver: ``.m`` is the
+    CURLM*, NULL once closed; a driver that keeps the pointer takes a reference."""
+    return multi._cmulti()
+
+
+def drive_function(multi: CurlMulti) -> Callable[..., None]:
+    """``drive(fn, *args)``: call ``fn(*args)``, a C function that runs
+    curl_multi_socket_action(3) on the multi and returns its CURLMcode, exactly as
+    socket_action() does (refused while closed, running or dead; then what the
+    callbacks left is raised).  A bound method: the driver keeps it for its wake-ups."""
+    return multi._drive_with
+
+
+def take_done(multi: CurlMulti, d: Any) -> tuple[list[Curl], list[tuple[Curl, int, str]]]:
+    """The transfers the C driver ``d`` (driver.h) finished, as info_read()'s ok and
+    err lists; those it also removed are forgotten as remove_handle() forgets them."""
+    return multi._take_done(d)
+
+
 def _sort_done(curl: Curl, code: int, ok: list[Curl], err: list[tuple[Curl, int, str]]) -> None:
     """A finished transfer into info_read()'s ok list or its err list (curl, code, message)."""
     if code == _CURLE_OK and not curl._e.bulk_failed:
         ok.append(curl)
     elif code == _CURLE_OK:  # obj.write failed after libcurl's last write (bulk.h)
-        err.append((curl, lib.CURLE_WRITE_ERROR, _WRITE_FAILED))
+        err.append((curl, lib.CURLE_WRITE_ERROR, WRITE_FAILED))
     else:
         refused = refused_error(curl, code) if curl._refused is not None else None
         if refused is not None:  # its SSRF policy refused it: the address and the reason

@@ -30,14 +30,15 @@ import weakref
 from typing import Any
 
 from . import errors
-from ._callbacks import report_unraisable, take_parked
+from ._failure import take_parked
 from ._ffi import c_range, ffi, lib
-from ._handle import Handle, after_finalisers
-from .constants import _OPTION_IDS, SHARE_CONSTANTS
-from .easy import _DUP_HOOKS, Curl, register_setter
+from ._handle import Handle
+from ._lifetime import after_finalisers, report_unraisable
+from .constants import OPTION_IDS, SHARE_CONSTANTS
+from .easy import Curl, easy_struct, in_transfer, kept, register_dup_hook, register_setter
 from .errors import ShareError, error
 
-_SHARE = _OPTION_IDS["SHARE"]
+_SHARE = OPTION_IDS["SHARE"]
 _LONG_MIN, _LONG_MAX = c_range("long")
 _INT_MIN, _INT_MAX = c_range("int")
 #: The options setopt() takes, by value: SH_SHARE and SH_UNSHARE.
@@ -51,7 +52,7 @@ LOCK_DATA = {v: k for k, v in SHARE_CONSTANTS.items() if k.startswith("LOCK_DATA
 #: CURLSH when the last easy handle using it lets go (handles.h).  Nothing of
 #: the CurlShare's runs; closing pooled connections may call the closesocket
 #: of the Curls that opened them, through the callback registry.  It runs
-#: after the CurlShare's __del__ (_handle.after_finalisers).
+#: after the CurlShare's __del__ (_lifetime.after_finalisers).
 _RELEASE = after_finalisers(lib.pcb_share_release)
 
 #: The release of a finalised CurlShare's pin (pcb_share_unpin), run like the
@@ -166,7 +167,7 @@ class CurlShare(Handle):
                 return
             live = 0
             for curl in list(self._easies):
-                if curl.closed or curl._keep.get(_SHARE) is not self:
+                if curl.closed or kept(curl).get(_SHARE) is not self:
                     self._easies.discard(curl)  # closed, reset, or unshared since
                 elif self._detach_on_close and not _in_transfer(curl):
                     _detach(curl)
@@ -261,8 +262,8 @@ class CurlShare(Handle):
         with self._lock:
             if self.closed:
                 raise error("CurlShare is closed")
-            errors.check(lib.pcb_easy_set_share(curl._e, self._s), curl._e.errbuf)
-            curl._keep[_SHARE] = self
+            errors.check(lib.pcb_easy_set_share(easy_struct(curl), self._s), easy_struct(curl).errbuf)
+            kept(curl)[_SHARE] = self
             self._easies.add(curl)
 
 
@@ -270,19 +271,19 @@ def _in_transfer(curl: Curl) -> bool:
     """A Curl close() must not detach: perform() running (in another thread),
     or added to a CurlMulti (its transfer may be under way; libcurl would go
     on with a connection of the freed share)."""
-    return curl._running is not None or curl._multi_now() is not None
+    return in_transfer(curl)
 
 
 def _detach(curl: Curl) -> None:
-    errors.check(lib.pcb_easy_set_share(curl._e, ffi.NULL), curl._e.errbuf)
-    curl._keep.pop(_SHARE, None)
+    errors.check(lib.pcb_easy_set_share(easy_struct(curl), ffi.NULL), easy_struct(curl).errbuf)
+    kept(curl).pop(_SHARE, None)
 
 
 def _set_share(curl: Curl, value: Any) -> None:
     """Curl.setopt(SHARE, share)."""
     if not isinstance(value, CurlShare):
         raise TypeError(f"setopt(SHARE) expects a CurlShare, not {type(value).__name__}")
-    if curl._keep.get(_SHARE) is not None:  # as pycurl, even for the same share
+    if kept(curl).get(_SHARE) is not None:  # as pycurl, even for the same share
         raise error(
             lib.CURLE_BAD_FUNCTION_ARGUMENT,
             "Curl object already sharing. Unshare first.",
@@ -292,7 +293,7 @@ def _set_share(curl: Curl, value: Any) -> None:
 
 def _unset_share(curl: Curl) -> None:
     """Curl.unsetopt(SHARE) and setopt(SHARE, None)."""
-    share = curl._keep.get(_SHARE)
+    share = kept(curl).get(_SHARE)
     if share is None:
         return
     with share._lock:
@@ -302,14 +303,14 @@ def _unset_share(curl: Curl) -> None:
 
 def _dup_share(src: Curl, dup: Curl) -> None:
     """duphandle(): pcb_easy_new attached the copy to the share; register it."""
-    share = dup._keep.get(_SHARE)
+    share = kept(dup).get(_SHARE)
     if share is not None:
         with share._lock:
             share._easies.add(dup)
 
 
 register_setter(_SHARE, _set_share, _unset_share)
-_DUP_HOOKS.append(_dup_share)
+register_dup_hook(_dup_share)
 
 for _name, _value in SHARE_CONSTANTS.items():
     setattr(CurlShare, _name, _value)  # pycurl's constants, readable on shares: s.SH_SHARE

@@ -25,27 +25,27 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional, Union, overload
 
-from . import errors
-from ._ffi import c_range, ffi, lib
-from .constants import _OPTION_IDS, FLAT
-from .easy import Curl, register_setter
+from . import _features, errors
+from ._convert import UINT_MAX, int_in, url_part
+from ._ffi import ffi, lib
+from .constants import FLAT, OPTION_IDS
+from .easy import Curl, easy_struct, kept, register_setter
 from .errors import UrlError
-from .version import LIBCURL_VERSION_NUM
 
 __all__ = ["CurlUrl"]
 
-_UINT_MAX = c_range("unsigned int", signed=False)[1]
-_CURLU = _OPTION_IDS["CURLU"]
+_UINT_MAX = UINT_MAX
+_CURLU = OPTION_IDS["CURLU"]
 #: CURLUPART_* value -> pycurl's name (UPART_HOST ...), for messages.
 PART_NAMES = {v: k for k, v in FLAT.items() if k.startswith("UPART_")}
 #: The codes curl_url_get(3) gives for a part the URL does not have: None, not an error.
 _ABSENT = frozenset(
     getattr(lib, "CURLUE_NO_" + n)
-    for n in ("SCHEME", "USER", "PASSWORD", "OPTIONS", "HOST", "PORT", "QUERY", "FRAGMENT", "ZONEID")
-    if hasattr(lib, "CURLUE_NO_" + n)
+    for n in ("SCHEME", "USER", "PASSWORD", "OPTIONS", "HOST", "PORT", "QUERY", "FRAGMENT",
+              *(("ZONEID",) if _features.available("CURLUE_NO_ZONEID") else ()))
 )
 #: libcurl before 7.81.0 has no CURLUE_NO_ZONEID: it gives CURLUE_UNKNOWN_PART for an absent zone id.
-_ZONEID_ABSENT = lib.CURLUE_UNKNOWN_PART if LIBCURL_VERSION_NUM < 0x075100 else None
+_ZONEID_ABSENT = None if _features.available("zoneid_code") else lib.CURLUE_UNKNOWN_PART
 
 Value = Union[str, bytes, None]
 
@@ -61,28 +61,8 @@ def _raise(code: int, what: str) -> None:
 
 
 def _int(value: Any, what: str, high: int) -> int:
-    if not isinstance(value, int):
-        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
-    if not 0 <= value <= high:
-        raise OverflowError(f"{what} must be from 0 to {high}, not {value}")
-    return int(value)
-
-
-def _text(value: Any, what: str) -> Any:
-    """A part's C value: NULL for None (removes the part), else bytes without NUL."""
-    if value is None:
-        return ffi.NULL
-    if isinstance(value, str):
-        try:
-            value = value.encode("ascii")
-        except UnicodeEncodeError as exc:  # as pycurl, with what to do instead
-            exc.reason = f"{what}: a str value must be ASCII (give bytes, or a punycode host)"
-            raise
-    elif not isinstance(value, bytes):
-        raise TypeError(f"{what}: a URL part must be a string, bytes, or None, not {type(value).__name__}")
-    if b"\0" in value:
-        raise ValueError(f"{what}: the value contains a NUL byte")
-    return value
+    return int_in(value, 0, high, "{what} must be an int, not {type}",
+                  "{what} must be from 0 to {high}, not {value}", what=what)
 
 
 class _Part:
@@ -180,7 +160,7 @@ class CurlUrl:
         """
         _int(part, "setpart() part", _UINT_MAX)
         what = f"setpart({_part_name(part)})"
-        data = _text(value, what)
+        data = url_part(value, what)
         flags = _int(flags, "setpart() flags", _UINT_MAX)
         with self._lock:
             code = lib.curl_url_set(self._u, part, data, flags)
@@ -236,15 +216,15 @@ def _set_curlu(curl: Curl, value: Any) -> None:
     so the Curl keeps it alive (``_keep``) until unset, reset() or close()."""
     if not isinstance(value, CurlUrl):
         raise TypeError(f"setopt(CURLU) expects a CurlUrl object, not {type(value).__name__}")
-    e = curl._e
+    e = easy_struct(curl)
     errors.check(lib.pcb_easy_setopt_ptr(e.h, _CURLU, value._u), e.errbuf)
-    curl._keep[_CURLU] = value
+    kept(curl)[_CURLU] = value
 
 
 def _unset_curlu(curl: Curl) -> None:
-    e = curl._e
+    e = easy_struct(curl)
     errors.check(lib.pcb_easy_setopt_ptr(e.h, _CURLU, ffi.NULL), e.errbuf)
-    curl._keep.pop(_CURLU, None)
+    kept(curl).pop(_CURLU, None)
 
 
 register_setter(_CURLU, _set_curlu, _unset_curlu)

@@ -25,11 +25,10 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
 
-from . import _callbacks, errors
-from ._callbacks import take_failure, take_parked
-from ._ffi import c_range, ffi, lib, missing_function
+from . import _callbacks, _features, errors
+from ._failure import take_failure, take_parked
+from ._ffi import c_range, ffi, lib
 from .errors import error
-from .version import version_info
 
 __all__ = ["WebSocketMixin", "WsFrame"]
 
@@ -52,13 +51,7 @@ class WsFrame(NamedTuple):
 
 def _missing() -> Optional[str]:
     """Why this build of pycurlcb cannot do websockets, or None."""
-    missing = missing_function("curl_ws_recv", "websockets")
-    if missing:
-        return missing
-    info = version_info()
-    if "ws" not in info[8]:
-        return f'libcurl {info[1]} was built without websockets ("ws" is not in version_info()[8])'
-    return None
+    return _features.missing("curl_ws_recv", "websockets") or _features.missing("ws", "websockets")
 
 
 #: None when websockets work; else what is missing.

@@ -37,7 +37,7 @@ from typing import Any
 
 import pytest
 
-from pycurlcb._callbacks import take_parked
+from pycurlcb._failure import take_parked
 
 # pytest's default import mode already puts tests/ on sys.path; importlib mode does not.
 _HERE = str(Path(__file__).parent)
@@ -253,7 +253,7 @@ def refusing_port() -> Iterator[int]:
 @pytest.fixture(autouse=True)
 def _no_stray_exceptions() -> Iterator[None]:
     """No KeyboardInterrupt/SystemExit a callback raised may be left parked
-    (``pycurlcb._callbacks.take_parked``) after the test: the driving call
+    (``pycurlcb._failure.take_parked``) after the test: the driving call
     must have raised it, else the binding lost it."""
     take_parked()
     yield

@@ -1013,7 +1013,7 @@ def test_driver_socket_callback_failure_fails_only_that_transfer(
     # Every Curl is closed and the multi too: none waits for a socket as an
     # orphan (libcurl 7.88.1 closes the failed transfer's socket without
     # CLOSESOCKETFUNCTION; pycurlcb must not wait for it forever).
-    assert pycurlcb._callbacks._ORPHANS == set()
+    assert pycurlcb._lifetime.ORPHANS == set()
     assert capfd.readouterr() == ("", "")
 
 

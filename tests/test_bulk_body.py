@@ -1,6 +1,6 @@
 """Bulk bodies: perform() buffers the body for a file-like WRITEDATA object.
 
-libcurl writes into a C buffer of the handle's (pycurlcb/_cdef/bulk.c) and
+libcurl writes into a C buffer of the handle's (ffi/src/bulk.c) and
 ``obj.write`` is called once per ~1 MiB instead of once per chunk (<= 16 KiB).
 Checked against real local servers (``fast_server``: one sendall per response;
 a streaming server of this file's own that notices when the client goes away):

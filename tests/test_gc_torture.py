@@ -13,7 +13,7 @@ What the children check beyond "no crash" (and report as a JSON line):
   and the child's fd count is back to where it started;
 * once every reference is gone and gc has run, the Curl, the CurlMulti and the
   user's callables are really freed (weakrefs dead) and
-  ``_callbacks._ORPHANS`` is empty.
+  ``_lifetime.ORPHANS`` is empty.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
 CHILD_TIMEOUT = 120.0
-#: CPython's collector runs gc.callbacks; PyPy's has none (pycurlcb._handle.GC_HOOKED).
+#: CPython's collector runs gc.callbacks; PyPy's has none (pycurlcb._lifetime.GC_HOOKED).
 PYTHON_GC_CALLBACKS = hasattr(gc, "callbacks")
 
 PRELUDE = textwrap.dedent(
@@ -40,7 +40,7 @@ PRELUDE = textwrap.dedent(
     import gc, itertools, json, os, select, socket, sys, time, weakref
     sys.path.insert(0, TESTS)
     import pycurlcb
-    import pycurlcb._callbacks as _cb
+    import pycurlcb._lifetime as _cb
     from pycurlcb import Curl, CurlMulti
     from fds import open_fds
     from servers import FastServer, body_of
@@ -189,7 +189,7 @@ PRELUDE = textwrap.dedent(
     def finish():
         # every reference dropped by now; gc; then stop the server, check fds
         getattr(gc, "full", gc.collect)()
-        RESULT["orphans"] = len(_cb._ORPHANS)
+        RESULT["orphans"] = len(_cb.ORPHANS)
         server.stop()
         RESULT["extra_fds"] = fds_back(FDS_AT_START)
         print(json.dumps(RESULT), flush=True)
@@ -849,7 +849,7 @@ def test_a_socket_left_for_a_del_that_never_comes_is_closed_when_the_collection_
         seen = []
         class Quiet(Curl):
             def __del__(self):
-                seen.append(sum(map(len, _cb._UNCLOSED.values())))  # no super().__del__()
+                seen.append(sum(map(len, _cb.UNCLOSED.values())))  # no super().__del__()
         closed = []
         def closesocket(fd):
             closed.append(fd)
@@ -869,7 +869,7 @@ def test_a_socket_left_for_a_del_that_never_comes_is_closed_when_the_collection_
         gc.collect()
         gc.enable()
         RESULT.update(seen=seen, closed=len(closed), alive=sum(r() is not None for r in refs),
-                      unclosed=len(_cb._UNCLOSED))
+                      unclosed=len(_cb.UNCLOSED))
         """
     )
     if PYTHON_GC_CALLBACKS:

@@ -1691,7 +1691,7 @@ def test_dropping_references_mid_transfer_never_crashes(order: str) -> None:
         gc.collect()
         print(json.dumps({
             "closes": sum(1 for e in events if e[0] == "close"),
-            "orphans": len(pycurlcb._callbacks._ORPHANS),
+            "orphans": len(pycurlcb._lifetime.ORPHANS),
         }))
         """
     )

@@ -102,7 +102,7 @@ def test_the_sdist_manifest_carries_what_the_tests_need() -> None:
         "recursive-include docs *.md *.py",
         "recursive-include compat *.py *.md *.txt",
         "recursive-include tools *.py *.txt *.ini",
-        "recursive-include pycurlcb/_cdef *.h *.c",
+        "recursive-include ffi *.h *.c",
         "include pycurlcb/py.typed pycurlcb/*.pyi",
     ):
         assert line in manifest, line
@@ -228,3 +228,17 @@ def test_python_h_without_pyconfig_h(tmp_path: Path, build_ffi: Any) -> None:
     assert first.startswith("pycurlcb needs the C headers of the Python it is built for (")
     assert "pyconfig.h: No such file or directory" in first
     assert "-dev" in str(exit_.value.code)
+
+
+def test_every_subpackage_is_a_listed_package() -> None:
+    """pyproject lists the packages by name: a subpackage it misses (pycurlcb/_callbacks/)
+    is left out of the wheel, whose import then fails (make dist-check)."""
+    listed = re.search(r"^packages = \[(.*?)\]", _checkout("pyproject.toml").read_text(), re.M | re.S)
+    assert listed is not None
+    names = set(re.findall(r'"([\w.]+)"', listed.group(1)))
+    on_disk = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "pycurlcb").rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+    assert on_disk <= names, sorted(on_disk - names)

@@ -40,7 +40,7 @@ import pytest
 from fds import forget_last_exception, open_fds
 
 import pycurlcb
-import pycurlcb._callbacks as _callbacks
+import pycurlcb._lifetime as _lifetime
 from pycurlcb import Curl, CurlMulti
 
 TOTAL = 50_000
@@ -292,5 +292,5 @@ def test_fifty_thousand_transfers_rss_and_fds_stay_flat(soak_server: str) -> Non
     assert objects_end - objects_warm < MAX_OBJECT_GROWTH, report
     assert fd_count() == fds_before, f"fds: {fds_before} before, {fd_count()} after; {report}"
     assert counts.opened == counts.closed > TOTAL // ROUND, (counts.opened, counts.closed)
-    assert _callbacks._ORPHANS == set()
+    assert _lifetime.ORPHANS == set()
     assert _pycurlcb_objects() == [], "pycurlcb objects still alive after the soak"

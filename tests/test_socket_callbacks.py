@@ -34,7 +34,8 @@ from servers import FixedBodyHandler, StdlibServer
 from since import VERSION_NUM, version_num
 
 import pycurlcb
-import pycurlcb._callbacks
+import pycurlcb._callbacks.sockets
+import pycurlcb._lifetime
 from pycurlcb import CurlSockAddr, SockType
 
 BROKEN_ALREADY_CONNECTED = pycurlcb.LIBCURL_VERSION_NUM in (0x075800, 0x075801)
@@ -995,7 +996,7 @@ def test_sockopt_already_connected(http_url: str) -> None:
 def test_sockopt_already_connected_warns_once_on_7_88(
     http_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pycurlcb._callbacks, "_warned_already_connected", False)
+    monkeypatch.setattr(pycurlcb._callbacks.sockets, "_warned_already_connected", False)
     made: list[socket.socket] = []
     c, _ = _curl(
         http_url,
@@ -1447,7 +1448,7 @@ def test_close_del_gc_in_every_order(ka_server: Any) -> None:
         total_opened += counts["open"]
         total_closed += counts["close"]
     assert total_opened == total_closed == 2 * len(orders)
-    assert pycurlcb._callbacks._ORPHANS == set()
+    assert pycurlcb._lifetime.ORPHANS == set()
 
 
 def test_callbacks_survive_the_caller_dropping_them(http_url: str) -> None:

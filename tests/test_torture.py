@@ -49,7 +49,7 @@ from fds import fd_target, open_fds
 from servers import FastServer, body_of
 
 import pycurlcb
-import pycurlcb._callbacks
+import pycurlcb._lifetime
 from pycurlcb import Curl, CurlMulti
 
 MAX_INDICES = 12  # call indices tried per callback kind
@@ -81,7 +81,7 @@ def _no_orphans() -> Iterator[None]:
     (conftest's autouse ``_no_stray_exceptions`` checks the backstop.)
     """
     yield
-    assert pycurlcb._callbacks._ORPHANS == set()
+    assert pycurlcb._lifetime.ORPHANS == set()
 
 
 # ---------------------------------------------------------------------------

@@ -215,11 +215,11 @@ def test_curl_stub_is_generated_from_this_build() -> None:
 
 
 def test_callback_slots_are_declared_for_mypy() -> None:
-    """The ``_cb_*`` slots are made from _cbtable at import; _callbacks.py declares
+    """The ``_cb_*`` slots are made from _cbtable at import; _callbacks/core.py declares
     them for mypy under TYPE_CHECKING, one per row of the table (every version)."""
     from pycurlcb import _callbacks, _cbtable
 
-    source = (PKG / "_callbacks.py").read_text()
+    source = (PKG / "_callbacks" / "core.py").read_text()
     for cls, owner in (("EasyCallbacks", "easy"), ("MultiCallbacks", "multi")):
         body = source.split(f"class {cls}(", 1)[1].split("\nclass ", 1)[0]
         declared = set(re.findall(r"^        (_cb_\w+): Callback\b", body, re.M))

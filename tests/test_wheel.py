@@ -3,8 +3,8 @@
 make wheel (tools/build_wheel.py) builds one cp39-abi3-manylinux_2_28 wheel
 against libcurl 8.21.0's headers that loads every libcurl.so.4 from 7.73.0 on:
 ``NEEDED libcurl.so.4`` without a libcurl symbol version, the libcurl
-functions past 7.73.0 weak (pycurlcb/_cdef/weak.c) and gated at run time
-(pycurlcb/_ffi.py FUNCTIONS).  The ELF checks run where the wheel is under
+functions past 7.73.0 weak (ffi/src/weak.c) and gated at run time
+(the ``function`` rows of pycurlcb/_features.py).  The ELF checks run where the wheel is under
 test (``make test-wheel`` sets MATRIX_EXPECT_WHEEL=1) and need readelf and
 objdump (binutils, not a compiler); the run-time gates are checked on every
 build: what the loaded libcurl lacks raises the error naming the version
@@ -22,11 +22,15 @@ from pathlib import Path
 import pytest
 
 import pycurlcb
-from pycurlcb import _ffi
+from pycurlcb import _features, _ffi
 from pycurlcb._ffi import lib
 
 SO = Path(_ffi.__file__).with_name("_curl.abi3.so")
 LOADED = pycurlcb.version_info()[2]
+#: The libcurl functions past 7.73.0 pycurlcb calls, and the version that brings each.
+FUNCTIONS = {
+    n: r.since for n, r in _features.FEATURES.items() if r.kind == "function" and r.since > _ffi.MIN_VERSION
+}
 
 wheel_only = pytest.mark.skipif(
     os.environ.get("MATRIX_EXPECT_WHEEL") != "1", reason="the installed module is not the binary wheel's"
@@ -58,7 +62,7 @@ def test_the_wheel_needs_no_glibc_past_2_28_and_is_stripped() -> None:
 @wheel_only
 def test_the_functions_past_7_73_are_weak() -> None:
     weak = {x.split()[-1] for x in _tool("objdump", "-T").splitlines() if re.search(r"\sw\s", x)}
-    assert set(_ffi.FUNCTIONS) <= weak
+    assert set(FUNCTIONS) <= weak
     assert {"curl_ws_send", "curl_ws_meta", "curl_multi_notify_disable"} <= weak
 
 
@@ -67,15 +71,15 @@ def test_the_wheel_was_built_against_the_newest_headers() -> None:
     assert pycurlcb.COMPILE_LIBCURL_VERSION_NUM >= 0x081500  # 8.21.0
 
 
-@pytest.mark.parametrize("name", sorted(_ffi.FUNCTIONS))
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_a_newer_function_is_there_exactly_when_the_loaded_libcurl_has_it(name: str) -> None:
-    declared = lib.LIBCURL_VERSION_NUM >= _ffi.FUNCTIONS[name]  # by the headers built against
-    assert _ffi.has_function(name) == (declared and LOADED >= _ffi.FUNCTIONS[name])
-    missing = _ffi.missing_function(name, "it")
+    declared = lib.LIBCURL_VERSION_NUM >= FUNCTIONS[name]  # by the headers built against
+    assert _ffi.has_function(name) == (declared and LOADED >= FUNCTIONS[name])
+    missing = _features.missing(name, "it")
     if _ffi.has_function(name):
         assert missing is None
     else:
-        assert missing is not None and _ffi.version_text(_ffi.FUNCTIONS[name]) in missing
+        assert missing is not None and _ffi.version_text(FUNCTIONS[name]) in missing
 
 
 @pytest.mark.skipif(_ffi.has_function("curl_multi_notify_enable"), reason="libcurl has notifications")

@@ -8,7 +8,7 @@ libcurl from 7.73.0 on.  How it gets there, on a Debian 12 machine:
    build of ``NEWEST`` from ../shared/libcurl-src/, made by tools/matrix.py
    into ``$PYCURLCB_CACHE/curl-NEWEST/``, reused when present) through
    ``PYCURLCB_CURL_CONFIG``: every declaration of the 8.x headers is in, and
-   the functions past 7.73.0 are weak references (pycurlcb/_cdef/weak.c).
+   the functions past 7.73.0 are weak references (ffi/src/weak.c).
 2. It is linked against that build's ``libcurl.so.4``, which has no symbol
    versions (Debian's has ``CURL_OPENSSL_4``): the module's ``NEEDED
    libcurl.so.4`` binds to Debian's, Fedora's or a self-built libcurl alike.
@@ -43,7 +43,7 @@ ROOT = matrix.ROOT
 NEWEST = matrix.RELEASES[-1]
 PLAT = "manylinux_2_28_x86_64"
 #: Files of the package that are build inputs only: in the sdist, never in the wheel.
-BUILD_ONLY = re.compile(r"(^|/)_cdef/|\.[ch]$|\.o$")
+BUILD_ONLY = re.compile(r"(^|/)(_cdef|ffi)/|\.[ch]$|\.o$")
 
 
 def log(msg: str) -> None:
@@ -91,7 +91,7 @@ def check_wheel(wheel: Path, plat: str = PLAT) -> list[str]:
         check(sos == ["pycurlcb/_curl.abi3.so"], f"one extension module, pycurlcb/_curl.abi3.so: {sos}")
         check(not any(".libs/" in n for n in names), "no bundled library (*.libs/)")
         build_only = [n for n in names if BUILD_ONLY.search(n)]
-        check(not build_only, f"no build-only files (_cdef/, *.c, *.h): {build_only[:5]}")
+        check(not build_only, f"no build-only files (ffi/, *.c, *.h): {build_only[:5]}")
         check(f"Tag: cp39-abi3-{plat}" in wheel_meta, f"WHEEL metadata has Tag: cp39-abi3-{plat}")
         check("\nClassifier: " in meta and "\nProject-URL: " in meta,
               "METADATA has classifiers and project URLs")
@@ -129,6 +129,7 @@ def build(outdir: Path, plat: str = PLAT, source: Path = ROOT) -> Path:
     with tempfile.TemporaryDirectory(prefix="pycurlcb-wheel-") as tmp:
         src, raw, fixed = Path(tmp) / "src", Path(tmp) / "raw", Path(tmp) / "fixed"
         shutil.copytree(source / "pycurlcb", src / "pycurlcb", ignore=matrix.BUILD_IGNORE)
+        shutil.copytree(source / "ffi", src / "ffi")  # build-only: the cdefs and C sources
         for f in ("pyproject.toml", "setup.py", "build_ffi.py", "MANIFEST.in", "README.md", "LICENSE"):
             shutil.copy2(source / f, src / f)
         env = dict(

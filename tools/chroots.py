@@ -225,6 +225,7 @@ def run_in(dist: str, name: str, root: Path, work: Path, pytest_args: list[str],
     shutil.rmtree(inside / "src", ignore_errors=True)
     (inside / "src").mkdir(parents=True)
     shutil.copytree(matrix.ROOT / "pycurlcb", inside / "src" / "pycurlcb", ignore=matrix.BUILD_IGNORE)
+    shutil.copytree(matrix.ROOT / "ffi", inside / "src" / "ffi")  # build-only: cdefs and C sources
     for f in ("pyproject.toml", "setup.py", "build_ffi.py", "MANIFEST.in", "README.md"):
         shutil.copy2(matrix.ROOT / f, inside / "src" / f)
     copy_tests(inside)

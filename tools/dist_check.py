@@ -16,7 +16,7 @@
 6. The binary wheel (tools/build_wheel.py) is built from the extracted sdist
    and checked: tag cp39-abi3-manylinux_2_28_x86_64, ``NEEDED libcurl.so.4``
    and no libcurl symbol version (readelf -d/-V, objdump -T), no glibc symbol
-   past 2.28, stripped, no build-only files (_cdef/, *.c, *.h), classifiers and
+   past 2.28, stripped, no build-only files (ffi/, *.c, *.h), classifiers and
    project URLs, auditwheel's verdict with libcurl.so.4 excluded.  It is then
    installed (cffi from the index, binary only) into a clean venv with no C
    compiler, linker, curl-config or pkg-config on PATH, and makes a real
@@ -66,7 +66,8 @@ SDIST_MUST_HAVE = [
     "LICENSE",
     "CHANGELOG.md",
     "build_ffi.py",
-    "pycurlcb/_cdef/shim.c",
+    "ffi/src/shim.c",
+    "ffi/decl/shim.h",
     "pycurlcb/__init__.pyi",
     "pycurlcb/py.typed",
     "mkdocs.yml",
@@ -138,7 +139,7 @@ def main() -> int:
             check(name in names, f"wheel has {name}")
         check(f"\nVersion: {v}\n" in meta, f"wheel metadata Version: {v}")
         build_only = sorted(n for n in names if build_wheel.BUILD_ONLY.search(n))
-        check(not build_only, f"wheel has no build-only files (_cdef/, *.c, *.h): {build_only[:5]}")
+        check(not build_only, f"wheel has no build-only files (ffi/, *.c, *.h): {build_only[:5]}")
         check("\nLicense-Expression: MIT\n" in meta, "wheel metadata License-Expression: MIT")
         relative = re.findall(r"\]\((?!https?://|#)[^)\s]+\)", meta)
         check("# pycurlcb" in meta and not relative,

@@ -350,6 +350,7 @@ def install_pycurlcb(entry: Entry, work: Path, py: Path) -> None:
     for d in (src, dist):
         shutil.rmtree(d, ignore_errors=True)
     shutil.copytree(ROOT / "pycurlcb", src / "pycurlcb", ignore=BUILD_IGNORE)
+    shutil.copytree(ROOT / "ffi", src / "ffi")  # build-only: the cdefs and C sources
     for f in ("pyproject.toml", "setup.py", "build_ffi.py", "MANIFEST.in", "README.md"):
         shutil.copy2(ROOT / f, src / f)
     env = dict(os.environ, PYCURLCB_CURL_CONFIG=entry.curl_config)

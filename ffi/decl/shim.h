@@ -49,9 +49,6 @@ const char *pcb_url_strerror(int code);
  * transfer: CURL_WRITEFUNC_ERROR where the header has it, else 0xFFFFFFFF,
  * which is never equal to the size handed over. */
 #define PCB_WRITEFUNC_ERROR ...
-/* 1 on libcurl 7.88.0 and 7.88.1, which ignore CURL_SOCKOPT_ALREADY_CONNECTED
- * (curl/curl#10626); decided at run time from curl_version_info(). */
-int pcb_sockopt_already_connected_broken(void);
 
 /* curl_multi_fdset(3) flattened: the fds set in each fd_set are written to
  * rfds/wfds/efds (each `cap` ints long) and counted in *nr, *nw, *ne. */

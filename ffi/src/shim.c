@@ -100,12 +100,6 @@ static CURLMcode pcb_multi_notify_set(CURLM *m, unsigned int notification, int o
 }
 #endif
 
-static int pcb_sockopt_already_connected_broken(void)
-{
-    unsigned int v = curl_version_info(CURLVERSION_NOW)->version_num;
-    return v == 0x075800 || v == 0x075801;
-}
-
 #define PCB_FD_SETSIZE FD_SETSIZE
 
 static CURLMcode pcb_multi_fdset(CURLM *m, int *rfds, int *wfds, int *efds, int cap,

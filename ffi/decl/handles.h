@@ -14,7 +14,7 @@
  * Normally close() or __del__ runs first, with the Python callbacks enabled,
  * and the release only frees memory: also in a garbage cycle, where the
  * collector's call of a release waits for the end of the collection
- * (_handle.after_finalisers). */
+ * (_lifetime.after_finalisers). */
 
 struct pcb_multi {
     CURLM *m;               /* NULL once closed */

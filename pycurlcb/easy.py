@@ -194,7 +194,7 @@ _OPENSOCKET = _OPTION_IDS["OPENSOCKETFUNCTION"]
 #: user set no callable: the Python trampolines run only for a refusal.
 _GUARD_OPTIONS = (_OPENSOCKET, *((_PREREQ,) if _GUARD_REUSE and _PREREQ is not None else ()))
 _GUARD_FN = {
-    option: ffi.cast("pcb_fn", getattr(lib, name))  # as the pcb_fn the setopt shim takes
+    option: ffi.cast("pcb_fn", ffi.addressof(lib, name))  # as the pcb_fn the setopt shim takes
     for option, name in ((_OPENSOCKET, "pcb_guard_opensocket"), (_PREREQ, "pcb_guard_prereq"))
     if option is not None
 }

@@ -347,12 +347,29 @@ def register(state: State) -> Any:
     return clientp
 
 
+def _ignore(ref: Any) -> None:
+    pass
+
+
+def live_ref(obj: Any) -> Any:
+    """A weak reference to ``obj`` that refers to it now, also from a finaliser.
+
+    ``weakref.ref(obj)`` hands back the reference ``obj`` already has.  The
+    collector clears that one when ``obj`` is garbage, before the finalisers
+    run; CPython then makes a new one, PyPy hands back the cleared one (it
+    keeps ``obj`` alive for a finaliser that references it, to run one
+    collection later).  A reference with a callback is always a new one.
+    """
+    ref = weakref.ref(obj)
+    return ref if ref() is not None else weakref.ref(obj, _ignore)
+
+
 def reactivate(clientp: Any, state: State) -> None:
     """Point ``clientp`` at ``state`` again (a finaliser closing with callbacks:
     the collector has already cleared the weak references to garbage)."""
     key = _STATES.get(clientp)
     if key is not None:
-        key.ref = weakref.ref(state)
+        key.ref = live_ref(state)
 
 
 def unregister(clientp: Any) -> None:
@@ -943,24 +960,26 @@ def _unraisable_args(exc: BaseException, err_msg: str, obj: Any) -> Any:
 
     It is not importable; it is learnt once from a real unraisable exception
     caught by a temporary hook.  CPython finalises the probe at once; PyPy
-    finalises it only in a collection (and not from inside a finaliser), so
-    there the exception is handed to PyPy's own ``__pypy__.write_unraisable``,
-    which calls the hook the same way.
+    would finalise it only in a later collection (and not from inside a
+    finaliser), its exception then printed by the real hook, so there the
+    exception is handed to PyPy's own ``__pypy__.write_unraisable``, which
+    calls the hook the same way.
     """
     global _hook_args
     if _hook_args is None:
         seen: list[Any] = []
         saved, sys.unraisablehook = sys.unraisablehook, seen.append
         try:
-
-            class _Probe:
-                def __del__(self) -> None:
-                    raise RuntimeError("probe")
-
-            _Probe()
-            if not seen:  # PyPy: no reference counting
+            try:
                 import __pypy__  # type: ignore[import-not-found]
+            except ImportError:  # CPython
 
+                class _Probe:
+                    def __del__(self) -> None:
+                        raise RuntimeError("probe")
+
+                _Probe()
+            else:  # a probe would raise from a later collection, to the real hook
                 __pypy__.write_unraisable("probe", RuntimeError("probe"), None)
         finally:
             sys.unraisablehook = saved

@@ -194,7 +194,9 @@ _OPENSOCKET = _OPTION_IDS["OPENSOCKETFUNCTION"]
 #: user set no callable: the Python trampolines run only for a refusal.
 _GUARD_OPTIONS = (_OPENSOCKET, *((_PREREQ,) if _GUARD_REUSE and _PREREQ is not None else ()))
 _GUARD_FN = {
-    option: ffi.cast("pcb_fn", ffi.addressof(lib, name))  # as the pcb_fn the setopt shim takes
+    # as the pcb_fn the setopt shim takes; through addressof: PyPy's cffi (1.15.1)
+    # cannot cast a lib function itself (the stub's _Lib is not cffi's Lib type)
+    option: ffi.cast("pcb_fn", ffi.addressof(lib, name))  # type: ignore[call-overload]
     for option, name in ((_OPENSOCKET, "pcb_guard_opensocket"), (_PREREQ, "pcb_guard_prereq"))
     if option is not None
 }

@@ -883,8 +883,9 @@ def _sockopt(state: EasyCallbacks, clientp: Any, fd: int, purpose: int) -> int:
 collecting = [False]
 #: CPython: gc.callbacks tell when a collection runs (``collecting``).  PyPy has
 #: none: there a registered clientp whose weak reference is dead always means a
-#: garbage Curl whose ``__del__`` is still to come (a Curl released without
-#: Python is unregistered first: easy._release), so its fds always wait.
+#: garbage Curl whose ``__del__`` is still to come, or came without closing it
+#: (a Curl released without Python is unregistered first: easy._release), so
+#: its fds always wait, for that ``__del__`` or for the release, which closes them.
 _GC_HOOKED = hasattr(gc, "callbacks")
 #: clientp -> the fds whose closing waits for that Curl's __del__ (_closesocket).
 _UNCLOSED: dict[Any, list[int]] = {}

@@ -265,18 +265,24 @@ def _release(
     as_ptr: Callable[[str, Any], Any] = ffi.cast,
     forget: Callable[[Any], None] = unregister,
     close: Callable[[Any], None] = lib.pcb_easy_close,
+    close_unclosed: Callable[[Any], None] = _callbacks.close_unclosed_of,
 ) -> None:
     """ffi.gc's release of a struct pcb_easy: the Curl was collected without close().
 
     No Python runs from here on (its clientp is unregistered first), so the
     order the collector frees things in does not matter (handles.h).  The
     memory itself is the Curl's (ffi.new), freed when the Curl really goes.
+    The fds a CurlMulti closed through this clientp while the Curl was garbage
+    waited for a ``__del__`` that did not take them (a subclass ``__del__``
+    without super()): they are closed here (on CPython the end of the
+    collection would also do it; PyPy has no such hook).
     (The defaults bind what it needs: at interpreter exit the module's globals
     may already be gone.)
     """
     clientp = keys.pop(as_ptr("void *", e), None)
     if clientp is not None:
         forget(clientp)
+        close_unclosed(clientp)
     close(e)
 
 

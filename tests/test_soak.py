@@ -270,14 +270,14 @@ def test_fifty_thousand_transfers_rss_and_fds_stay_flat(soak_server: str) -> Non
                 gc.collect()
         done += ROUND
         if done == WARMUP:
-            gc.collect()
+            collect_garbage()
             rss_warm = rss()
             objects_warm = len(gc.get_objects())
         if done % 5000 == 0:
             samples.append((done, rss()))
     elapsed = time.monotonic() - start
     assert done == TOTAL
-    gc.collect()
+    collect_garbage()
     rss_end = rss()
     objects_end = len(gc.get_objects())
     growth = rss_end - rss_warm

@@ -175,7 +175,7 @@ dist-check: venv $(WHEEL_TOOLS_STAMP)
 # picks some; PYTHONS_PYTEST_ARGS passes pytest arguments.  The whole suite takes
 # about 3 minutes per CPython here, several times that on PyPy (every
 # gc.collect() is a full collection there); .ci/run runs a subset on some
-# (see CI_SUBSET there).
+# (CI_SUBSET on the CPythons, PYPY_SUBSET on PyPy: see there).
 PYTHONS_APT_PACKAGES := pypy3 pypy3-dev
 export PYTHONS_VERSIONS PYTHONS_PYTEST_ARGS
 test-pythons: venv headers

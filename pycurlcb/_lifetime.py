@@ -39,8 +39,10 @@ if TYPE_CHECKING:
 #: the objects it references, so a handle's ``__del__`` always comes before
 #: the release of the cdata it holds (see after_finalisers).  There a
 #: registered clientp whose weak reference is dead always means a garbage
-#: Curl whose ``__del__`` is still to come (a Curl released without Python is
-#: unregistered first: easy._release), so its fds always wait (UNCLOSED).
+#: Curl whose ``__del__`` is still to come, or came without closing it (a
+#: Curl released without Python is unregistered first: easy._release), so its
+#: fds always wait (UNCLOSED), for that ``__del__`` or for the release, which
+#: closes them (close_unclosed_of).
 GC_HOOKED = hasattr(gc, "callbacks")
 
 
@@ -85,12 +87,29 @@ def register(state: State) -> Any:
     return clientp
 
 
+def _ignore(ref: Any) -> None:
+    pass
+
+
+def live_ref(obj: Any) -> Any:
+    """A weak reference to ``obj`` that refers to it now, also from a finaliser.
+
+    ``weakref.ref(obj)`` hands back the reference ``obj`` already has.  The
+    collector clears that one when ``obj`` is garbage, before the finalisers
+    run; CPython then makes a new one, PyPy hands back the cleared one (it
+    keeps ``obj`` alive for a finaliser that references it, to run one
+    collection later).  A reference with a callback is always a new one.
+    """
+    ref = weakref.ref(obj)
+    return ref if ref() is not None else weakref.ref(obj, _ignore)
+
+
 def reactivate(clientp: Any, state: State) -> None:
     """Point ``clientp`` at ``state`` again (a finaliser closing with callbacks:
     the collector has already cleared the weak references to garbage)."""
     key = STATES.get(clientp)
     if key is not None:
-        key.ref = weakref.ref(state)
+        key.ref = live_ref(state)
 
 
 def unregister(clientp: Any) -> None:
@@ -121,6 +140,13 @@ def take_unclosed(clientp: Any) -> list[int]:
     Curl.close() (its __del__) hands each to the trampoline again, now with
     the Curl's closesocket."""
     return UNCLOSED.pop(clientp, [])
+
+
+def close_unclosed_of(clientp: Any) -> None:
+    """Close what libcurl closed through ``clientp`` while its Curl was garbage
+    and no ``__del__`` took (easy's release: the Curl went without close())."""
+    for fd in UNCLOSED.pop(clientp, ()):
+        close_quietly(fd)
 
 
 def close_unclosed() -> None:
@@ -209,24 +235,26 @@ def _unraisable_args(exc: BaseException, err_msg: str, obj: Any) -> Any:
 
     It is not importable; it is learnt once from a real unraisable exception
     caught by a temporary hook.  CPython finalises the probe at once; PyPy
-    finalises it only in a collection (and not from inside a finaliser), so
-    there the exception is handed to PyPy's own ``__pypy__.write_unraisable``,
-    which calls the hook the same way.
+    would finalise it only in a later collection (and not from inside a
+    finaliser), its exception then printed by the real hook, so there the
+    exception is handed to PyPy's own ``__pypy__.write_unraisable``, which
+    calls the hook the same way.
     """
     global _hook_args
     if _hook_args is None:
         seen: list[Any] = []
         saved, sys.unraisablehook = sys.unraisablehook, seen.append
         try:
-
-            class _Probe:
-                def __del__(self) -> None:
-                    raise RuntimeError("probe")
-
-            _Probe()
-            if not seen:  # PyPy: no reference counting
+            try:
                 import __pypy__  # type: ignore[import-not-found]
+            except ImportError:  # CPython
 
+                class _Probe:
+                    def __del__(self) -> None:
+                        raise RuntimeError("probe")
+
+                _Probe()
+            else:  # a probe would raise from a later collection, to the real hook
                 __pypy__.write_unraisable("probe", RuntimeError("probe"), None)
         finally:
             sys.unraisablehook = saved

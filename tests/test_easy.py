@@ -1430,6 +1430,27 @@ def test_the_first_teardown_report_keeps_no_frames_alive() -> None:
     assert proc.stdout.strip() == "freed True"
 
 
+def test_the_probe_of_the_first_report_is_never_reported() -> None:
+    """The probe that learns sys.UnraisableHookArgs reports nothing itself:
+    on PyPy a probe object would raise from a later collection, to the real
+    hook ("Exception ignored in ... RuntimeError: probe" on stderr)."""
+    proc = _run_child(
+        """
+        import gc, sys
+        import pycurlcb
+        from pycurlcb import _lifetime
+        _lifetime.report_unraisable(ValueError("the real one"), "a test")
+        for _ in range(4):
+            gc.collect()
+        print("done")
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "done"
+    assert "ValueError: the real one" in proc.stderr
+    assert "probe" not in proc.stderr
+
+
 # --------------------------------------------------------------------------
 # return values beyond a C int: ReturnOverflow itself, or OverflowError as the cause
 

@@ -14,12 +14,14 @@ import copy
 import gc
 import io
 import pickle
+import sys
 import weakref
 from pathlib import Path
 from typing import Any
 
 import multipart_echo
 import pytest
+from fds import collect_garbage
 from multipart_echo import fields, post
 
 import pycurlcb as pycurl
@@ -585,7 +587,7 @@ def test_close_and_gc_orders(order: str) -> None:
         elif step == "unset":
             curl.unsetopt(pycurl.MIMEPOST)
     del curl, mime
-    gc.collect()
+    collect_garbage()  # PyPy finalises the mime a collection after the Curl that holds it
     assert [r() for r in refs] == [None, None]
     assert sorted(calls) == ["child", "ud"]
 
@@ -660,6 +662,13 @@ def test_cdata_finalised_before_the_mime(curl: Any) -> None:
         child.addpart()
 
 
+@pytest.mark.skipif(
+    sys.implementation.name == "pypy",
+    reason="PyPy's collector never finalises the cdata first: it runs finalisers in reference "
+    "order, the CurlMime (which holds the ffi.gc cdata) before its cdata, so the release comes "
+    "after __del__ (test_close_and_gc_orders checks that free runs there); the release this "
+    "test makes from another finaliser is an explicit one there (test_cdata_finalised_before_the_mime)",
+)
 def test_collector_finalising_the_cdata_first_still_runs_free(curl: Any) -> None:
     """A mime left to the collector (a part keeps its mime alive and the mime
     its parts: a cycle) is closed by its __del__, with the free callables,

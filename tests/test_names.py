@@ -189,7 +189,9 @@ def test_ssl_lib_names(ssl_version: str | None, name: str) -> None:
 @pytest.fixture(scope="module")
 def pycurl() -> Any:
     mod = pytest.importorskip(
-        "pycurl", reason="the real pycurl is not importable (`make test` builds it from source)"
+        "pycurl",
+        reason="the real pycurl is not importable (`make test` builds it from source; pycurl 7.49.0 needs "
+        "Python 3.10+, so there is none on Python 3.9: CPython 3.9, Debian 12's PyPy 3.9)",
     )
     if not mod.version.startswith(f"PycURL/{PYCURL_VERSION} "):
         pytest.skip(f"pycurl is {mod.version.split()[0]}, the table is pycurl {PYCURL_VERSION}'s")

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from fds import collect_garbage
 from servers import FixedBodyHandler, StdlibServer
 from since import VERSION_NUM, version_num
 
@@ -1442,6 +1443,10 @@ def test_close_del_gc_in_every_order(ka_server: Any) -> None:
                     assert handles[name].closed
                 else:
                     del handles[name]  # refcounting runs __del__ -> close() now
+        if not hasattr(sys, "getrefcount"):
+            # PyPy runs __del__ in a collection only: a "del" after the
+            # order's "gc" closes in the next one (several: see collect_garbage).
+            collect_garbage()
         assert b"".join(chunks) == b"ka/" * 2
         assert counts["open"] == 2
         assert counts["close"] == 2, order  # every cached connection closed through it

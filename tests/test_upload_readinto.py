@@ -98,7 +98,10 @@ def test_a_bytesio_is_read_with_readinto(fast_server: FastServer) -> None:
         finally:
             sys.setprofile(None)
     assert out.getvalue() == echoed(data)
-    assert "readinto" in called and "read" not in called, called
+    # PyPy's BytesIO.readinto is its readinto1 (one function, named readinto1)
+    readinto = io.BytesIO.readinto.__name__
+    assert readinto in ("readinto", "readinto1")
+    assert readinto in called and "read" not in called, called
 
 
 @pytest.mark.parametrize("size", (0, 1, 5 * 64 * 1024 + 3))
@@ -266,7 +269,11 @@ def test_keyboard_interrupt_from_readinto_is_itself(fast_server: FastServer) -> 
 
 def test_the_position_afterwards_is_pycurls(fast_server: FastServer) -> None:
     """INFILESIZE shorter than the data: the object is read as far as with pycurl."""
-    pycurl = pytest.importorskip("pycurl")
+    pycurl = pytest.importorskip(
+        "pycurl",
+        reason="the real pycurl is not importable (`make test` builds it from source; pycurl 7.49.0 needs "
+        "Python 3.10+, so there is none on Python 3.9: CPython 3.9, Debian 12's PyPy 3.9)",
+    )
     data, size = body_of(300_000), 100_000
     positions = []
     for mod in (pycurlcb, pycurl):
